@@ -1,0 +1,54 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
+import fp from 'fastify-plugin'
+import { hasRole, type Principal } from '../../auth/principal.js'
+import type { Role } from '../../config/schema.js'
+import { ForbiddenError, UnauthorizedError } from '../../errors/index.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null
+  }
+  interface FastifyInstance {
+    /** A preHandler that requires a valid bearer token with one of `roles` (admin has all). */
+    requireRole: (...roles: Role[]) => onRequestAsyncHookHandler
+  }
+}
+
+/**
+ * Bearer-token authentication. Tokens are configured as sha256 hex; the presented token is
+ * hashed and compared with every configured hash in constant time, so timing reveals nothing.
+ */
+export default fp(async function authPlugin (app) {
+  const tokens = app.services.config.tokens.map((token) => ({ name: token.name, roles: token.roles, hash: Buffer.from(token.sha256, 'hex') }))
+
+  function authenticate (request: FastifyRequest): Principal {
+    const header = request.headers.authorization
+    const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header)
+    if (match === null) throw new UnauthorizedError()
+    const presented = createHash('sha256').update(match[1] as string).digest()
+    let found: Principal | null = null
+    for (const token of tokens) {
+      if (timingSafeEqual(presented, token.hash)) found = { name: token.name, roles: token.roles }
+    }
+    if (found === null) throw new UnauthorizedError('the bearer token is not valid: check DEPLOYER_TOKEN or ask an operator for a token')
+    return found
+  }
+
+  app.decorateRequest('principal', null)
+  app.decorate('requireRole', (...roles: Role[]): onRequestAsyncHookHandler => {
+    return async function requireRolePreHandler (request: FastifyRequest, _reply: FastifyReply) {
+      const principal = authenticate(request)
+      request.principal = principal
+      if (!hasRole(principal, roles)) {
+        throw new ForbiddenError(`${principal.name} lacks the role for this action: needs one of ${[...roles, 'admin'].filter((r, i, all) => all.indexOf(r) === i).join(', ')}`)
+      }
+    }
+  })
+}, { name: 'auth' })
+
+/** The principal of an authenticated request (routes call this after `requireRole`). */
+export function principalOf (request: FastifyRequest): Principal {
+  if (request.principal === null) throw new UnauthorizedError()
+  return request.principal
+}

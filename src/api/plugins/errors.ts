@@ -1,0 +1,59 @@
+import type { FastifyError } from 'fastify'
+import fp from 'fastify-plugin'
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod'
+import { AppError } from '../../errors/index.js'
+import { safeErrorMessage } from '../../lib/mask-secrets.js'
+
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', '57P01', '57P03', '08006', '08001', '08003'])
+
+function body (code: string, message: string, details?: unknown): { error: { code: string, message: string, details?: unknown } } {
+  return { error: details === undefined ? { code, message } : { code, message, details } }
+}
+
+function describeValidation (error: FastifyError & { validation: Array<{ instancePath: string, message?: string }> }, context: string | undefined): { message: string, details: Array<{ path: string, message: string }> } {
+  const where = context ?? 'body'
+  const details = error.validation.map((issue) => {
+    const path = `${where}${issue.instancePath.replace(/\//g, '.')}`
+    return { path, message: issue.message ?? 'is invalid' }
+  })
+  return { message: `invalid request: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, details }
+}
+
+/**
+ * One error handler for the whole API: every error becomes `{error: {code, message, details}}`,
+ * 4xx messages say what to fix, and 5xx never show internals, stack traces or credentials.
+ */
+export default fp(async function errorsPlugin (app) {
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const { message, details } = describeValidation(error, error.validationContext)
+      return await reply.code(400).send(body('VALIDATION_FAILED', message, details))
+    }
+    if (error instanceof AppError) {
+      if (error.statusCode >= 500) request.log.error({ err: { message: safeErrorMessage(error), code: error.code } }, 'request failed')
+      return await reply.code(error.statusCode).send(body(error.code, safeErrorMessage(error), error.details))
+    }
+    if (isResponseSerializationError(error)) {
+      request.log.error({ err: { message: safeErrorMessage(error) } }, 'response did not match its schema')
+      return await reply.code(500).send(body('INTERNAL_ERROR', 'internal error: the response could not be produced'))
+    }
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return await reply.code(413).send(body('PAYLOAD_TOO_LARGE', `request body is larger than the server's limit of ${app.services.config.limits.body_bytes} bytes; send fewer or smaller migrations per deployment, or ask an operator to raise limits.body_bytes`))
+    }
+    const code = (error as { code?: string }).code
+    if (code !== undefined && CONNECTION_ERRORS.has(code)) {
+      request.log.error({ err: { message: safeErrorMessage(error), code } }, 'a dependency is unavailable')
+      return await reply.code(503).send(body('SERVICE_UNAVAILABLE', 'a dependency (control database or queue) is unavailable; retry shortly'))
+    }
+    const status = error.statusCode ?? 500
+    if (status >= 400 && status < 500) {
+      return await reply.code(status).send(body(code ?? 'BAD_REQUEST', safeErrorMessage(error)))
+    }
+    request.log.error({ err: { message: safeErrorMessage(error), code } }, 'unexpected error')
+    return await reply.code(500).send(body('INTERNAL_ERROR', 'internal error; the server log has the details'))
+  })
+
+  app.setNotFoundHandler(async (request, reply) => {
+    return await reply.code(404).send(body('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}; see /docs for the API`))
+  })
+}, { name: 'errors' })

@@ -1,0 +1,32 @@
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import fp from 'fastify-plugin'
+import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod'
+
+/** OpenAPI generated from the routes' zod schemas, served at /openapi.json, with a docs UI at /docs. */
+export default fp(async function swaggerPlugin (app) {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'migration-deployer',
+        version: '0.1.0',
+        description: 'Deploys database migrations to environments safely: plan, approve, back up, apply, verify.'
+      },
+      servers: [{ url: '/' }],
+      components: {
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'A token from the server\'s config (auth.tokens)' } }
+      },
+      security: [{ bearerAuth: [] }],
+      tags: [
+        { name: 'deployments', description: 'Create, follow, approve and cancel deployments' },
+        { name: 'environments', description: 'Configured environments' },
+        { name: 'operations', description: 'Health and readiness' }
+      ]
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+}, { name: 'swagger' })

@@ -1,0 +1,128 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { NotFoundError } from '../../../errors/index.js'
+import { safeErrorMessage } from '../../../lib/mask-secrets.js'
+import { enqueueDeploymentPhase } from '../../../queue/deployment-jobs.js'
+import { approveDeployment, cancelDeployment, rejectDeployment } from '../../../pipeline/approval-actions.js'
+import { createDeployment } from '../../../pipeline/create-deployment.js'
+import { authErrors, deploymentIdParams, errorBodySchema } from '../../../schemas/common.js'
+import { approveBody, createDeploymentBody, deploymentListSchema, deploymentSchema, listDeploymentsQuery, rejectBody } from '../../../schemas/deployment.js'
+import { listApprovals } from '../../../store/approvals.js'
+import { getDeployment, listDeployments, type DeploymentRow } from '../../../store/deployments.js'
+import { listEvents, listLogLines } from '../../../store/events.js'
+import { decodeCursor, encodeCursor, toDeploymentResource, toDeploymentSummary } from '../../deployment-resource.js'
+import { principalOf } from '../../plugins/auth.js'
+import { unwrapEnvelope } from './envelope.js'
+
+const READ_ROLES = ['viewer', 'deployer', 'approver'] as const
+
+const eventSchema = z.object({
+  id: z.number().int(),
+  type: z.string(),
+  actor: z.string().nullable(),
+  message: z.string().nullable(),
+  data: z.record(z.string(), z.unknown()).nullable(),
+  created_at: z.string()
+}).meta({ id: 'DeploymentEvent' })
+
+/** The deployments resource: create, list, read, approve, reject, cancel, log, events. */
+const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { pool, config, queue, logger } = app.services
+
+  async function loadResource (id: string): Promise<z.output<typeof deploymentSchema>> {
+    const row = await getDeployment(pool, id)
+    if (row === undefined) throw new NotFoundError(`deployment ${id} not found`)
+    return toDeploymentResource(row, await listApprovals(pool, id))
+  }
+
+  async function mustExist (id: string): Promise<void> {
+    const { rowCount } = await pool.query('SELECT 1 FROM deployments WHERE id = $1', [id])
+    if (rowCount === 0) throw new NotFoundError(`deployment ${id} not found`)
+  }
+
+  /** Enqueues after the row is committed; a Redis outage leaves the row for the reconciler. */
+  async function enqueue (row: DeploymentRow, phase: 'plan' | 'apply'): Promise<void> {
+    try {
+      await enqueueDeploymentPhase(queue, row.id, phase)
+    } catch (error) {
+      logger.warn({ deployment_id: row.id, err: { message: safeErrorMessage(error) } }, 'could not enqueue; the worker will pick the deployment up when the queue is back')
+    }
+  }
+
+  app.post('/deployments', {
+    onRequest: app.requireRole('deployer'),
+    preValidation: unwrapEnvelope,
+    schema: {
+      tags: ['deployments'],
+      summary: 'Create a deployment',
+      description: 'Records the deployment and queues its plan phase. Protected environments stop in `pending_approval`.',
+      body: createDeploymentBody,
+      response: { 202: deploymentSchema, 400: errorBodySchema, 413: errorBodySchema, ...authErrors }
+    }
+  }, async (request, reply) => {
+    const row = await createDeployment(pool, config, principalOf(request), request.body)
+    await enqueue(row, 'plan')
+    return await reply.code(202).header('location', `/deployments/${row.id}`).send(toDeploymentResource(row, []))
+  })
+
+  app.get('/deployments', {
+    onRequest: app.requireRole(...READ_ROLES),
+    schema: { tags: ['deployments'], summary: 'List deployments, newest first', querystring: listDeploymentsQuery, response: { 200: deploymentListSchema, 400: errorBodySchema, ...authErrors } }
+  }, async (request) => {
+    const { environment, status, limit, cursor } = request.query
+    const rows = await listDeployments(pool, { environment, status, limit: limit + 1, before: cursor === undefined ? undefined : decodeCursor(cursor) })
+    const page = rows.slice(0, limit)
+    const last = page[page.length - 1]
+    return { deployments: page.map(toDeploymentSummary), next_cursor: rows.length > limit && last !== undefined ? encodeCursor(last) : null }
+  })
+
+  app.get('/deployments/:id', {
+    onRequest: app.requireRole(...READ_ROLES),
+    schema: { tags: ['deployments'], summary: 'One deployment', params: deploymentIdParams, response: { 200: deploymentSchema, 404: errorBodySchema, ...authErrors } }
+  }, async (request) => await loadResource(request.params.id))
+
+  app.post('/deployments/:id/approve', {
+    onRequest: app.requireRole('approver'),
+    schema: { tags: ['deployments'], summary: 'Approve the plan of a pending deployment', params: deploymentIdParams, body: approveBody.optional(), response: { 200: deploymentSchema, 404: errorBodySchema, 409: errorBodySchema, 410: errorBodySchema, ...authErrors } }
+  }, async (request) => {
+    const result = await approveDeployment(pool, config, logger, principalOf(request), request.params.id, request.body?.comment ?? null)
+    if (result.released) await enqueue(result.deployment, 'apply')
+    return await loadResource(request.params.id)
+  })
+
+  app.post('/deployments/:id/reject', {
+    onRequest: app.requireRole('approver'),
+    schema: { tags: ['deployments'], summary: 'Reject a pending deployment', params: deploymentIdParams, body: rejectBody, response: { 200: deploymentSchema, 400: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema, ...authErrors } }
+  }, async (request) => {
+    await rejectDeployment(pool, config, logger, principalOf(request), request.params.id, request.body.reason)
+    return await loadResource(request.params.id)
+  })
+
+  app.post('/deployments/:id/cancel', {
+    onRequest: app.requireRole('deployer'),
+    schema: { tags: ['deployments'], summary: 'Cancel a queued or pending deployment', params: deploymentIdParams, response: { 200: deploymentSchema, 404: errorBodySchema, 409: errorBodySchema, ...authErrors } }
+  }, async (request) => {
+    await cancelDeployment(pool, config, logger, principalOf(request), request.params.id)
+    return await loadResource(request.params.id)
+  })
+
+  app.get('/deployments/:id/log', {
+    onRequest: app.requireRole(...READ_ROLES),
+    schema: { tags: ['deployments'], summary: 'The human log (text/plain)', params: deploymentIdParams, produces: ['text/plain'], response: { 200: z.string(), 404: errorBodySchema, ...authErrors } }
+  }, async (request, reply) => {
+    await mustExist(request.params.id)
+    const lines = await listLogLines(pool, request.params.id)
+    return await reply.type('text/plain; charset=utf-8').send(lines.length === 0 ? '' : `${lines.join('\n')}\n`)
+  })
+
+  app.get('/deployments/:id/events', {
+    onRequest: app.requireRole(...READ_ROLES),
+    schema: { tags: ['deployments'], summary: 'The audit trail of a deployment', params: deploymentIdParams, response: { 200: z.object({ events: z.array(eventSchema) }), 404: errorBodySchema, ...authErrors } }
+  }, async (request) => {
+    await mustExist(request.params.id)
+    const events = await listEvents(pool, request.params.id)
+    return { events: events.map((e) => ({ ...e, created_at: e.created_at.toISOString() })) }
+  })
+}
+
+export default deploymentRoutes

@@ -1,0 +1,21 @@
+import type { Redis } from 'ioredis'
+import type pg from 'pg'
+import type { Logger } from 'pino'
+import type { Config } from '../config/load.js'
+import type { DeploymentQueue } from '../queue/deployment-jobs.js'
+
+/** What the API needs from its process, built once in `server.ts` (or a test) and decorated onto Fastify. */
+export interface ApiServices {
+  config: Config
+  pool: pg.Pool
+  queue: DeploymentQueue
+  /** A Redis connection for readiness checks. */
+  redis: Redis
+  logger: Logger
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: ApiServices
+  }
+}

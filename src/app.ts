@@ -1,0 +1,27 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
+import authPlugin from './api/plugins/auth.js'
+import errorsPlugin from './api/plugins/errors.js'
+import swaggerPlugin from './api/plugins/swagger.js'
+import deploymentRoutes from './api/routes/deployments/index.js'
+import environmentRoutes from './api/routes/environments.js'
+import healthRoutes from './api/routes/health.js'
+import type { ApiServices } from './api/services.js'
+import './api/services.js'
+
+/**
+ * The root plugin: everything the API is, without listening. `server.ts` and the tests
+ * register it on a Fastify instance they own.
+ */
+export default fp(async function app (instance: FastifyInstance, options: { services: ApiServices }) {
+  instance.setValidatorCompiler(validatorCompiler)
+  instance.setSerializerCompiler(serializerCompiler)
+  instance.decorate('services', options.services)
+  await instance.register(errorsPlugin)
+  await instance.register(swaggerPlugin)
+  await instance.register(authPlugin)
+  await instance.register(healthRoutes)
+  await instance.register(environmentRoutes)
+  await instance.register(deploymentRoutes)
+}, { name: 'migration-deployer' })

@@ -1,0 +1,86 @@
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { parse as parseYaml } from 'yaml'
+import type { z } from 'zod'
+import { ConfigError } from '../errors/config-error.js'
+import { configSchema, type ApprovalConfig, type BackupConfig, type HealthCheckConfig, type RawConfig, type RawEnvironmentConfig, type TokenConfig } from './schema.js'
+
+export type Mode = 'dev' | 'deploy'
+
+/** One environment with every default resolved. */
+export interface EnvironmentConfig extends Omit<RawEnvironmentConfig, 'approval' | 'backup' | 'health_check' | 'backup_before_migrate'> {
+  name: string
+  mode: Mode
+  approval: ApprovalConfig
+  backup: BackupConfig
+  backup_before_migrate: boolean
+  health_check: HealthCheckConfig
+}
+
+export interface Config {
+  /** Absolute path; every working_directory must resolve inside it. */
+  workspace_root: string
+  environments: Record<string, EnvironmentConfig>
+  tokens: TokenConfig[]
+  limits: RawConfig['limits']
+  /** Where the config was read from, for messages. */
+  source: string
+}
+
+/** Reads and validates the YAML config file, failing with every problem listed by path. */
+export function loadConfigFile (file: string): Config {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, [])
+  }
+  let document: unknown
+  try {
+    document = parseYaml(text)
+  } catch (error) {
+    throw new ConfigError(`config file ${file} is not valid YAML: ${(error as Error).message}`, [])
+  }
+  return parseConfig(document, path.dirname(path.resolve(file)), file)
+}
+
+/** Validates a config object; relative paths resolve against `baseDir`. */
+export function parseConfig (document: unknown, baseDir: string, source = '<inline>'): Config {
+  const result = configSchema.safeParse(document ?? {})
+  if (!result.success) {
+    const problems = formatIssues(result.error.issues)
+    throw new ConfigError(`invalid config ${source}:\n  ${problems.join('\n  ')}`, problems)
+  }
+  const raw = result.data
+  const environments: Record<string, EnvironmentConfig> = {}
+  for (const [name, env] of Object.entries(raw.environments)) {
+    environments[name] = resolveEnvironment(name, env)
+  }
+  return {
+    workspace_root: path.resolve(baseDir, raw.workspace_root),
+    environments,
+    tokens: raw.auth.tokens,
+    limits: raw.limits,
+    source
+  }
+}
+
+function resolveEnvironment (name: string, env: RawEnvironmentConfig): EnvironmentConfig {
+  const mode: Mode = env.mode ?? (name === 'dev' || name === 'test' ? 'dev' : 'deploy')
+  return {
+    ...env,
+    name,
+    mode,
+    approval: env.approval ?? { required_approvals: 1, roles: ['approver', 'admin'], allow_self_approval: false, expires_after: 24 * 3_600_000 },
+    backup: env.backup ?? { provider: 'pg_dump', dir: '.data/backups', keep: 10 },
+    backup_before_migrate: env.backup_before_migrate ?? env.protected,
+    health_check: env.health_check ?? { checks: ['connectivity', 'schema', 'migrations'], timeout: 5000, sql: [] }
+  }
+}
+
+function formatIssues (issues: z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => {
+    const where = issue.path.length > 0 ? issue.path.join('.') : '(root)'
+    return `${where}: ${issue.message}`
+  })
+}

@@ -1,0 +1,83 @@
+import { z } from 'zod'
+import { durationMs } from './duration.js'
+
+export const ROLES = ['viewer', 'deployer', 'approver', 'admin'] as const
+export type Role = typeof ROLES[number]
+
+const positiveInt = z.number({ error: 'expected a positive integer' }).int('expected a positive integer').positive('expected a positive integer')
+
+const approvalSchema = z.strictObject({
+  required_approvals: positiveInt.default(1),
+  roles: z.array(z.enum(ROLES)).nonempty().default(['approver', 'admin']),
+  approvers: z.array(z.string().min(1)).optional(),
+  allow_self_approval: z.boolean().default(false),
+  expires_after: durationMs.default(24 * 3_600_000)
+})
+
+const backupSchema = z.strictObject({
+  provider: z.enum(['pg_dump', 'command', 'none']).default('pg_dump'),
+  dir: z.string().min(1).default('.data/backups'),
+  keep: positiveInt.default(10),
+  command: z.array(z.string()).optional(),
+  pg_dump_path: z.string().optional(),
+  pg_restore_path: z.string().optional()
+})
+
+const healthCheckSchema = z.strictObject({
+  checks: z.array(z.enum(['connectivity', 'schema', 'migrations'])).default(['connectivity', 'schema', 'migrations']),
+  timeout: durationMs.default(5000),
+  sql: z.array(z.strictObject({ name: z.string().min(1), query: z.string().min(1) })).default([])
+})
+
+const environmentSchema = z.strictObject({
+  database_url_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected the NAME of an environment variable (like PROD_DATABASE_URL), not a URL'),
+  migration_tool: z.enum(['prisma'], { error: 'expected "prisma" (the only migration tool this version supports)' }).default('prisma'),
+  working_directory: z.string().optional(),
+  mode: z.enum(['dev', 'deploy']).optional(),
+  protected: z.boolean().default(false),
+  requires_success_in: z.array(z.string()).default([]),
+  backup_before_migrate: z.boolean().optional(),
+  backup: backupSchema.optional(),
+  on_failure: z.enum(['restore_backup', 'none']).default('none'),
+  approval: approvalSchema.optional(),
+  health_check: healthCheckSchema.optional(),
+  lock_timeout: durationMs.default(10_000),
+  statement_timeout: durationMs.default(0)
+})
+
+const tokenSchema = z.strictObject({
+  name: z.string().min(1),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected the lowercase sha256 hex of the token (64 characters), never the token itself'),
+  roles: z.array(z.enum(ROLES)).nonempty()
+})
+
+export const configSchema = z.strictObject({
+  workspace_root: z.string().min(1).default('.'),
+  environments: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'environment names are lowercase letters, digits, - and _'), environmentSchema)
+    .refine((envs) => Object.keys(envs).length > 0, 'define at least one environment'),
+  auth: z.strictObject({ tokens: z.array(tokenSchema).default([]) }).default({ tokens: [] }),
+  limits: z.strictObject({
+    body_bytes: positiveInt.default(5 * 1024 * 1024)
+  }).default({ body_bytes: 5 * 1024 * 1024 })
+}).superRefine((config, ctx) => {
+  const names = Object.keys(config.environments)
+  for (const [name, env] of Object.entries(config.environments)) {
+    for (const required of env.requires_success_in) {
+      if (!names.includes(required)) {
+        ctx.addIssue({ code: 'custom', path: ['environments', name, 'requires_success_in'], message: `unknown environment "${required}" (known: ${names.join(', ')})` })
+      }
+    }
+  }
+  const tokenNames = new Set<string>()
+  config.auth.tokens.forEach((token, index) => {
+    if (tokenNames.has(token.name)) ctx.addIssue({ code: 'custom', path: ['auth', 'tokens', index, 'name'], message: `duplicate token name "${token.name}"` })
+    tokenNames.add(token.name)
+  })
+})
+
+export type RawConfig = z.output<typeof configSchema>
+export type RawEnvironmentConfig = z.output<typeof environmentSchema>
+export type ApprovalConfig = z.output<typeof approvalSchema>
+export type BackupConfig = z.output<typeof backupSchema>
+export type HealthCheckConfig = z.output<typeof healthCheckSchema>
+export type TokenConfig = z.output<typeof tokenSchema>

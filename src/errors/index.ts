@@ -1,0 +1,5 @@
+export * from './app-error.js'
+export * from './config-error.js'
+export * from './http-errors.js'
+export * from './migration-failed-error.js'
+export * from './pipeline-errors.js'

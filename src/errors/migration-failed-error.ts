@@ -1,0 +1,20 @@
+import { AppError } from './app-error.js'
+
+/**
+ * A migration failed while applying. `applied` lists those that committed before it;
+ * `databaseMessage` is the server's own error text (credentials masked).
+ */
+export class MigrationFailedError extends AppError {
+  readonly migration: string
+  readonly applied: string[]
+  readonly databaseMessage: string
+  readonly sqlState: string | undefined
+
+  constructor (migration: string, applied: string[], databaseMessage: string, sqlState?: string, cause?: unknown) {
+    super('MIGRATION_FAILED', 500, `Migration ${migration} failed: ${databaseMessage}`, { cause })
+    this.migration = migration
+    this.applied = applied
+    this.databaseMessage = databaseMessage
+    this.sqlState = sqlState
+  }
+}

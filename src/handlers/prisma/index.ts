@@ -1,0 +1,106 @@
+import type pg from 'pg'
+import { FailedMigrationPresentError, LockTimeoutError, MigrationFailedError } from '../../errors/index.js'
+import { maskSecrets } from '../../lib/mask-secrets.js'
+import { connectTarget } from '../target-connection.js'
+import type { AppliedMigration, ApplyOptions, ApplyProgress, LockedTarget, MigrationFile, MigrationHandler, MigrationIdentity, MigrationStatus } from '../types.js'
+import { applyMigrationInTransaction, ensureHistoryTable } from './apply-migration.js'
+import { computeStatus } from './compute-status.js'
+import { historyTableExists, PRISMA_ADVISORY_LOCK_KEY, readHistory } from './history-table.js'
+import { describeLockHolders } from './lock-holders.js'
+import { readPrismaMigrations } from './read-migrations.js'
+
+const QUERY_CANCELED = '57014'
+
+async function readStatus<T extends MigrationIdentity> (client: pg.Client, source: T[]): Promise<MigrationStatus<T>> {
+  const exists = await historyTableExists(client)
+  const history = exists ? await readHistory(client) : []
+  return computeStatus(source, history, exists)
+}
+
+/**
+ * Takes Prisma's advisory lock on a dedicated connection that never opens a transaction, so the
+ * lock outlives any failed migration and dies with the process if the worker is killed.
+ */
+async function takeAdvisoryLock (lockClient: pg.Client, waitMs: number): Promise<number> {
+  const started = performance.now()
+  await lockClient.query(`SET statement_timeout = ${Math.max(1, Math.trunc(waitMs))}`)
+  try {
+    await lockClient.query('SELECT pg_advisory_lock($1)', [PRISMA_ADVISORY_LOCK_KEY])
+  } catch (error) {
+    if ((error as { code?: string }).code === QUERY_CANCELED) {
+      const holders = await describeLockHolders(lockClient, PRISMA_ADVISORY_LOCK_KEY)
+      throw new LockTimeoutError(`timed out after ${Math.round(waitMs / 1000)}s waiting for the migration lock (pg_advisory_lock(${PRISMA_ADVISORY_LOCK_KEY})) held by ${holders.text}`, holders.sessions)
+    }
+    throw error
+  } finally {
+    await lockClient.query('SET statement_timeout = 0').catch(() => {})
+  }
+  return performance.now() - started
+}
+
+async function applyAll (client: pg.Client, migrations: MigrationFile[], options: ApplyOptions, progress: ApplyProgress = {}): Promise<AppliedMigration[]> {
+  const applied: AppliedMigration[] = []
+  if (migrations.length === 0) return applied
+  await ensureHistoryTable(client)
+  for (const migration of migrations) {
+    await progress.onMigrationStart?.(migration)
+    const started = performance.now()
+    try {
+      await applyMigrationInTransaction(client, migration, options)
+    } catch (error) {
+      const pgError = error as { message?: string, code?: string }
+      throw new MigrationFailedError(migration.name, applied.map((m) => m.name), maskSecrets(pgError.message ?? String(error)), pgError.code, error)
+    }
+    const durationMs = performance.now() - started
+    applied.push({ name: migration.name, durationMs })
+    await progress.onMigrationApplied?.(migration, durationMs)
+  }
+  return applied
+}
+
+/** The Prisma Migrate handler: Prisma's folder layout, history table and lock, byte-compatible. */
+export const prismaHandler: MigrationHandler = {
+  tool: 'prisma',
+
+  readSource: readPrismaMigrations,
+
+  async status (databaseUrl, source) {
+    const client = await connectTarget(databaseUrl, { applicationName: 'migration-deployer status' })
+    try {
+      return await readStatus(client, source)
+    } finally {
+      await client.end().catch(() => {})
+    }
+  },
+
+  async lock (databaseUrl, { waitMs }): Promise<LockedTarget> {
+    const lockClient = await connectTarget(databaseUrl, { applicationName: 'migration-deployer lock' })
+    let workClient: pg.Client | undefined
+    try {
+      const lockWaitMs = await takeAdvisoryLock(lockClient, waitMs)
+      workClient = await connectTarget(databaseUrl, { applicationName: 'migration-deployer apply' })
+      const work = workClient
+      return {
+        lockWaitMs,
+        status: async (source) => await readStatus(work, source),
+        apply: async (migrations, options, progress) => {
+          const failed = (await readHistory(work)).filter((entry) => entry.finishedAt === null)
+          if (failed.length > 0) {
+            throw new FailedMigrationPresentError(`migration ${failed[0]?.name ?? ''} failed earlier and is not resolved; resolve it first`, failed.map((f) => f.name))
+          }
+          return await applyAll(work, migrations, options, progress)
+        },
+        release: async () => {
+          await work.end().catch(() => {})
+          // Ending the session releases the advisory lock even if the unlock query fails.
+          await lockClient.query('SELECT pg_advisory_unlock($1)', [PRISMA_ADVISORY_LOCK_KEY]).catch(() => {})
+          await lockClient.end().catch(() => {})
+        }
+      }
+    } catch (error) {
+      await workClient?.end().catch(() => {})
+      await lockClient.end().catch(() => {})
+      throw error
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import { readdir, readFile, stat } from 'node:fs/promises'
+import path from 'node:path'
+import { BadRequestError } from '../../errors/index.js'
+import { sha256Hex } from '../../lib/checksum.js'
+import type { MigrationFile } from '../types.js'
+
+/** Where a Prisma project keeps its migrations, tried in order from the given directory. */
+const CANDIDATE_FOLDERS = ['prisma/migrations', 'migrations', '.']
+
+/** Byte-wise comparison of names, the order Prisma applies folders in. */
+export function compareNamesBytewise (a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
+}
+
+/** Finds the migrations folder of a Prisma project directory (or the folder itself). */
+export async function findMigrationsFolder (directory: string): Promise<string> {
+  for (const candidate of CANDIDATE_FOLDERS) {
+    const folder = path.join(directory, candidate)
+    if (await hasMigrationFolders(folder)) return folder
+  }
+  throw new BadRequestError(`no Prisma migrations found in ${path.basename(directory)}: expected prisma/migrations/<timestamp>_<name>/migration.sql`, undefined, 'NO_MIGRATIONS_FOUND')
+}
+
+async function hasMigrationFolders (folder: string): Promise<boolean> {
+  try {
+    const entries = await readdir(folder, { withFileTypes: true })
+    for (const entry of entries) {
+      if (entry.isDirectory() && await isFile(path.join(folder, entry.name, 'migration.sql'))) return true
+    }
+    return false
+  } catch {
+    return false
+  }
+}
+
+async function isFile (file: string): Promise<boolean> {
+  try {
+    return (await stat(file)).isFile()
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Reads every `<name>/migration.sql` of a Prisma migrations folder, in Prisma's order
+ * (byte-wise by folder name). Checksums are of the raw bytes, CRLF and BOM included.
+ */
+export async function readPrismaMigrations (directory: string): Promise<MigrationFile[]> {
+  const folder = await findMigrationsFolder(directory)
+  const entries = await readdir(folder, { withFileTypes: true })
+  const names = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort(compareNamesBytewise)
+  const files = await Promise.all(names.map(async (name) => {
+    const file = path.join(folder, name, 'migration.sql')
+    if (!await isFile(file)) return undefined
+    const bytes = await readFile(file)
+    return { name, sql: bytes.toString('utf8'), checksum: sha256Hex(bytes) }
+  }))
+  return files.filter((file): file is MigrationFile => file !== undefined)
+}

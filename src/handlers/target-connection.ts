@@ -1,0 +1,35 @@
+import pg from 'pg'
+import { TargetUnavailableError } from '../errors/index.js'
+import { maskSecrets, registerUrlSecret } from '../lib/mask-secrets.js'
+
+/** Describes a connection URL without its credentials: `db.example:5432/app`. */
+export function describeTarget (databaseUrl: string): string {
+  try {
+    const url = new URL(databaseUrl)
+    return `${url.hostname}${url.port === '' ? '' : `:${url.port}`}${url.pathname}`
+  } catch {
+    return '(unparseable database URL)'
+  }
+}
+
+/**
+ * Opens one connection to a target database. Connection errors are rethrown with the
+ * credentials masked, because drivers quote the URL, the user and sometimes the password.
+ */
+export async function connectTarget (databaseUrl: string, options: { applicationName?: string, connectTimeoutMs?: number } = {}): Promise<pg.Client> {
+  registerUrlSecret(databaseUrl)
+  const client = new pg.Client({
+    connectionString: databaseUrl,
+    application_name: options.applicationName ?? 'migration-deployer',
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000
+  })
+  // An idle client whose server goes away emits 'error'; without a listener that crashes the process.
+  client.on('error', () => {})
+  try {
+    await client.connect()
+  } catch (error) {
+    await client.end().catch(() => {})
+    throw new TargetUnavailableError(`cannot connect to ${describeTarget(databaseUrl)}: ${maskSecrets((error as Error).message)}`)
+  }
+  return client
+}

@@ -1,0 +1,76 @@
+/** One migration as read from a source (a folder or an inline upload). */
+export interface MigrationFile {
+  /** `<digits>_<name>`, the folder name for Prisma. */
+  name: string
+  /** The file's text (decoded from UTF-8; the checksum is of the raw bytes). */
+  sql: string
+  /** Lowercase sha256 hex of the raw bytes. */
+  checksum: string
+}
+
+/** A row of the target's history table, as the handler understands it. */
+export interface HistoryEntry {
+  name: string
+  checksum: string
+  startedAt: Date
+  finishedAt: Date | null
+  logs: string | null
+}
+
+/** The identity of a migration: enough to compare a source with a history. */
+export type MigrationIdentity = Pick<MigrationFile, 'name' | 'checksum'>
+
+/** What the target holds compared with the source: like `prisma migrate status`. */
+export interface MigrationStatus<T extends MigrationIdentity = MigrationFile> {
+  /** Whether the history table exists yet. */
+  historyTableExists: boolean
+  applied: HistoryEntry[]
+  /** In the source, not applied, in apply order. */
+  pending: T[]
+  /** Started but never finished (a failed or interrupted migration); blocks deploys until resolved. */
+  failed: HistoryEntry[]
+  /** Applied, but the source's file differs or is gone. */
+  drifted: Array<{ name: string, reason: 'checksum_changed' | 'missing_from_source', appliedChecksum: string, sourceChecksum?: string }>
+}
+
+export interface AppliedMigration {
+  name: string
+  durationMs: number
+}
+
+/** Progress callbacks so the pipeline can log and record each migration as it happens. */
+export interface ApplyProgress {
+  onMigrationStart?: (migration: MigrationFile) => Promise<void> | void
+  onMigrationApplied?: (migration: MigrationFile, durationMs: number) => Promise<void> | void
+}
+
+export interface ApplyOptions {
+  /** Per-migration `lock_timeout` in ms (0 = none). */
+  lockTimeoutMs: number
+  /** Per-migration `statement_timeout` in ms (0 = none). */
+  statementTimeoutMs: number
+}
+
+/**
+ * A target with the handler's migration lock held. Everything that must not interleave
+ * with another deployment (reading history for the stale check, applying) happens here.
+ */
+export interface LockedTarget {
+  /** How long acquiring the lock took (waiting for another deployment or a Prisma CLI). */
+  readonly lockWaitMs: number
+  status: <T extends MigrationIdentity>(source: T[]) => Promise<MigrationStatus<T>>
+  /** Applies in order; stops at the first failure with a `MigrationFailedError`. */
+  apply: (migrations: MigrationFile[], options: ApplyOptions, progress?: ApplyProgress) => Promise<AppliedMigration[]>
+  release: () => Promise<void>
+}
+
+/** A migration tool: reads sources, reports status without locking, and locks a target to apply. */
+export interface MigrationHandler {
+  readonly tool: string
+  /** Reads the migrations of a folder (the project folder or its migrations folder). */
+  readSource: (directory: string) => Promise<MigrationFile[]>
+  /** Read-only status; never creates or changes anything on the target. */
+  status: <T extends MigrationIdentity>(databaseUrl: string, source: T[]) => Promise<MigrationStatus<T>>
+  /** Takes the migration lock (waiting at most `waitMs`). */
+  lock: (databaseUrl: string, options: { waitMs: number }) => Promise<LockedTarget>
+}

@@ -1,0 +1,46 @@
+/**
+ * Credential hygiene for anything that crosses a boundary (responses, events, logs, human log).
+ * Connection URLs lose their password (`postgres://app:***@db:5432/app`), and any secret value
+ * registered with `registerSecret` (every configured database password) is replaced wherever it
+ * appears, because drivers and tools quote passwords in ways no URL pattern catches.
+ */
+
+const URL_WITH_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:@/]+):([^\s@/]*)@/gi
+const KEY_VALUE_PASSWORD = /\b(password|passwd|pwd)(\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)/gi
+
+const secrets = new Set<string>()
+
+/** Remembers a secret (a password) so `maskSecrets` removes it from any text. */
+export function registerSecret (secret: string | undefined): void {
+  // Very short values would mask ordinary words; passwords that short are not worth hiding anyway.
+  if (secret !== undefined && secret.length >= 4) secrets.add(secret)
+}
+
+/** Registers the password of a connection URL, if it has one. */
+export function registerUrlSecret (url: string | undefined): void {
+  if (url === undefined) return
+  try {
+    const parsed = new URL(url)
+    if (parsed.password !== '') {
+      registerSecret(decodeURIComponent(parsed.password))
+      registerSecret(parsed.password)
+    }
+  } catch {
+    // Not a URL: nothing to register.
+  }
+}
+
+/** Returns `text` with credentials in URLs, `password=…` pairs and registered secrets replaced by `***`. */
+export function maskSecrets (text: string): string {
+  let masked = text.replace(URL_WITH_CREDENTIALS, '$1$2:***@').replace(KEY_VALUE_PASSWORD, '$1$2***')
+  for (const secret of secrets) {
+    if (masked.includes(secret)) masked = masked.split(secret).join('***')
+  }
+  return masked
+}
+
+/** The message of any thrown value, masked. */
+export function safeErrorMessage (error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error)
+  return maskSecrets(message)
+}

@@ -1,0 +1,74 @@
+import { ulid } from 'ulid'
+import type { Principal } from '../auth/principal.js'
+import type { Config } from '../config/load.js'
+import { BadRequestError } from '../errors/index.js'
+import { handlerFor } from '../handlers/index.js'
+import { sha256Hex } from '../lib/checksum.js'
+import { resolveInsideWorkspace } from '../lib/workspace-path.js'
+import { insertDeployment, type DeploymentRow, type Operation, type SourceInfo } from '../store/deployments.js'
+import { appendEvent } from '../store/events.js'
+import { withTransaction } from '../store/pool.js'
+import type pg from 'pg'
+
+export interface CreateDeploymentInput {
+  operation: Operation
+  environment: string
+  dry_run: boolean
+  skip_backup: boolean
+  skip_health_check: boolean
+  working_directory?: string | undefined
+  migrations?: Array<{ name: string, sql: string }> | undefined
+  source?: SourceInfo | undefined
+}
+
+/**
+ * Validates a deployment request against the config and records it as `queued`. The row is
+ * committed before anything is enqueued: the control database is the source of truth.
+ */
+export async function createDeployment (pool: pg.Pool, config: Config, principal: Principal, input: CreateDeploymentInput): Promise<DeploymentRow> {
+  const environment = config.environments[input.environment]
+  if (environment === undefined) {
+    const known = Object.keys(config.environments)
+    throw new BadRequestError(`unknown environment "${input.environment}"; valid environments: ${known.join(', ')}`, { valid_environments: known }, 'UNKNOWN_ENVIRONMENT')
+  }
+  let inline: DeploymentRow['inline_migrations'] = null
+  if (input.migrations !== undefined) {
+    if (input.working_directory !== undefined) throw new BadRequestError('send either "migrations" (inline) or "working_directory", not both')
+    const seen = new Set<string>()
+    for (const migration of input.migrations) {
+      if (seen.has(migration.name)) throw new BadRequestError(`migration "${migration.name}" appears twice in "migrations"; each name must be unique`, undefined, 'DUPLICATE_MIGRATION')
+      seen.add(migration.name)
+    }
+    inline = input.migrations.map((m) => ({ name: m.name, sql: m.sql, checksum: sha256Hex(Buffer.from(m.sql, 'utf8')) }))
+  } else {
+    const directory = input.working_directory ?? environment.working_directory
+    if (directory === undefined) {
+      throw new BadRequestError(`environment ${environment.name} has no default working_directory: send "migrations" inline or a "working_directory"`, undefined, 'NO_MIGRATION_SOURCE')
+    }
+    // Fail now, with a 400, rather than later in the worker: the folder must exist inside the workspace and hold migrations.
+    await handlerFor(environment).readSource(await resolveInsideWorkspace(config.workspace_root, directory))
+  }
+  const dryRun = input.dry_run || input.operation === 'preview-migrations'
+  return await withTransaction(pool, async (db) => {
+    const row = await insertDeployment(db, {
+      id: `dep_${ulid()}`,
+      operation: dryRun ? 'preview-migrations' : input.operation,
+      environment: environment.name,
+      mode: environment.mode,
+      requested_by: principal.name,
+      dry_run: dryRun,
+      skip_backup: input.skip_backup,
+      skip_health_check: input.skip_health_check,
+      working_directory: input.working_directory ?? null,
+      source: input.source ?? null,
+      inline_migrations: inline
+    })
+    await appendEvent(db, {
+      deploymentId: row.id,
+      type: 'created',
+      actor: principal.name,
+      data: { environment: row.environment, operation: row.operation, dry_run: dryRun, skip_backup: input.skip_backup, skip_health_check: input.skip_health_check, source: input.source ?? null, inline_migrations: inline?.length ?? null }
+    })
+    return row
+  })
+}

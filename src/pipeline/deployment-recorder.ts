@@ -1,0 +1,67 @@
+import type { Logger } from 'pino'
+import { maskSecrets } from '../lib/mask-secrets.js'
+import type { DeploymentRow, Step, StepName, StepStatus } from '../store/deployments.js'
+import { appendEvent } from '../store/events.js'
+import type { Queryable } from '../store/pool.js'
+
+/**
+ * Records a running deployment's progress: its steps (on the row) and its events (the audit
+ * trail, whose `message` lines make the human log). Every text passes through `maskSecrets`.
+ */
+export class DeploymentRecorder {
+  readonly steps: Step[]
+
+  constructor (private readonly db: Queryable, private readonly deployment: Pick<DeploymentRow, 'id' | 'steps'>, private readonly logger: Logger) {
+    this.steps = [...deployment.steps]
+  }
+
+  /** Adds a line to the human log (and an event of `type` to the audit trail). */
+  async log (message: string, type = 'log', data?: Record<string, unknown>): Promise<void> {
+    await appendEvent(this.db, { deploymentId: this.deployment.id, type, message: maskSecrets(message), data: data ?? null })
+  }
+
+  /** An audit event with no log line. */
+  async event (type: string, data?: Record<string, unknown>, actor?: string): Promise<void> {
+    await appendEvent(this.db, { deploymentId: this.deployment.id, type, actor: actor ?? null, data: data ?? null })
+  }
+
+  async startStep (name: StepName, detail?: string): Promise<void> {
+    const step = this.findOrAdd(name)
+    step.status = 'running'
+    step.started_at = new Date().toISOString()
+    step.finished_at = null
+    step.detail = detail === undefined ? null : maskSecrets(detail)
+    await this.save()
+    await this.event('step_started', { step: name })
+  }
+
+  async finishStep (name: StepName, status: Exclude<StepStatus, 'pending' | 'running'>, detail?: string): Promise<void> {
+    const step = this.findOrAdd(name)
+    const now = new Date().toISOString()
+    step.status = status
+    step.started_at ??= now
+    step.finished_at = now
+    if (detail !== undefined) step.detail = maskSecrets(detail)
+    await this.save()
+    await this.event('step_finished', { step: name, status, detail: step.detail })
+    this.logger.info({ step: name, status }, `step ${name} ${status}`)
+  }
+
+  /** The step currently running, if any (the one a failure belongs to). */
+  runningStep (): StepName | undefined {
+    return this.steps.find((step) => step.status === 'running')?.name
+  }
+
+  private findOrAdd (name: StepName): Step {
+    let step = this.steps.find((candidate) => candidate.name === name)
+    if (step === undefined) {
+      step = { name, status: 'pending', started_at: null, finished_at: null, detail: null }
+      this.steps.push(step)
+    }
+    return step
+  }
+
+  private async save (): Promise<void> {
+    await this.db.query('UPDATE deployments SET steps = $2, updated_at = now() WHERE id = $1', [this.deployment.id, JSON.stringify(this.steps)])
+  }
+}

@@ -1,0 +1,26 @@
+import type { Config, EnvironmentConfig } from '../config/load.js'
+import { BadRequestError } from '../errors/index.js'
+import { compareNamesBytewise } from '../handlers/prisma/read-migrations.js'
+import type { MigrationFile, MigrationHandler } from '../handlers/types.js'
+import { resolveInsideWorkspace } from '../lib/workspace-path.js'
+import type { DeploymentRow } from '../store/deployments.js'
+
+/**
+ * The migrations a deployment deploys: its uploaded bundle if it has one (exactly those bytes),
+ * else the folder `working_directory` (or the environment's default) inside the workspace.
+ */
+export async function loadMigrationSource (
+  deployment: Pick<DeploymentRow, 'inline_migrations' | 'working_directory'>,
+  environment: EnvironmentConfig,
+  config: Config,
+  handler: MigrationHandler
+): Promise<MigrationFile[]> {
+  if (deployment.inline_migrations !== null) {
+    return [...deployment.inline_migrations].sort((a, b) => compareNamesBytewise(a.name, b.name))
+  }
+  const directory = deployment.working_directory ?? environment.working_directory
+  if (directory === undefined) {
+    throw new BadRequestError(`environment ${environment.name} has no working_directory configured; send "migrations" inline or a "working_directory"`, undefined, 'NO_MIGRATION_SOURCE')
+  }
+  return await handler.readSource(await resolveInsideWorkspace(config.workspace_root, directory))
+}

@@ -1,0 +1,16 @@
+import type pg from 'pg'
+import type { Logger } from 'pino'
+import type { Config } from '../config/load.js'
+import type { DeploymentQueue } from '../queue/deployment-jobs.js'
+
+/** What the pipeline needs from its process: config, control database, queue, logger, environment. */
+export interface PipelineContext {
+  config: Config
+  pool: pg.Pool
+  queue: DeploymentQueue
+  logger: Logger
+  /** Where target URLs are read from (the variables each environment names). */
+  env: NodeJS.ProcessEnv
+  /** How long an apply waits for another deployment's migration lock. */
+  lockWaitMs: number
+}

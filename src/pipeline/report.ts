@@ -1,0 +1,92 @@
+import type { Operation, PlannedMigration } from '../store/deployments.js'
+
+/** The report object stored on a deployment: the seed's JSON shapes (SPEC §6), field for field. */
+export type Report = Record<string, unknown>
+
+const round = (seconds: number): number => Math.round(seconds * 1000) / 1000
+
+export function successReport (input: {
+  environment: string
+  migrations: Array<{ name: string, durationMs: number }>
+  totalDurationMs: number
+  backupId: string | null
+  healthCheckBefore: string
+  healthCheckAfter: string
+}): Report {
+  const count = input.migrations.length
+  return {
+    status: 'success',
+    operation: 'deploy-migrations',
+    environment: input.environment,
+    result: {
+      migrations_applied: count,
+      migrations: input.migrations.map((m) => ({ name: m.name, status: 'applied', duration_seconds: round(m.durationMs / 1000) })),
+      total_duration_seconds: round(input.totalDurationMs / 1000),
+      backup_id: input.backupId,
+      health_check_before: input.healthCheckBefore,
+      health_check_after: input.healthCheckAfter
+    },
+    message: `Successfully applied ${count} migration${count === 1 ? '' : 's'} to ${input.environment}`
+  }
+}
+
+export function noPendingReport (operation: Operation, environment: string): Report {
+  return {
+    status: 'success',
+    operation,
+    environment,
+    result: { migrations_applied: 0, message: 'No pending migrations' },
+    message: 'No pending migrations'
+  }
+}
+
+export function previewReport (environment: string, migrations: PlannedMigration[]): Report {
+  return {
+    status: 'success',
+    operation: 'preview-migrations',
+    environment,
+    result: {
+      pending_migrations: migrations.length,
+      migrations: migrations.map((m) => ({ name: m.name, sql: m.sql, estimated_duration_seconds: m.estimated_duration_seconds, warnings: m.warnings })),
+      total_estimated_duration_seconds: round(migrations.reduce((sum, m) => sum + m.estimated_duration_seconds, 0))
+    },
+    message: 'Preview only - no changes applied'
+  }
+}
+
+export interface ErrorReportInput {
+  operation: Operation
+  environment: string
+  error: string
+  failedMigration?: string | null
+  backupId?: string | null
+  migrationsAppliedBeforeFailure?: string[]
+  rollbackInitiated?: boolean
+  rollbackStatus?: string | null
+  suggestions: string[]
+  /** Extra fields of the specific error shapes (health_check, details, backup_error, …). */
+  extraResult?: Record<string, unknown>
+}
+
+export function errorReport (input: ErrorReportInput): Report {
+  const backupId = input.backupId ?? null
+  return {
+    status: 'error',
+    operation: input.operation,
+    environment: input.environment,
+    error: input.error,
+    result: {
+      failed_migration: input.failedMigration ?? null,
+      backup_id: backupId,
+      migrations_applied_before_failure: input.migrationsAppliedBeforeFailure ?? [],
+      rollback_initiated: input.rollbackInitiated ?? false,
+      rollback_status: input.rollbackStatus ?? null,
+      ...input.extraResult
+    },
+    recovery: {
+      backup_id: backupId,
+      rollback_command: backupId === null ? null : `migration-deployer restore --env ${input.environment} --backup ${backupId}`,
+      suggestions: input.suggestions
+    }
+  }
+}

@@ -1,0 +1,13 @@
+import type { EnvironmentConfig } from '../config/load.js'
+import { AppError } from '../errors/index.js'
+import { registerUrlSecret } from '../lib/mask-secrets.js'
+
+/** Reads an environment's database URL from the variable its config names; the URL is never stored. */
+export function targetUrlFor (environment: EnvironmentConfig, env: NodeJS.ProcessEnv = process.env): string {
+  const url = env[environment.database_url_env]
+  if (url === undefined || url === '') {
+    throw new AppError('TARGET_NOT_CONFIGURED', 500, `environment ${environment.name}: the variable ${environment.database_url_env} is not set in the worker's environment`)
+  }
+  registerUrlSecret(url)
+  return url
+}

@@ -1,0 +1,104 @@
+import { z } from 'zod'
+import { DEPLOYMENT_STATUSES, OPERATIONS, STEP_NAMES } from '../store/deployments.js'
+
+/** Prisma's folder naming: digits (a timestamp), an underscore, a name. */
+export const MIGRATION_NAME = /^[0-9]+_[A-Za-z0-9][A-Za-z0-9_.-]*$/
+
+export const sourceInfoSchema = z.strictObject({
+  commit: z.string().max(200).optional(),
+  ref: z.string().max(500).optional(),
+  url: z.string().max(2000).optional()
+}).meta({ description: 'Where the migrations come from, for reviewers', example: { commit: 'abc123', ref: 'main', url: 'https://ci.example/run/42' } })
+
+export const inlineMigrationSchema = z.strictObject({
+  name: z.string().max(255).regex(MIGRATION_NAME, 'expected a Prisma migration folder name like "20250124140000_add_user_profiles" (digits, "_", a name)'),
+  sql: z.string().max(10 * 1024 * 1024)
+})
+
+/** The flat form of POST /deployments. */
+export const createDeploymentBody = z.strictObject({
+  operation: z.enum(OPERATIONS).default('deploy-migrations'),
+  environment: z.string({ error: 'environment is required: the name of a configured environment, e.g. "staging"' }).min(1).max(100),
+  dry_run: z.boolean().default(false),
+  skip_backup: z.boolean().default(false),
+  skip_health_check: z.boolean().default(false),
+  working_directory: z.string().min(1).max(1000).optional().meta({ description: 'Folder inside the workspace root holding the Prisma project or its migrations' }),
+  migrations: z.array(inlineMigrationSchema).max(5000).optional().meta({ description: 'Inline migrations: exactly these bytes are planned, approved and applied' }),
+  source: sourceInfoSchema.optional()
+}).meta({
+  id: 'CreateDeployment',
+  description: 'The flat form. The envelope `{ "operation": …, "parameters": { … } }` is accepted too and means the same.',
+  example: { operation: 'deploy-migrations', environment: 'staging', working_directory: 'app', source: { commit: 'abc123', ref: 'main' } }
+})
+export type CreateDeploymentBody = z.output<typeof createDeploymentBody>
+
+const stepSchema = z.object({
+  name: z.enum(STEP_NAMES),
+  status: z.enum(['pending', 'running', 'passed', 'failed', 'skipped']),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  detail: z.string().nullable()
+})
+
+export const planSchema = z.object({
+  checksum: z.string().meta({ example: 'sha256:9f2c…' }),
+  pending_migrations: z.number().int(),
+  migrations: z.array(z.object({
+    name: z.string(),
+    checksum: z.string(),
+    sql: z.string(),
+    transactional: z.boolean(),
+    warnings: z.array(z.object({ rule: z.string(), message: z.string() })),
+    estimated_duration_seconds: z.number()
+  }))
+}).meta({ id: 'Plan', description: 'What will be applied, frozen by its checksum: approvals are bound to it' })
+
+export const deploymentSchema = z.object({
+  id: z.string(),
+  operation: z.enum(OPERATIONS),
+  environment: z.string(),
+  mode: z.enum(['dev', 'deploy']),
+  status: z.enum(DEPLOYMENT_STATUSES),
+  requested_by: z.string(),
+  dry_run: z.boolean(),
+  skip_backup: z.boolean(),
+  skip_health_check: z.boolean(),
+  working_directory: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  source: sourceInfoSchema.nullable(),
+  plan: planSchema.nullable(),
+  approval: z.object({
+    required: z.number().int(),
+    approvals: z.array(z.object({ by: z.string(), at: z.string(), comment: z.string().nullable(), plan_checksum: z.string() })),
+    expires_at: z.string().nullable()
+  }).nullable(),
+  steps: z.array(stepSchema),
+  report: z.record(z.string(), z.unknown()).nullable().meta({ description: 'The seed\'s report shapes (SPEC §6) once the deployment ends' }),
+  links: z.object({ self: z.string(), approve: z.string(), reject: z.string(), cancel: z.string(), log: z.string(), events: z.string() })
+}).meta({ id: 'Deployment' })
+export type DeploymentResource = z.output<typeof deploymentSchema>
+
+export const deploymentSummarySchema = deploymentSchema.omit({ plan: true, steps: true, approval: true }).meta({ id: 'DeploymentSummary' })
+
+export const deploymentListSchema = z.object({
+  deployments: z.array(deploymentSummarySchema),
+  next_cursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last page' })
+}).meta({ id: 'DeploymentList' })
+
+export const listDeploymentsQuery = z.strictObject({
+  environment: z.string().max(100).optional(),
+  status: z.enum(DEPLOYMENT_STATUSES).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional()
+})
+
+export const approveBody = z.strictObject({
+  comment: z.string().max(2000).optional()
+}).meta({ example: { comment: 'Reviewed the SQL, LGTM' } })
+
+export const rejectBody = z.strictObject({
+  reason: z.string({ error: 'reason is required: say why the deployment is rejected' }).min(1, 'reason must not be empty').max(2000)
+}).meta({ example: { reason: 'Drops a column the app still reads' } })

@@ -1,0 +1,16 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import app from './app.js'
+import type { Runtime } from './process/runtime.js'
+
+/** Builds the API on a runtime, ready to listen (or to `inject` in tests). */
+export async function buildServer (runtime: Runtime): Promise<FastifyInstance> {
+  const server = Fastify({
+    loggerInstance: runtime.logger as FastifyBaseLogger,
+    bodyLimit: runtime.config.limits.body_bytes,
+    disableRequestLogging: false,
+    // Clients may send `Authorization` with odd casing or spacing; ids never need more than 64 chars.
+    maxParamLength: 200
+  })
+  await server.register(app, { services: { config: runtime.config, pool: runtime.pool, queue: runtime.queue, redis: runtime.redis, logger: runtime.logger } })
+  return server
+}

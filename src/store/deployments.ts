@@ -1,0 +1,168 @@
+import type { MigrationFile } from '../handlers/types.js'
+import type { Queryable } from './pool.js'
+
+export const DEPLOYMENT_STATUSES = ['queued', 'running', 'pending_approval', 'succeeded', 'failed', 'rejected', 'cancelled', 'expired'] as const
+export type DeploymentStatus = typeof DEPLOYMENT_STATUSES[number]
+export const TERMINAL_STATUSES: readonly DeploymentStatus[] = ['succeeded', 'failed', 'rejected', 'cancelled', 'expired']
+
+export const OPERATIONS = ['deploy-migrations', 'preview-migrations'] as const
+export type Operation = typeof OPERATIONS[number]
+export type Phase = 'plan' | 'apply'
+
+export const STEP_NAMES = ['validate_environment', 'load_configuration', 'determine_mode', 'health_check_before', 'backup', 'check_pending', 'preview', 'approval', 'deploy', 'health_check_after', 'verify', 'rollback'] as const
+export type StepName = typeof STEP_NAMES[number]
+export type StepStatus = 'pending' | 'running' | 'passed' | 'failed' | 'skipped'
+
+export interface Step {
+  name: StepName
+  status: StepStatus
+  started_at: string | null
+  finished_at: string | null
+  detail: string | null
+}
+
+export interface PlannedMigration {
+  name: string
+  checksum: string
+  sql: string
+  transactional: boolean
+  warnings: Array<{ rule: string, message: string }>
+  estimated_duration_seconds: number
+}
+
+export interface Plan {
+  checksum: string
+  pending_migrations: number
+  migrations: PlannedMigration[]
+}
+
+export interface SourceInfo {
+  commit?: string | undefined
+  ref?: string | undefined
+  url?: string | undefined
+}
+
+/** A row of `deployments`. */
+export interface DeploymentRow {
+  id: string
+  operation: Operation
+  environment: string
+  mode: 'dev' | 'deploy'
+  status: DeploymentStatus
+  phase: Phase
+  requested_by: string
+  dry_run: boolean
+  skip_backup: boolean
+  skip_health_check: boolean
+  working_directory: string | null
+  source: SourceInfo | null
+  inline_migrations: MigrationFile[] | null
+  source_snapshot: Array<{ name: string, checksum: string }> | null
+  plan: Plan | null
+  approvals_required: number
+  expires_at: Date | null
+  steps: Step[]
+  report: Record<string, unknown> | null
+  created_at: Date
+  updated_at: Date
+  started_at: Date | null
+  finished_at: Date | null
+}
+
+export type NewDeployment = Pick<DeploymentRow, 'id' | 'operation' | 'environment' | 'mode' | 'requested_by' | 'dry_run' | 'skip_backup' | 'skip_health_check' | 'working_directory' | 'source' | 'inline_migrations'>
+
+/** Inserts a new deployment as `queued` for its plan phase. */
+export async function insertDeployment (db: Queryable, deployment: NewDeployment): Promise<DeploymentRow> {
+  const { rows } = await db.query<DeploymentRow>(
+    `INSERT INTO deployments (id, operation, environment, mode, status, phase, requested_by, dry_run, skip_backup, skip_health_check, working_directory, source, inline_migrations)
+     VALUES ($1, $2, $3, $4, 'queued', 'plan', $5, $6, $7, $8, $9, $10, $11)
+     RETURNING *`,
+    [deployment.id, deployment.operation, deployment.environment, deployment.mode, deployment.requested_by, deployment.dry_run,
+      deployment.skip_backup, deployment.skip_health_check, deployment.working_directory,
+      deployment.source === null ? null : JSON.stringify(deployment.source),
+      deployment.inline_migrations === null ? null : JSON.stringify(deployment.inline_migrations)]
+  )
+  return rows[0] as DeploymentRow
+}
+
+export async function getDeployment (db: Queryable, id: string, options: { forUpdate?: boolean } = {}): Promise<DeploymentRow | undefined> {
+  const { rows } = await db.query<DeploymentRow>(`SELECT * FROM deployments WHERE id = $1${options.forUpdate === true ? ' FOR UPDATE' : ''}`, [id])
+  return rows[0]
+}
+
+export interface ListFilter {
+  environment?: string | undefined
+  status?: DeploymentStatus | undefined
+  limit: number
+  /** Keyset cursor: the last row of the previous page. */
+  before?: { createdAt: Date, id: string } | undefined
+}
+
+/** Newest first, keyset-paged; leaves out the large columns a list does not show. */
+export async function listDeployments (db: Queryable, filter: ListFilter): Promise<DeploymentRow[]> {
+  const conditions: string[] = []
+  const values: unknown[] = []
+  if (filter.environment !== undefined) { values.push(filter.environment); conditions.push(`environment = $${values.length}`) }
+  if (filter.status !== undefined) { values.push(filter.status); conditions.push(`status = $${values.length}`) }
+  if (filter.before !== undefined) {
+    values.push(filter.before.createdAt, filter.before.id)
+    conditions.push(`(created_at, id) < ($${values.length - 1}, $${values.length})`)
+  }
+  values.push(filter.limit)
+  const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : ''
+  const { rows } = await db.query<DeploymentRow>(
+    `SELECT id, operation, environment, mode, status, phase, requested_by, dry_run, skip_backup, skip_health_check, working_directory,
+            source, NULL::jsonb AS inline_migrations, NULL::jsonb AS source_snapshot, NULL::jsonb AS plan, approvals_required, expires_at,
+            '[]'::jsonb AS steps, report, created_at, updated_at, started_at, finished_at
+       FROM deployments ${where}
+      ORDER BY created_at DESC, id DESC
+      LIMIT $${values.length}`,
+    values
+  )
+  return rows
+}
+
+export type DeploymentPatch = Partial<Pick<DeploymentRow, 'status' | 'phase' | 'mode' | 'plan' | 'source_snapshot' | 'approvals_required' | 'expires_at' | 'steps' | 'report' | 'started_at' | 'finished_at'>>
+
+const JSON_COLUMNS = new Set(['plan', 'source_snapshot', 'steps', 'report'])
+
+/**
+ * Updates a deployment only if its status is one of `from`: the single place state changes
+ * happen, so two actors (a worker and a cancel, two approvers) can never both win.
+ * Returns the updated row, or undefined when the status had already moved on.
+ */
+export async function transitionDeployment (db: Queryable, id: string, from: readonly DeploymentStatus[], patch: DeploymentPatch): Promise<DeploymentRow | undefined> {
+  const sets: string[] = ['updated_at = now()']
+  const values: unknown[] = [id, from]
+  for (const [column, value] of Object.entries(patch)) {
+    if (value === undefined) continue
+    values.push(JSON_COLUMNS.has(column) && value !== null ? JSON.stringify(value) : value)
+    sets.push(`${column} = $${values.length}`)
+  }
+  if (patch.status !== undefined && TERMINAL_STATUSES.includes(patch.status) && patch.finished_at === undefined) sets.push('finished_at = now()')
+  const { rows } = await db.query<DeploymentRow>(`UPDATE deployments SET ${sets.join(', ')} WHERE id = $1 AND status = ANY($2) RETURNING *`, values)
+  return rows[0]
+}
+
+/** Deployments that are not finished: used to find work whose queue job went missing. */
+export async function listUnfinishedDeployments (db: Queryable): Promise<Array<Pick<DeploymentRow, 'id' | 'status' | 'phase' | 'environment'>>> {
+  const { rows } = await db.query<Pick<DeploymentRow, 'id' | 'status' | 'phase' | 'environment'>>(
+    `SELECT id, status, phase, environment FROM deployments WHERE status IN ('queued', 'running') ORDER BY created_at`
+  )
+  return rows
+}
+
+/**
+ * Claims a deployment for a worker's phase: `queued` becomes `running`. A `running` row of the
+ * same phase is claimed again, because that is a job BullMQ handed over after a worker died
+ * (job ids are unique per phase, so two workers never hold the same phase at once).
+ */
+export async function claimDeployment (db: Queryable, id: string, phase: Phase): Promise<DeploymentRow | undefined> {
+  const { rows } = await db.query<DeploymentRow>(
+    `UPDATE deployments SET status = 'running', started_at = COALESCE(started_at, now()), updated_at = now()
+      WHERE id = $1 AND phase = $2 AND status IN ('queued', 'running')
+      RETURNING *`,
+    [id, phase]
+  )
+  return rows[0]
+}

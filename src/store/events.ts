@@ -1,0 +1,47 @@
+import type { Queryable } from './pool.js'
+
+export interface DeploymentEvent {
+  id: number
+  deployment_id: string
+  type: string
+  actor: string | null
+  message: string | null
+  data: Record<string, unknown> | null
+  created_at: Date
+}
+
+export interface NewEvent {
+  deploymentId: string
+  type: string
+  actor?: string | null
+  /** A line for the human log. */
+  message?: string | null
+  data?: Record<string, unknown> | null
+}
+
+/** Appends one event to the audit trail (the table rejects updates and deletes). */
+export async function appendEvent (db: Queryable, event: NewEvent): Promise<DeploymentEvent> {
+  const { rows } = await db.query<DeploymentEvent>(
+    `INSERT INTO deployment_events (deployment_id, type, actor, message, data) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
+    [event.deploymentId, event.type, event.actor ?? null, event.message ?? null, event.data == null ? null : JSON.stringify(event.data)]
+  )
+  return rows[0] as DeploymentEvent
+}
+
+/** Events of one deployment in order, optionally only those after an event id. */
+export async function listEvents (db: Queryable, deploymentId: string, afterId = 0): Promise<DeploymentEvent[]> {
+  const { rows } = await db.query<DeploymentEvent>(
+    'SELECT * FROM deployment_events WHERE deployment_id = $1 AND id > $2 ORDER BY id',
+    [deploymentId, afterId]
+  )
+  return rows
+}
+
+/** Only the human log lines, in order. */
+export async function listLogLines (db: Queryable, deploymentId: string): Promise<string[]> {
+  const { rows } = await db.query<{ message: string }>(
+    'SELECT message FROM deployment_events WHERE deployment_id = $1 AND message IS NOT NULL ORDER BY id',
+    [deploymentId]
+  )
+  return rows.map((row) => row.message)
+}
