@@ -7,9 +7,8 @@ export async function buildServer (runtime: Runtime): Promise<FastifyInstance> {
   const server = Fastify({
     loggerInstance: runtime.logger as FastifyBaseLogger,
     bodyLimit: runtime.config.limits.body_bytes,
-    disableRequestLogging: false,
-    // Clients may send `Authorization` with odd casing or spacing; ids never need more than 64 chars.
-    maxParamLength: 200
+    // Ids are short; anything longer than this is refused by the router before any work.
+    routerOptions: { maxParamLength: 200 }
   })
   await server.register(app, { services: { config: runtime.config, pool: runtime.pool, queue: runtime.queue, redis: runtime.redis, logger: runtime.logger } })
   return server

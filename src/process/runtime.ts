@@ -23,11 +23,19 @@ export interface Runtime {
 }
 
 /** Loads config (failing fast), connects, and migrates the control database. */
-export async function createRuntime (settings: RuntimeSettings, options: { logger?: Logger, env?: NodeJS.ProcessEnv } = {}): Promise<Runtime> {
+export interface RuntimeOptions {
+  logger?: Logger
+  /** A config already loaded (tests); otherwise read from `settings.configPath`. */
+  config?: Config
+  env?: NodeJS.ProcessEnv
+  lockWaitMs?: number
+}
+
+export async function createRuntime (settings: RuntimeSettings, options: RuntimeOptions = {}): Promise<Runtime> {
   const logger = options.logger ?? createLogger(settings.logLevel)
   registerUrlSecret(settings.databaseUrl)
   registerUrlSecret(settings.redisUrl)
-  const config = loadConfigFile(settings.configPath)
+  const config = options.config ?? loadConfigFile(settings.configPath)
   await migrateControlDatabase(settings.databaseUrl)
   const pool = createControlPool(settings.databaseUrl, { onError: (message) => logger.warn({ err: { message } }, 'control database connection error') })
   const connection = redisConnectionOptions(settings.redisUrl)
@@ -35,7 +43,7 @@ export async function createRuntime (settings: RuntimeSettings, options: { logge
   queue.on('error', (error) => logger.warn({ err: { message: error.message } }, 'queue connection error'))
   const redis = new Redis({ ...connection, maxRetriesPerRequest: 1, lazyConnect: false })
   redis.on('error', () => {})
-  const pipeline: PipelineContext = { config, pool, queue, logger, env: options.env ?? process.env, lockWaitMs: 10 * 60_000 }
+  const pipeline: PipelineContext = { config, pool, queue, logger, env: options.env ?? process.env, lockWaitMs: options.lockWaitMs ?? 10 * 60_000 }
   return {
     settings,
     config,

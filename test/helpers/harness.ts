@@ -1,0 +1,142 @@
+import { createHash, randomBytes } from 'node:crypto'
+import path from 'node:path'
+import { Writable } from 'node:stream'
+import { fileURLToPath } from 'node:url'
+import type { Worker } from 'bullmq'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { pino } from 'pino'
+import { parseConfig, type Config } from '../../src/config/load.js'
+import { redisConnectionOptions, type RuntimeSettings } from '../../src/config/runtime.js'
+import { createRuntime, type Runtime } from '../../src/process/runtime.js'
+import type { DeploymentResource } from '../../src/schemas/deployment.js'
+import { buildServer } from '../../src/server.js'
+import { createDeploymentWorker } from '../../src/worker.js'
+import type { DeploymentJobData } from '../../src/queue/deployment-jobs.js'
+import type { Phase } from '../../src/store/deployments.js'
+import { createControlDatabase, createEmptyDatabase, databaseUrl, dropDatabase } from './databases.js'
+
+export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url))
+export const FIXTURES = path.join(PROJECT_ROOT, 'migrations-fixtures')
+
+/** Test principals: each token's plaintext is `<name>-token`. */
+export const TOKENS = {
+  'ci-bot': ['deployer'],
+  alice: ['approver'],
+  bob: ['approver'],
+  carol: ['deployer', 'approver'],
+  viewer: ['viewer'],
+  admin: ['admin']
+} as const
+export type TokenName = keyof typeof TOKENS
+export const tokenOf = (name: TokenName): string => `${name}-token`
+
+export interface HarnessOptions {
+  /** Environment configs by name; each gets its own fresh target database. Defaults: dev, staging, production. */
+  environments?: Record<string, Record<string, unknown>>
+  workspaceRoot?: string
+  limits?: Record<string, unknown>
+  /** Start a BullMQ worker in the test process (default true). */
+  worker?: boolean
+  lockWaitMs?: number
+}
+
+export interface Harness {
+  app: FastifyInstance
+  runtime: Runtime
+  config: Config
+  worker: Worker<DeploymentJobData, void, Phase> | undefined
+  /** Target database name per environment. */
+  targets: Record<string, string>
+  /** Every log line the process wrote, as text. */
+  logLines: string[]
+  request: (method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH', url: string, options?: { as?: TokenName | null, body?: unknown, payload?: string, headers?: Record<string, string> }) => Promise<LightMyRequestResponse>
+  /** Polls GET /deployments/:id until its status is one of `statuses`. */
+  waitFor: (id: string, statuses: string[], timeoutMs?: number) => Promise<DeploymentResource>
+  close: () => Promise<void>
+}
+
+export const DEFAULT_ENVIRONMENTS: Record<string, Record<string, unknown>> = {
+  dev: { working_directory: 'app' },
+  staging: { working_directory: 'app' },
+  production: {
+    working_directory: 'app',
+    protected: true,
+    approval: { required_approvals: 1, roles: ['approver'], expires_after: '1h' },
+    health_check: { checks: ['connectivity'], timeout: '5s' }
+  }
+}
+
+/**
+ * A complete service for one test file: a control database cloned from the migrated template,
+ * a fresh target database per environment, its own BullMQ queue, the API (for `inject`) and a worker.
+ */
+export async function startHarness (options: HarnessOptions = {}): Promise<Harness> {
+  const suffix = randomBytes(4).toString('hex')
+  const controlDb = await createControlDatabase()
+  const environments = options.environments ?? DEFAULT_ENVIRONMENTS
+  const targets: Record<string, string> = {}
+  const env: NodeJS.ProcessEnv = {}
+  const configEnvironments: Record<string, Record<string, unknown>> = {}
+  for (const [name, environment] of Object.entries(environments)) {
+    targets[name] = await createEmptyDatabase(`md_${name.replace(/[^a-z0-9]/g, '_')}`)
+    const variable = `${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_DATABASE_URL_${suffix.toUpperCase()}`
+    env[variable] = databaseUrl(targets[name])
+    configEnvironments[name] = { database_url_env: variable, ...environment }
+  }
+  const config = parseConfig({
+    workspace_root: options.workspaceRoot ?? FIXTURES,
+    environments: configEnvironments,
+    auth: { tokens: Object.entries(TOKENS).map(([name, roles]) => ({ name, roles, sha256: createHash('sha256').update(`${name}-token`).digest('hex') })) },
+    ...(options.limits === undefined ? {} : { limits: options.limits })
+  }, PROJECT_ROOT, 'test-config')
+
+  const logLines: string[] = []
+  const logger = pino({ level: 'info' }, new Writable({ write (chunk, _encoding, done) { logLines.push(String(chunk)); done() } }))
+  const settings: RuntimeSettings = {
+    configPath: 'test-config',
+    databaseUrl: databaseUrl(controlDb),
+    redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:56379',
+    host: '127.0.0.1',
+    port: 0,
+    logLevel: 'info',
+    queueName: `test-${suffix}`,
+    workerConcurrency: 2
+  }
+  const runtime = await createRuntime(settings, { config, logger, env, ...(options.lockWaitMs === undefined ? {} : { lockWaitMs: options.lockWaitMs }) })
+  const app = await buildServer(runtime)
+  await app.ready()
+  const worker = options.worker === false
+    ? undefined
+    : createDeploymentWorker(runtime.pipeline, { queueName: settings.queueName, connection: redisConnectionOptions(settings.redisUrl), concurrency: 2 })
+
+  const request: Harness['request'] = async (method, url, { as = 'ci-bot', body, payload, headers = {} } = {}) => {
+    const allHeaders: Record<string, string> = { ...headers }
+    if (as !== null) allHeaders.authorization = `Bearer ${tokenOf(as)}`
+    if (body !== undefined || payload !== undefined) allHeaders['content-type'] ??= 'application/json'
+    return await app.inject({ method, url, headers: allHeaders, ...(payload !== undefined ? { payload } : body !== undefined ? { payload: JSON.stringify(body) } : {}) })
+  }
+
+  const waitFor: Harness['waitFor'] = async (id, statuses, timeoutMs = 60_000) => {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const response = await request('GET', `/deployments/${id}`, { as: 'viewer' })
+      const deployment = response.json<DeploymentResource>()
+      if (statuses.includes(deployment.status)) return deployment
+      if (Date.now() > deadline) throw new Error(`deployment ${id} is ${deployment.status} after ${timeoutMs} ms, expected ${statuses.join('|')}: ${JSON.stringify(deployment.report)}`)
+      await new Promise((resolve) => setTimeout(resolve, 25))
+    }
+  }
+
+  let closed = false
+  const close = async (): Promise<void> => {
+    if (closed) return
+    closed = true
+    await worker?.close()
+    await app.close()
+    await runtime.queue.obliterate({ force: true }).catch(() => {})
+    await runtime.close()
+    await Promise.all([controlDb, ...Object.values(targets)].map(dropDatabase))
+  }
+
+  return { app, runtime, config, worker, targets, logLines, request, waitFor, close }
+}
