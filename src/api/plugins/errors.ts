@@ -13,7 +13,7 @@ function body (code: string, message: string, details?: unknown): { error: { cod
 function describeValidation (error: FastifyError & { validation: Array<{ instancePath: string, message?: string }> }, context: string | undefined): { message: string, details: Array<{ path: string, message: string }> } {
   const where = context ?? 'body'
   const details = error.validation.map((issue) => {
-    const path = `${where}${issue.instancePath.replace(/\//g, '.')}`
+    const path = issue.instancePath === '' || issue.instancePath === '/' ? where : `${where}${issue.instancePath.replace(/\//g, '.')}`
     return { path, message: issue.message ?? 'is invalid' }
   })
   return { message: `invalid request: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, details }

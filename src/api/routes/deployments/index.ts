@@ -83,7 +83,7 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post('/deployments/:id/approve', {
     onRequest: app.requireRole('approver'),
-    schema: { tags: ['deployments'], summary: 'Approve the plan of a pending deployment', params: deploymentIdParams, body: approveBody.optional(), response: { 200: deploymentSchema, 404: errorBodySchema, 409: errorBodySchema, 410: errorBodySchema, ...authErrors } }
+    schema: { tags: ['deployments'], summary: 'Approve the plan of a pending deployment', params: deploymentIdParams, body: approveBody.nullish(), response: { 200: deploymentSchema, 404: errorBodySchema, 409: errorBodySchema, 410: errorBodySchema, ...authErrors } }
   }, async (request) => {
     const result = await approveDeployment(pool, config, logger, principalOf(request), request.params.id, request.body?.comment ?? null)
     if (result.released) await enqueue(result.deployment, 'apply')
