@@ -15,7 +15,7 @@ export function parseDuration (text: string | number): number | undefined {
 }
 
 /** A zod schema accepting a duration and producing milliseconds. */
-export const durationMs = z.union([z.string(), z.number()]).transform((value, ctx) => {
+export const durationMs = z.union([z.string(), z.number()], { error: 'expected a duration like "5s", "10m" or "24h"' }).transform((value, ctx) => {
   const ms = parseDuration(value)
   if (ms === undefined) {
     ctx.addIssue({ code: 'custom', message: `expected a duration like "5s", "10m" or "24h", got ${JSON.stringify(value)}` })

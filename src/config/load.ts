@@ -81,6 +81,8 @@ function resolveEnvironment (name: string, env: RawEnvironmentConfig): Environme
 function formatIssues (issues: z.core.$ZodIssue[]): string[] {
   return issues.map((issue) => {
     const where = issue.path.length > 0 ? issue.path.join('.') : '(root)'
-    return `${where}: ${issue.message}`
+    // A bad record key comes wrapped ("Invalid key in record"); its own issues say what is wrong.
+    const message = issue.code === 'invalid_key' && issue.issues.length > 0 ? issue.issues.map((inner) => inner.message).join('; ') : issue.message
+    return `${where}: ${message}`
   })
 }

@@ -60,20 +60,31 @@ export const configSchema = z.strictObject({
     body_bytes: positiveInt.default(5 * 1024 * 1024)
   }).default({ body_bytes: 5 * 1024 * 1024 })
 }).superRefine((config, ctx) => {
-  const names = Object.keys(config.environments)
-  for (const [name, env] of Object.entries(config.environments)) {
-    for (const required of env.requires_success_in) {
-      if (!names.includes(required)) {
-        ctx.addIssue({ code: 'custom', path: ['environments', name, 'requires_success_in'], message: `unknown environment "${required}" (known: ${names.join(', ')})` })
+  // Read defensively: with `when` below this also runs when other fields are invalid, so that one
+  // pass reports every problem (zod skips refinements on a value with issues by default).
+  const raw = config as unknown as Record<string, unknown>
+  const environments = isRecord(raw.environments) ? raw.environments : {}
+  const names = Object.keys(environments)
+  for (const [name, env] of Object.entries(environments)) {
+    const required = isRecord(env) && Array.isArray(env.requires_success_in) ? env.requires_success_in : []
+    for (const requiredName of required) {
+      if (typeof requiredName === 'string' && !names.includes(requiredName)) {
+        ctx.addIssue({ code: 'custom', path: ['environments', name, 'requires_success_in'], message: `unknown environment "${requiredName}" (known: ${names.join(', ')})` })
       }
     }
   }
+  const tokens = isRecord(raw.auth) && Array.isArray(raw.auth.tokens) ? raw.auth.tokens : []
   const tokenNames = new Set<string>()
-  config.auth.tokens.forEach((token, index) => {
+  tokens.forEach((token: unknown, index) => {
+    if (!isRecord(token) || typeof token.name !== 'string') return
     if (tokenNames.has(token.name)) ctx.addIssue({ code: 'custom', path: ['auth', 'tokens', index, 'name'], message: `duplicate token name "${token.name}"` })
     tokenNames.add(token.name)
   })
-})
+}, { when: (payload) => isRecord(payload.value) })
+
+function isRecord (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
 
 export type RawConfig = z.output<typeof configSchema>
 export type RawEnvironmentConfig = z.output<typeof environmentSchema>

@@ -5,8 +5,11 @@
  * appears, because drivers and tools quote passwords in ways no URL pattern catches.
  */
 
-const URL_WITH_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:@/]+):([^\s@/]*)@/gi
-const KEY_VALUE_PASSWORD = /\b(password|passwd|pwd)(\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)/gi
+// The user may be empty (`redis://:secret@host`).
+const URL_WITH_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:@/]*):([^\s@/]*)@/gi
+// `password=…`, `PGPASSWORD=…`, `DB_PASSWORD: …` and JSON's `"password":"…"`. An unquoted value runs to the
+// next space (passwords may hold any punctuation); `***` is matched as itself so masking twice changes nothing.
+const KEY_VALUE_PASSWORD = /\b(\w*(?:password|passwd)|pwd)("?\s*[=:]\s*)("[^"]*"|'[^']*'|\*\*\*(?![^\s,;&}"'])|\S+)/gi
 
 const secrets = new Set<string>()
 

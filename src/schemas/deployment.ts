@@ -18,7 +18,9 @@ export const inlineMigrationSchema = z.strictObject({
 /** The flat form of POST /deployments. */
 export const createDeploymentBody = z.strictObject({
   operation: z.enum(OPERATIONS).default('deploy-migrations'),
-  environment: z.string({ error: 'environment is required: the name of a configured environment, e.g. "staging"' }).min(1).max(100),
+  // A function, not a string: a plain string would also be the message for a value of the wrong type.
+  environment: z.string({ error: (issue) => issue.input === undefined ? 'environment is required: the name of a configured environment, e.g. "staging"' : 'expected the name of a configured environment as a string, e.g. "staging"' })
+    .min(1, 'environment must not be empty: the name of a configured environment, e.g. "staging"').max(100, 'environment names are at most 100 characters'),
   dry_run: z.boolean().default(false),
   skip_backup: z.boolean().default(false),
   skip_health_check: z.boolean().default(false),
@@ -100,5 +102,5 @@ export const approveBody = z.strictObject({
 }).meta({ example: { comment: 'Reviewed the SQL, LGTM' } })
 
 export const rejectBody = z.strictObject({
-  reason: z.string({ error: 'reason is required: say why the deployment is rejected' }).min(1, 'reason must not be empty').max(2000)
+  reason: z.string({ error: (issue) => issue.input === undefined ? 'reason is required: say why the deployment is rejected' : 'expected reason as a string: say why the deployment is rejected' }).min(1, 'reason must not be empty').max(2000)
 }).meta({ example: { reason: 'Drops a column the app still reads' } })

@@ -6,6 +6,13 @@ import { safeErrorMessage } from '../../lib/mask-secrets.js'
 
 const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', '57P01', '57P03', '08006', '08001', '08003'])
 
+// Fastify's own body-parsing errors, with stable codes and messages that say what to send instead.
+const BODY_PARSE_ERRORS: Record<string, { status: number, code: string, message: string }> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'INVALID_JSON', message: 'request body is not valid JSON: send a JSON object such as {"environment": "staging"}' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'INVALID_JSON', message: 'request body is empty but content-type is application/json: send a JSON object such as {"environment": "staging"}, or no content-type' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'unsupported content-type: send JSON with "Content-Type: application/json"' }
+}
+
 function body (code: string, message: string, details?: unknown): { error: { code: string, message: string, details?: unknown } } {
   return { error: details === undefined ? { code, message } : { code, message, details } }
 }
@@ -40,6 +47,8 @@ export default fp(async function errorsPlugin (app) {
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return await reply.code(413).send(body('PAYLOAD_TOO_LARGE', `request body is larger than the server's limit of ${app.services.config.limits.body_bytes} bytes; send fewer or smaller migrations per deployment, or ask an operator to raise limits.body_bytes`))
     }
+    const parseError = error.code === undefined ? undefined : BODY_PARSE_ERRORS[error.code]
+    if (parseError !== undefined) return await reply.code(parseError.status).send(body(parseError.code, parseError.message))
     const code = (error as { code?: string }).code
     if (code !== undefined && CONNECTION_ERRORS.has(code)) {
       request.log.error({ err: { message: safeErrorMessage(error), code } }, 'a dependency is unavailable')

@@ -1,0 +1,186 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import t, { type Test } from 'tap'
+import { loadConfigFile, parseConfig } from '../../src/config/load.js'
+import { ConfigError } from '../../src/errors/index.js'
+import { PROJECT_ROOT } from '../helpers/harness.js'
+
+const SHA = 'a'.repeat(64)
+const tmp = mkdtempSync(path.join(tmpdir(), 'md-config-'))
+t.teardown(() => { rmSync(tmp, { recursive: true, force: true }) })
+
+/** Runs `fn`, which must throw a ConfigError, and returns it. */
+function configErrorOf (t: Test, fn: () => unknown): ConfigError {
+  try {
+    fn()
+  } catch (error) {
+    t.type(error, ConfigError)
+    return error as ConfigError
+  }
+  t.fail('expected a ConfigError')
+  throw new Error('unreachable')
+}
+
+t.test('the example config at the project root loads', async (t) => {
+  const file = path.join(PROJECT_ROOT, 'migration-deployer.yaml')
+  const config = loadConfigFile(file)
+  t.equal(config.source, file)
+  t.equal(config.workspace_root, path.join(PROJECT_ROOT, 'migrations-fixtures'), 'workspace_root resolves against the file\'s folder')
+  t.same(Object.keys(config.environments), ['dev', 'staging', 'production'])
+  t.equal(config.environments.production?.protected, true)
+  t.equal(config.environments.production?.backup_before_migrate, true, 'a protected environment is backed up by default')
+  t.equal(config.environments.production?.mode, 'deploy')
+  t.equal(config.environments.production?.approval.required_approvals, 1)
+  t.same(config.environments.production?.approval.roles, ['approver'])
+  t.equal(config.environments.production?.approval.expires_after, 24 * 3_600_000, '24h in ms')
+  t.equal(config.environments.production?.health_check.timeout, 5000)
+  t.equal(config.environments.production?.lock_timeout, 10_000)
+  t.equal(config.environments.production?.statement_timeout, 0)
+  t.equal(config.environments.dev?.protected, false)
+  t.equal(config.environments.dev?.mode, 'dev')
+  t.equal(config.environments.staging?.mode, 'deploy')
+  t.equal(config.environments.dev?.database_url_env, 'DEV_DATABASE_URL')
+  t.equal(config.environments.dev?.working_directory, 'app')
+  t.equal(config.tokens.length, 5)
+  t.same(config.tokens.map((token) => token.name), ['ci-bot', 'alice', 'bob', 'viewer', 'admin'])
+  for (const token of config.tokens) t.match(token.sha256, /^[0-9a-f]{64}$/)
+  t.equal(config.limits.body_bytes, 5 * 1024 * 1024, 'the default body limit')
+})
+
+t.test('a bad config reports every problem with its path', async (t) => {
+  const error = configErrorOf(t, () => parseConfig({
+    environments: {
+      dev: { database_url_env: 'postgres://app:secret@db:5432/app' },
+      staging: { database_url_env: 'STAGING_DATABASE_URL', colour: 'blue' },
+      production: {
+        database_url_env: 'PROD_DATABASE_URL',
+        protected: true,
+        requires_success_in: ['stagin'],
+        approval: { required_approvals: 0, expires_after: '24 hours' },
+        backup: { provider: 'tape' },
+        migration_tool: 'flyway'
+      }
+    },
+    auth: { tokens: [{ name: 'ci-bot', token: 'hunter2', roles: ['deployer'] }, { name: 'alice', sha256: 'hunter2', roles: ['approver'] }, { name: 'root', sha256: SHA, roles: ['god'] }] },
+    limits: { body_bytes: -1 },
+    extra: true
+  }, tmp, 'bad.yaml'))
+  t.equal(error.code, 'CONFIG_INVALID')
+  const problems = error.problems
+  const expected: Array<[string, RegExp]> = [
+    ['environments.dev.database_url_env', /the NAME of an environment variable/],
+    ['environments.staging', /Unrecognized key: "colour"/],
+    ['environments.production.requires_success_in', /unknown environment "stagin" \(known: dev, staging, production\)/],
+    ['environments.production.approval.required_approvals', /^expected a positive integer$/],
+    ['environments.production.approval.expires_after', /expected a duration like "5s", "10m" or "24h", got "24 hours"/],
+    ['environments.production.backup.provider', /pg_dump/],
+    ['environments.production.migration_tool', /prisma/],
+    ['auth.tokens.0', /Unrecognized key: "token"/],
+    ['auth.tokens.0.sha256', /.+/],
+    ['auth.tokens.1.sha256', /lowercase sha256 hex of the token .* never the token itself/],
+    ['auth.tokens.2.roles.0', /viewer/],
+    ['limits.body_bytes', /^expected a positive integer$/],
+    ['(root)', /Unrecognized key: "extra"/]
+  ]
+  for (const [where, message] of expected) {
+    const found = problems.filter((problem) => problem.startsWith(`${where}: `))
+    t.ok(found.length > 0, `a problem at ${where} (got:\n${problems.join('\n')})`)
+    t.ok(found.some((problem) => message.test(problem.slice(where.length + 2))), `${where}: ${message}`)
+  }
+  t.equal(problems.length, expected.length, 'nothing more, nothing less: every problem, each once')
+  t.ok(problems.includes('environments.production.approval.required_approvals: expected a positive integer'), 'SPEC §3\'s own example, verbatim')
+  // The message lists them all too, one per line, and names the file.
+  t.match(error.message, /^invalid config bad\.yaml:\n {2}/)
+  for (const problem of problems) t.ok(error.message.includes(problem), `message includes "${problem}"`)
+  t.notMatch(error.message, /secret/, 'a URL given by mistake is not echoed with its password')
+  t.notMatch(error.message, /hunter2/, 'a plain token given by mistake is not echoed')
+})
+
+t.test('a config with no environments, or not a mapping, is refused', async (t) => {
+  t.match(configErrorOf(t, () => parseConfig({ environments: {} }, tmp)).problems, ['environments: define at least one environment'])
+  t.match(configErrorOf(t, () => parseConfig({}, tmp)).problems, [/^environments: /])
+  t.match(configErrorOf(t, () => parseConfig(null, tmp)).problems, [/^environments: /], 'an empty YAML file')
+  t.match(configErrorOf(t, () => parseConfig(['dev'], tmp)).problems, [/^\(root\): /])
+  t.match(configErrorOf(t, () => parseConfig({ environments: { Prod: { database_url_env: 'X' } } }, tmp)).problems, [/^environments\.Prod: environment names are lowercase/])
+  const duplicate = configErrorOf(t, () => parseConfig({ environments: { dev: { database_url_env: 'X' } }, auth: { tokens: [{ name: 'a', sha256: SHA, roles: ['admin'] }, { name: 'a', sha256: SHA, roles: ['viewer'] }] } }, tmp))
+  t.same(duplicate.problems, ['auth.tokens.1.name: duplicate token name "a"'])
+})
+
+t.test('a missing file and invalid YAML give clear messages', async (t) => {
+  const missing = path.join(tmp, 'nope.yaml')
+  const notFound = configErrorOf(t, () => loadConfigFile(missing))
+  t.equal(notFound.message, `cannot read config file ${missing}: ENOENT`)
+
+  const broken = path.join(tmp, 'broken.yaml')
+  writeFileSync(broken, 'environments:\n  dev:\n    database_url_env: DEV_DATABASE_URL\n   staging: [unclosed\n')
+  const invalid = configErrorOf(t, () => loadConfigFile(broken))
+  t.match(invalid.message, new RegExp(`^config file ${broken.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is not valid YAML: `))
+  t.match(invalid.message, /line \d+/, 'says where in the file')
+
+  const wrong = path.join(tmp, 'wrong.yaml')
+  writeFileSync(wrong, 'environments:\n  dev:\n    database_url_env: DEV_DATABASE_URL\n    protected: "yes"\n')
+  const typed = configErrorOf(t, () => loadConfigFile(wrong))
+  t.match(typed.message, new RegExp(`^invalid config ${wrong.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:`))
+  t.same(typed.problems.map((p) => p.split(':')[0]), ['environments.dev.protected'])
+})
+
+t.test('defaults: mode by name, backups follow protected, approvals and checks filled in', async (t) => {
+  const config = parseConfig({
+    environments: {
+      dev: { database_url_env: 'DEV_DATABASE_URL' },
+      test: { database_url_env: 'TEST_DATABASE_URL' },
+      qa: { database_url_env: 'QA_DATABASE_URL' },
+      production: { database_url_env: 'PROD_DATABASE_URL', protected: true },
+      prod_no_backup: { database_url_env: 'PROD2_DATABASE_URL', protected: true, backup_before_migrate: false },
+      sandbox: { database_url_env: 'SANDBOX_DATABASE_URL', mode: 'dev', backup_before_migrate: true },
+      'dev-like': { database_url_env: 'DEV2_DATABASE_URL', mode: 'deploy' }
+    }
+  }, tmp)
+  const env = config.environments
+  t.equal(env.dev?.mode, 'dev')
+  t.equal(env.test?.mode, 'dev')
+  t.equal(env.qa?.mode, 'deploy')
+  t.equal(env.production?.mode, 'deploy')
+  t.equal(env.sandbox?.mode, 'dev', 'mode: overrides the name')
+  t.equal(env['dev-like']?.mode, 'deploy')
+  t.equal(env.dev?.backup_before_migrate, false)
+  t.equal(env.qa?.backup_before_migrate, false)
+  t.equal(env.production?.backup_before_migrate, true, 'backup_before_migrate defaults to protected')
+  t.equal(env.prod_no_backup?.backup_before_migrate, false, 'and can be turned off')
+  t.equal(env.sandbox?.backup_before_migrate, true, 'or on')
+  t.equal(env.dev?.protected, false)
+  t.equal(env.dev?.migration_tool, 'prisma')
+  t.equal(env.dev?.on_failure, 'none')
+  t.same(env.dev?.requires_success_in, [])
+  t.equal(env.dev?.lock_timeout, 10_000)
+  t.equal(env.dev?.statement_timeout, 0)
+  t.same(env.production?.approval, { required_approvals: 1, roles: ['approver', 'admin'], allow_self_approval: false, expires_after: 86_400_000 })
+  t.same(env.production?.backup, { provider: 'pg_dump', dir: '.data/backups', keep: 10 })
+  t.same(env.production?.health_check, { checks: ['connectivity', 'schema', 'migrations'], timeout: 5000, sql: [] })
+  t.equal(env.production?.name, 'production')
+  t.equal(config.workspace_root, tmp, 'workspace_root defaults to the config\'s folder')
+  t.same(config.tokens, [])
+  t.same(config.limits, { body_bytes: 5 * 1024 * 1024 })
+
+  // Partial blocks get the rest of their defaults.
+  const partial = parseConfig({ workspace_root: 'ws', environments: { production: { database_url_env: 'P', approval: { required_approvals: 2 }, health_check: { timeout: '500ms' } } } }, tmp)
+  t.same(partial.environments.production?.approval, { required_approvals: 2, roles: ['approver', 'admin'], allow_self_approval: false, expires_after: 86_400_000 })
+  t.same(partial.environments.production?.health_check, { checks: ['connectivity', 'schema', 'migrations'], timeout: 500, sql: [] })
+  t.equal(partial.workspace_root, path.join(tmp, 'ws'))
+})
+
+t.test('durations: units, bare seconds, and what is refused', async (t) => {
+  const durations: Array<[string | number, number]> = [['500ms', 500], ['5s', 5000], ['10m', 600_000], ['24h', 86_400_000], ['7d', 604_800_000], [30, 30_000], ['1.5s', 1500], ['0', 0]]
+  for (const [text, ms] of durations) {
+    const config = parseConfig({ environments: { dev: { database_url_env: 'D', lock_timeout: text } } }, tmp)
+    t.equal(config.environments.dev?.lock_timeout, ms, `${JSON.stringify(text)} is ${ms} ms`)
+  }
+  const wrongType = configErrorOf(t, () => parseConfig({ environments: { dev: { database_url_env: 'D', lock_timeout: true } } }, tmp))
+  t.match(wrongType.problems, [/^environments\.dev\.lock_timeout: .*duration/])
+  t.equal(wrongType.problems.length, 1)
+  for (const text of ['24 hours', '5 min', '-5s', 'soon', '', -1]) {
+    const error = configErrorOf(t, () => parseConfig({ environments: { dev: { database_url_env: 'D', lock_timeout: text } } }, tmp))
+    t.same(error.problems, [`environments.dev.lock_timeout: expected a duration like "5s", "10m" or "24h", got ${JSON.stringify(text)}`])
+  }
+})
