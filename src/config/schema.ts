@@ -29,6 +29,15 @@ const healthCheckSchema = z.strictObject({
   sql: z.array(z.strictObject({ name: z.string().min(1), query: z.string().min(1) })).default([])
 })
 
+const lintSchema = z.strictObject({
+  /** Run squawk on every planned migration (warnings go into the plan). */
+  enabled: z.boolean().default(true),
+  /** Rules whose warnings block the plan instead of only being shown. */
+  block_on: z.array(z.string().min(1)).default([]),
+  /** Rules not reported at all. */
+  exclude: z.array(z.string().min(1)).default([])
+})
+
 const environmentSchema = z.strictObject({
   database_url_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected the NAME of an environment variable (like PROD_DATABASE_URL), not a URL'),
   migration_tool: z.enum(['prisma'], { error: 'expected "prisma" (the only migration tool this version supports)' }).default('prisma'),
@@ -42,7 +51,12 @@ const environmentSchema = z.strictObject({
   approval: approvalSchema.optional(),
   health_check: healthCheckSchema.optional(),
   lock_timeout: durationMs.default(10_000),
-  statement_timeout: durationMs.default(0)
+  statement_timeout: durationMs.default(0),
+  /** How long an apply waits for another deployment (or a Prisma CLI) holding the migration lock. */
+  migration_lock_wait: durationMs.default(10 * 60_000),
+  /** dev mode only: a drifted database is reset and every migration reapplied. */
+  reset_on_drift: z.boolean().default(false),
+  lint: lintSchema.default({ enabled: true, block_on: [], exclude: [] })
 })
 
 const tokenSchema = z.strictObject({
@@ -66,6 +80,10 @@ export const configSchema = z.strictObject({
   const environments = isRecord(raw.environments) ? raw.environments : {}
   const names = Object.keys(environments)
   for (const [name, env] of Object.entries(environments)) {
+    if (isRecord(env) && env.reset_on_drift === true) {
+      const mode = env.mode ?? (name === 'dev' || name === 'test' ? 'dev' : 'deploy')
+      if (mode !== 'dev') ctx.addIssue({ code: 'custom', path: ['environments', name, 'reset_on_drift'], message: 'reset_on_drift is allowed only in dev mode (environments named dev or test, or mode: dev): deploy mode never resets a database' })
+    }
     const required = isRecord(env) && Array.isArray(env.requires_success_in) ? env.requires_success_in : []
     for (const requiredName of required) {
       if (typeof requiredName === 'string' && !names.includes(requiredName)) {
@@ -92,3 +110,4 @@ export type ApprovalConfig = z.output<typeof approvalSchema>
 export type BackupConfig = z.output<typeof backupSchema>
 export type HealthCheckConfig = z.output<typeof healthCheckSchema>
 export type TokenConfig = z.output<typeof tokenSchema>
+export type LintConfig = z.output<typeof lintSchema>

@@ -1,6 +1,7 @@
 import { MigrationFailedError } from '../errors/index.js'
 import { handlerFor } from '../handlers/index.js'
-import type { AppliedMigration, MigrationFile } from '../handlers/types.js'
+import type { AppliedMigration, MigrationFile, MigrationHandler } from '../handlers/types.js'
+import type { EnvironmentConfig } from '../config/load.js'
 import { transitionDeployment, type DeploymentRow } from '../store/deployments.js'
 import { planChecksum } from './build-plan.js'
 import { DeploymentFailure } from './deployment-failure.js'
@@ -8,7 +9,7 @@ import type { DeploymentRecorder } from './deployment-recorder.js'
 import { completedBanner, formatSeconds } from './human-log.js'
 import type { PipelineContext } from './pipeline-context.js'
 import { noPendingReport, successReport } from './report.js'
-import { runHealthCheck } from './steps/health-check.js'
+import { runHealthChecks } from './steps/health-check.js'
 import { targetUrlFor } from './target-url.js'
 import { PlanStaleError } from '../errors/pipeline-errors.js'
 
@@ -39,7 +40,7 @@ export async function runApplyPhase (ctx: PipelineContext, deployment: Deploymen
   let applied: AppliedMigration[] = []
 
   const lockRequested = performance.now()
-  const target = await handler.lock(databaseUrl, { waitMs: ctx.lockWaitMs })
+  const target = await handler.lock(databaseUrl, { waitMs: environment.migration_lock_wait })
   try {
     await recorder.startStep('deploy', `migration lock held after ${formatSeconds(performance.now() - lockRequested)} waiting`)
     if (input.frozen) {
@@ -91,7 +92,7 @@ export async function runApplyPhase (ctx: PipelineContext, deployment: Deploymen
     await target.release()
   }
 
-  const healthAfter = await checkHealthAfter(deployment, databaseUrl, environment, recorder)
+  const healthAfter = await checkHealthAfter(deployment, databaseUrl, environment, handler, recorder)
   await verifyApplied(databaseUrl, handler, toApply, recorder)
 
   const report = successReport({ environment: environment.name, migrations: applied, totalDurationMs: performance.now() - input.startedMs, backupId: null, healthCheckBefore: input.healthBefore, healthCheckAfter: healthAfter })
@@ -120,22 +121,22 @@ async function checkPlanStillHolds (deployment: DeploymentRow, status: (source: 
   return plan.migrations.map((m) => ({ name: m.name, sql: m.sql, checksum: m.checksum }))
 }
 
-async function checkHealthAfter (deployment: DeploymentRow, databaseUrl: string, environment: NonNullable<PipelineContext['config']['environments'][string]>, recorder: DeploymentRecorder): Promise<string> {
+async function checkHealthAfter (deployment: DeploymentRow, databaseUrl: string, environment: EnvironmentConfig, handler: MigrationHandler, recorder: DeploymentRecorder): Promise<string> {
   if (deployment.skip_health_check) {
     await recorder.finishStep('health_check_after', 'skipped', 'skip_health_check was requested')
     return 'skipped'
   }
   await recorder.startStep('health_check_after')
-  const result = await runHealthCheck(databaseUrl, environment)
+  const result = await runHealthChecks({ databaseUrl, environment, handler, source: deployment.source_snapshot ?? [] })
   if (!result.passed) {
-    await recorder.log('✗ Post-deployment health check: failed')
+    await recorder.log(`✗ Post-deployment health check: failed (${result.details.filter((d) => !d.passed).map((d) => `${d.check}: ${d.message}`).join('; ')})`)
     throw new DeploymentFailure({
       error: 'Post-deployment health check failed',
       suggestions: ['The migrations were applied; check the database and the application now', `Run GET /environments/${environment.name}/status`],
       extraResult: { health_check_after: 'failed', auto_rollback_triggered: false, details: result.details }
     })
   }
-  await recorder.finishStep('health_check_after', 'passed')
+  await recorder.finishStep('health_check_after', 'passed', result.details.map((d) => `${d.check}: ${d.message}`).join('; '))
   await recorder.log('✓ Post-deployment health check: passed')
   return 'passed'
 }

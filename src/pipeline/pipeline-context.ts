@@ -11,6 +11,4 @@ export interface PipelineContext {
   logger: Logger
   /** Where target URLs are read from (the variables each environment names). */
   env: NodeJS.ProcessEnv
-  /** How long an apply waits for another deployment's migration lock. */
-  lockWaitMs: number
 }

@@ -28,7 +28,6 @@ export interface RuntimeOptions {
   /** A config already loaded (tests); otherwise read from `settings.configPath`. */
   config?: Config
   env?: NodeJS.ProcessEnv
-  lockWaitMs?: number
 }
 
 export async function createRuntime (settings: RuntimeSettings, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -43,7 +42,7 @@ export async function createRuntime (settings: RuntimeSettings, options: Runtime
   queue.on('error', (error) => logger.warn({ err: { message: error.message } }, 'queue connection error'))
   const redis = new Redis({ ...connection, maxRetriesPerRequest: 1, lazyConnect: false })
   redis.on('error', () => {})
-  const pipeline: PipelineContext = { config, pool, queue, logger, env: options.env ?? process.env, lockWaitMs: options.lockWaitMs ?? 10 * 60_000 }
+  const pipeline: PipelineContext = { config, pool, queue, logger, env: options.env ?? process.env }
   return {
     settings,
     config,

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import pg from 'pg'
 import { randomBytes } from 'node:crypto'
@@ -40,7 +40,9 @@ export function uniqueName (prefix: string): string {
 
 function controlTemplateName (): string {
   // The template is keyed by the control migrations' content, so a schema change makes a new one.
-  const files = readdirSync(CONTROL_MIGRATIONS_DIR).sort().map((dir) => readFileSync(path.join(CONTROL_MIGRATIONS_DIR, dir, 'migration.sql')))
+  const files = readdirSync(CONTROL_MIGRATIONS_DIR).sort()
+    .filter((dir) => existsSync(path.join(CONTROL_MIGRATIONS_DIR, dir, 'migration.sql')))
+    .map((dir) => readFileSync(path.join(CONTROL_MIGRATIONS_DIR, dir, 'migration.sql')))
   return `md_control_tpl_${sha256Hex(Buffer.concat(files)).slice(0, 12)}`
 }
 

@@ -37,7 +37,6 @@ export interface HarnessOptions {
   limits?: Record<string, unknown>
   /** Start a BullMQ worker in the test process (default true). */
   worker?: boolean
-  lockWaitMs?: number
 }
 
 export interface Harness {
@@ -102,7 +101,7 @@ export async function startHarness (options: HarnessOptions = {}): Promise<Harne
     queueName: `test-${suffix}`,
     workerConcurrency: 2
   }
-  const runtime = await createRuntime(settings, { config, logger, env, ...(options.lockWaitMs === undefined ? {} : { lockWaitMs: options.lockWaitMs }) })
+  const runtime = await createRuntime(settings, { config, logger, env })
   const app = await buildServer(runtime)
   await app.ready()
   const worker = options.worker === false

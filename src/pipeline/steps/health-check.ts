@@ -1,26 +1,109 @@
-import { connectTarget } from '../../handlers/target-connection.js'
-import { maskSecrets } from '../../lib/mask-secrets.js'
 import type { EnvironmentConfig } from '../../config/load.js'
+import { connectTarget } from '../../handlers/target-connection.js'
+import type { MigrationHandler, MigrationIdentity, MigrationStatus } from '../../handlers/types.js'
+import { maskSecrets, safeErrorMessage } from '../../lib/mask-secrets.js'
+
+export interface HealthCheckDetail {
+  check: string
+  passed: boolean
+  message: string
+}
 
 export interface HealthCheckResult {
   passed: boolean
-  details: Array<{ check: string, passed: boolean, message: string }>
+  details: HealthCheckDetail[]
+  /** The migration status read for the `schema`/`migrations` checks, when they ran. */
+  status?: MigrationStatus<MigrationIdentity>
 }
 
-/** `connectivity`: connect and run `SELECT 1` within the configured timeout. */
-export async function runHealthCheck (databaseUrl: string, environment: EnvironmentConfig): Promise<HealthCheckResult> {
+export interface HealthCheckInput {
+  databaseUrl: string
+  environment: EnvironmentConfig
+  handler: MigrationHandler
+  /** The migrations being deployed, for the drift check. */
+  source: MigrationIdentity[]
+  /** Drift that is allowed (dev mode with reset_on_drift): reported, not failed. */
+  allowDrift?: boolean
+}
+
+async function withTimeout<T> (ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([promise, new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms) })])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** `connectivity` and the custom `sql` checks, on one connection bounded by the configured timeout. */
+async function runConnectionChecks (input: HealthCheckInput, details: HealthCheckDetail[]): Promise<boolean> {
+  const { environment } = input
   const timeoutMs = environment.health_check.timeout
   const started = performance.now()
+  let client
   try {
-    const client = await connectTarget(databaseUrl, { applicationName: 'migration-deployer health', connectTimeoutMs: timeoutMs })
-    try {
-      await client.query(`SET statement_timeout = ${Math.max(1, Math.trunc(timeoutMs))}`)
-      await client.query('SELECT 1')
-    } finally {
-      await client.end().catch(() => {})
-    }
-    return { passed: true, details: [{ check: 'connectivity', passed: true, message: `connected and ran SELECT 1 in ${Math.round(performance.now() - started)} ms` }] }
+    client = await withTimeout(timeoutMs, 'the database', connectTarget(input.databaseUrl, { applicationName: 'migration-deployer health', connectTimeoutMs: timeoutMs }))
+    await client.query(`SET statement_timeout = ${Math.max(1, Math.trunc(timeoutMs))}`)
+    await client.query('SELECT 1')
   } catch (error) {
-    return { passed: false, details: [{ check: 'connectivity', passed: false, message: maskSecrets((error as Error).message) }] }
+    await client?.end().catch(() => {})
+    details.push({ check: 'connectivity', passed: false, message: safeErrorMessage(error) })
+    return false
   }
+  try {
+    if (environment.health_check.checks.includes('connectivity')) {
+      details.push({ check: 'connectivity', passed: true, message: `connected and ran SELECT 1 in ${Math.round(performance.now() - started)} ms` })
+    }
+    for (const check of environment.health_check.sql) {
+      try {
+        const { rows } = await client.query<Record<string, unknown>>({ text: check.query, rowMode: 'array' } as never)
+        const first = (rows[0] as unknown as unknown[] | undefined)?.[0]
+        const failed = first === false || first === 0 || first === '0' || first === 'f'
+        details.push({ check: `sql:${check.name}`, passed: !failed, message: failed ? `returned ${JSON.stringify(first)}` : 'passed' })
+      } catch (error) {
+        details.push({ check: `sql:${check.name}`, passed: false, message: maskSecrets((error as Error).message) })
+      }
+    }
+  } finally {
+    await client.end().catch(() => {})
+  }
+  return true
+}
+
+/** `schema` (history readable, nothing unfinished) and `migrations` (no drift) from the handler's status. */
+async function runHistoryChecks (input: HealthCheckInput, details: HealthCheckDetail[]): Promise<MigrationStatus<MigrationIdentity> | undefined> {
+  const checks = input.environment.health_check.checks
+  if (!checks.includes('schema') && !checks.includes('migrations')) return undefined
+  let status: MigrationStatus<MigrationIdentity>
+  try {
+    status = await withTimeout(input.environment.health_check.timeout, 'reading the history table', input.handler.status(input.databaseUrl, input.source))
+  } catch (error) {
+    details.push({ check: 'schema', passed: false, message: `history table not readable: ${safeErrorMessage(error)}` })
+    return undefined
+  }
+  if (checks.includes('schema')) {
+    const failed = status.failed.map((f) => `${f.name} (started ${f.startedAt.toISOString()}, never finished)`)
+    details.push(failed.length === 0
+      ? { check: 'schema', passed: true, message: status.historyTableExists ? `history table readable, ${status.applied.length} applied` : 'no history table yet (a new database)' }
+      : { check: 'schema', passed: false, message: `unfinished or failed migrations: ${failed.join(', ')}` })
+  }
+  if (checks.includes('migrations')) {
+    const drift = status.drifted.map((d) => `${d.name} (${d.reason === 'checksum_changed' ? 'file changed since it was applied' : 'applied but missing from the source'})`)
+    details.push(drift.length === 0
+      ? { check: 'migrations', passed: true, message: 'no drift' }
+      : { check: 'migrations', passed: input.allowDrift === true, message: `drift: ${drift.join(', ')}` })
+  }
+  return status
+}
+
+/**
+ * The health check run before and after a deployment: `connectivity` (connect and SELECT 1
+ * within the timeout), `schema`, `migrations` (drift) and the config's custom `sql` checks.
+ * A custom check passes when its query runs and its first value is not false or 0.
+ */
+export async function runHealthChecks (input: HealthCheckInput): Promise<HealthCheckResult> {
+  const details: HealthCheckDetail[] = []
+  if (!await runConnectionChecks(input, details)) return { passed: false, details }
+  const status = await runHistoryChecks(input, details)
+  return { passed: details.every((d) => d.passed), details, ...(status === undefined ? {} : { status }) }
 }
