@@ -12,6 +12,8 @@ export interface ApiServices {
   /** A Redis connection for readiness checks. */
   redis: Redis
   logger: Logger
+  /** Where target URLs are read from; defaults to process.env (tests pass their own). */
+  env?: NodeJS.ProcessEnv
 }
 
 declare module 'fastify' {

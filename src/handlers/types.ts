@@ -61,6 +61,8 @@ export interface LockedTarget {
   status: <T extends MigrationIdentity>(source: T[]) => Promise<MigrationStatus<T>>
   /** Applies in order; stops at the first failure with a `MigrationFailedError`. */
   apply: (migrations: MigrationFile[], options: ApplyOptions, progress?: ApplyProgress) => Promise<AppliedMigration[]>
+  /** `prisma migrate resolve`: mark a failed migration applied or rolled back. */
+  resolve: (name: string, as: 'applied' | 'rolled_back', source: MigrationFile[]) => Promise<{ rowsChanged: number }>
   release: () => Promise<void>
 }
 

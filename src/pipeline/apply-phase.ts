@@ -4,6 +4,7 @@ import type { AppliedMigration, MigrationFile, MigrationHandler } from '../handl
 import type { EnvironmentConfig } from '../config/load.js'
 import { transitionDeployment, type DeploymentRow } from '../store/deployments.js'
 import { planChecksum } from './build-plan.js'
+import { recordAppliedMigration } from '../store/applied-migrations.js'
 import { DeploymentFailure } from './deployment-failure.js'
 import type { DeploymentRecorder } from './deployment-recorder.js'
 import { completedBanner, formatSeconds } from './human-log.js'
@@ -60,6 +61,7 @@ export async function runApplyPhase (ctx: PipelineContext, deployment: Deploymen
     }
     applied = await target.apply(toApply, { lockTimeoutMs: environment.lock_timeout, statementTimeoutMs: environment.statement_timeout }, {
       onMigrationApplied: async (migration, durationMs) => {
+        await recordAppliedMigration(ctx.pool, { environment: environment.name, name: migration.name, checksum: migration.checksum, durationMs, deploymentId: deployment.id })
         await recorder.log(`✓ Deploying migration: ${migration.name} (${formatSeconds(durationMs)})`, 'migration_applied', { migration: migration.name, checksum: migration.checksum, duration_ms: Math.round(durationMs) })
       }
     })

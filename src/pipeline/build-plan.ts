@@ -19,15 +19,22 @@ export function planChecksum (environment: string, pending: Array<Pick<Migration
   return `sha256:${sha256Hex(canonical)}`
 }
 
+/** What a migration took when it was applied elsewhere (same checksum), by checksum. */
+export type MeasuredDurations = Map<string, { durationMs: number, environment: string }>
+
 /** Builds the plan a release manager reviews from the pending migrations. */
-export function buildPlan (environment: string, pending: MigrationFile[]): Plan {
-  const migrations: PlannedMigration[] = pending.map((migration) => ({
-    name: migration.name,
-    checksum: migration.checksum,
-    sql: migration.sql,
-    transactional: true,
-    warnings: [],
-    estimated_duration_seconds: estimateDurationSeconds(migration.sql)
-  }))
+export function buildPlan (environment: string, pending: MigrationFile[], measured: MeasuredDurations = new Map()): Plan {
+  const migrations: PlannedMigration[] = pending.map((migration) => {
+    const known = measured.get(migration.checksum)
+    return {
+      name: migration.name,
+      checksum: migration.checksum,
+      sql: migration.sql,
+      transactional: true,
+      warnings: [],
+      estimated_duration_seconds: known === undefined ? estimateDurationSeconds(migration.sql) : Math.round(known.durationMs) / 1000,
+      estimate_basis: known === undefined ? 'size-based guess' : `measured in ${known.environment}`
+    }
+  })
   return { checksum: planChecksum(environment, pending), pending_migrations: migrations.length, migrations }
 }

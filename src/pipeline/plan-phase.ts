@@ -4,6 +4,7 @@ import type { MigrationFile, MigrationHandler, MigrationStatus } from '../handle
 import { transitionDeployment, type DeploymentRow } from '../store/deployments.js'
 import { runApplyPhase } from './apply-phase.js'
 import { buildPlan } from './build-plan.js'
+import { measuredDurations } from '../store/applied-migrations.js'
 import { DeploymentFailure } from './deployment-failure.js'
 import type { DeploymentRecorder } from './deployment-recorder.js'
 import { completedBanner, modeDescription, startBanner } from './human-log.js'
@@ -45,7 +46,8 @@ export async function runPlanPhase (ctx: PipelineContext, deployment: Deployment
   const status = health.status ?? await handler.status(databaseUrl, source)
   assertNoFailedMigrations(environment, status)
   assertNoDrift(environment, status)
-  const plan = buildPlan(environment.name, status.pending)
+  const measured = await measuredDurations(ctx.pool, status.pending.map((m) => m.checksum), environment.name)
+  const plan = buildPlan(environment.name, status.pending, measured)
   const snapshot = source.map((file) => ({ name: file.name, checksum: file.checksum }))
   await transitionDeployment(ctx.pool, deployment.id, ['running'], { plan, source_snapshot: snapshot })
   await recorder.finishStep('check_pending', 'passed', `${plan.pending_migrations} pending of ${source.length}`)

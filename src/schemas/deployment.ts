@@ -51,7 +51,8 @@ export const planSchema = z.object({
     sql: z.string(),
     transactional: z.boolean(),
     warnings: z.array(z.object({ rule: z.string(), message: z.string() })),
-    estimated_duration_seconds: z.number()
+    estimated_duration_seconds: z.number(),
+    estimate_basis: z.string().meta({ example: 'measured in staging' })
   }))
 }).meta({ id: 'Plan', description: 'What will be applied, frozen by its checksum: approvals are bound to it' })
 

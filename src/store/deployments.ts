@@ -28,6 +28,8 @@ export interface PlannedMigration {
   transactional: boolean
   warnings: Array<{ rule: string, message: string }>
   estimated_duration_seconds: number
+  /** Where the estimate comes from: `measured in staging` (same checksum) or `size-based guess`. */
+  estimate_basis: string
 }
 
 export interface Plan {

@@ -2,7 +2,8 @@ import type { Queryable } from './pool.js'
 
 export interface DeploymentEvent {
   id: number
-  deployment_id: string
+  deployment_id: string | null
+  environment: string | null
   type: string
   actor: string | null
   message: string | null
@@ -29,6 +30,15 @@ export async function appendEvent (db: Queryable, event: NewEvent): Promise<Depl
 }
 
 /** Events of one deployment in order, optionally only those after an event id. */
+/** Appends an environment-level event (no deployment): resolving a migration, for example. */
+export async function appendEnvironmentEvent (db: Queryable, event: { environment: string, type: string, actor: string, data: Record<string, unknown> }): Promise<DeploymentEvent> {
+  const { rows } = await db.query<DeploymentEvent>(
+    'INSERT INTO deployment_events (environment, type, actor, data) VALUES ($1, $2, $3, $4) RETURNING *',
+    [event.environment, event.type, event.actor, JSON.stringify(event.data)]
+  )
+  return rows[0] as DeploymentEvent
+}
+
 export async function listEvents (db: Queryable, deploymentId: string, afterId = 0): Promise<DeploymentEvent[]> {
   const { rows } = await db.query<DeploymentEvent>(
     'SELECT * FROM deployment_events WHERE deployment_id = $1 AND id > $2 ORDER BY id',

@@ -1,6 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { authErrors } from '../../schemas/common.js'
+import { environmentStatus, resolveEnvironmentMigration } from '../../pipeline/environment-actions.js'
+import { authErrors, errorBodySchema } from '../../schemas/common.js'
+import { principalOf } from '../plugins/auth.js'
+
+const READ_ROLES = ['viewer', 'deployer', 'approver'] as const
 
 const environmentSchema = z.object({
   name: z.string(),
@@ -14,24 +18,79 @@ const environmentSchema = z.object({
   on_failure: z.string()
 }).meta({ id: 'Environment' })
 
-/** Configured environments, without URLs or the names of secrets' values. */
+const environmentParams = z.object({ name: z.string().min(1).max(100).meta({ example: 'production' }) })
+
+const statusSchema = z.object({
+  environment: z.string(),
+  migration_tool: z.string(),
+  working_directory: z.string().nullable(),
+  up_to_date: z.boolean().meta({ description: 'Nothing pending, failed or drifted' }),
+  history_table_exists: z.boolean(),
+  applied: z.array(z.object({ name: z.string(), checksum: z.string(), started_at: z.string(), finished_at: z.string().nullable() })),
+  pending: z.array(z.object({ name: z.string(), checksum: z.string() })),
+  failed: z.array(z.object({ name: z.string(), started_at: z.string(), logs: z.string().nullable(), resolve: z.string() })),
+  drifted: z.array(z.object({ name: z.string(), reason: z.enum(['checksum_changed', 'missing_from_source']), applied_checksum: z.string(), source_checksum: z.string().nullable() }))
+}).meta({ id: 'EnvironmentStatus' })
+
+/** Configured environments and their databases' migration status, never a URL or a password. */
 const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { config, pool } = app.services
+  const env = app.services.env ?? process.env
+
   app.get('/environments', {
-    onRequest: app.requireRole('viewer', 'deployer', 'approver'),
+    onRequest: app.requireRole(...READ_ROLES),
     schema: { tags: ['environments'], summary: 'List configured environments', response: { 200: z.object({ environments: z.array(environmentSchema) }), ...authErrors } }
   }, async () => ({
-    environments: Object.values(app.services.config.environments).map((env) => ({
-      name: env.name,
-      mode: env.mode,
-      migration_tool: env.migration_tool,
-      protected: env.protected,
-      working_directory: env.working_directory ?? null,
-      requires_success_in: env.requires_success_in,
-      approval: env.protected ? { required_approvals: env.approval.required_approvals, roles: [...env.approval.roles], allow_self_approval: env.approval.allow_self_approval, expires_after_seconds: env.approval.expires_after / 1000 } : null,
-      backup_before_migrate: env.backup_before_migrate,
-      on_failure: env.on_failure
+    environments: Object.values(config.environments).map((environment) => ({
+      name: environment.name,
+      mode: environment.mode,
+      migration_tool: environment.migration_tool,
+      protected: environment.protected,
+      working_directory: environment.working_directory ?? null,
+      requires_success_in: environment.requires_success_in,
+      approval: environment.protected ? { required_approvals: environment.approval.required_approvals, roles: [...environment.approval.roles], allow_self_approval: environment.approval.allow_self_approval, expires_after_seconds: environment.approval.expires_after / 1000 } : null,
+      backup_before_migrate: environment.backup_before_migrate,
+      on_failure: environment.on_failure
     }))
   }))
+
+  app.get('/environments/:name/status', {
+    onRequest: app.requireRole(...READ_ROLES),
+    schema: {
+      tags: ['environments'],
+      summary: 'Applied, pending, failed and drifted migrations (like `prisma migrate status`)',
+      params: environmentParams,
+      response: { 200: statusSchema, 404: errorBodySchema, 503: errorBodySchema, ...authErrors }
+    }
+  }, async (request) => {
+    const { environment, status } = await environmentStatus(config, env, request.params.name)
+    return {
+      environment: environment.name,
+      migration_tool: environment.migration_tool,
+      working_directory: environment.working_directory ?? null,
+      up_to_date: status.pending.length === 0 && status.failed.length === 0 && status.drifted.length === 0,
+      history_table_exists: status.historyTableExists,
+      applied: status.applied.map((m) => ({ name: m.name, checksum: m.checksum, started_at: m.startedAt.toISOString(), finished_at: m.finishedAt?.toISOString() ?? null })),
+      pending: status.pending.map((m) => ({ name: m.name, checksum: m.checksum })),
+      failed: status.failed.map((m) => ({ name: m.name, started_at: m.startedAt.toISOString(), logs: m.logs, resolve: `POST /environments/${environment.name}/migrations/${m.name}/resolve {"as":"applied"|"rolled_back"}` })),
+      drifted: status.drifted.map((d) => ({ name: d.name, reason: d.reason, applied_checksum: d.appliedChecksum, source_checksum: d.sourceChecksum ?? null }))
+    }
+  })
+
+  app.post('/environments/:name/migrations/:migration/resolve', {
+    onRequest: app.requireRole('approver'),
+    schema: {
+      tags: ['environments'],
+      summary: 'Mark a failed migration applied or rolled back (like `prisma migrate resolve`)',
+      params: environmentParams.extend({ migration: z.string().min(1).max(255) }),
+      body: z.strictObject({ as: z.enum(['applied', 'rolled_back'], { error: 'as must be "applied" or "rolled_back"' }) }).meta({ example: { as: 'rolled_back' } }),
+      response: { 200: z.object({ environment: z.string(), migration: z.string(), resolved_as: z.enum(['applied', 'rolled_back']), rows_changed: z.number().int() }), 400: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema, ...authErrors }
+    }
+  }, async (request) => {
+    const { name, migration } = request.params
+    const result = await resolveEnvironmentMigration(pool, config, env, principalOf(request), name, migration, request.body.as)
+    return { environment: name, migration, resolved_as: request.body.as, rows_changed: result.rowsChanged }
+  })
 }
 
 export default environmentRoutes

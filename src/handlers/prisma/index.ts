@@ -8,6 +8,7 @@ import { computeStatus } from './compute-status.js'
 import { historyTableExists, PRISMA_ADVISORY_LOCK_KEY, readHistory } from './history-table.js'
 import { describeLockHolders } from './lock-holders.js'
 import { readPrismaMigrations } from './read-migrations.js'
+import { resolveMigration } from './resolve-migration.js'
 
 const QUERY_CANCELED = '57014'
 
@@ -90,6 +91,7 @@ export const prismaHandler: MigrationHandler = {
           }
           return await applyAll(work, migrations, options, progress)
         },
+        resolve: async (name, as, source) => await resolveMigration(work, name, as, source),
         release: async () => {
           await work.end().catch(() => {})
           // Ending the session releases the advisory lock even if the unlock query fails.

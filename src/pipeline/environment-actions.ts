@@ -1,0 +1,49 @@
+import type pg from 'pg'
+import type { Principal } from '../auth/principal.js'
+import type { Config, EnvironmentConfig } from '../config/load.js'
+import { NotFoundError } from '../errors/index.js'
+import { handlerFor } from '../handlers/index.js'
+import type { MigrationFile, MigrationStatus } from '../handlers/types.js'
+import { resolveInsideWorkspace } from '../lib/workspace-path.js'
+import { appendEnvironmentEvent } from '../store/events.js'
+import { targetUrlFor } from './target-url.js'
+
+export function environmentOrThrow (config: Config, name: string): EnvironmentConfig {
+  const environment = config.environments[name]
+  if (environment === undefined) throw new NotFoundError(`environment "${name}" is not configured; configured: ${Object.keys(config.environments).join(', ')}`)
+  return environment
+}
+
+/** The environment's default migrations folder, or null when it has none (inline-only environments). */
+export async function defaultSource (config: Config, environment: EnvironmentConfig): Promise<MigrationFile[] | null> {
+  if (environment.working_directory === undefined) return null
+  return await handlerFor(environment).readSource(await resolveInsideWorkspace(config.workspace_root, environment.working_directory))
+}
+
+/** Like `prisma migrate status`: applied, pending, failed and drifted against the default folder. */
+export async function environmentStatus (config: Config, env: NodeJS.ProcessEnv, name: string): Promise<{ environment: EnvironmentConfig, source: MigrationFile[] | null, status: MigrationStatus }> {
+  const environment = environmentOrThrow(config, name)
+  const source = await defaultSource(config, environment)
+  const status = await handlerFor(environment).status(targetUrlFor(environment, env), source ?? [])
+  // Without a source folder, "missing from the source" means nothing.
+  if (source === null) status.drifted = []
+  return { environment, source, status }
+}
+
+/**
+ * The equivalent of `prisma migrate resolve`, under the migration lock, recorded in the audit
+ * trail with who did it.
+ */
+export async function resolveEnvironmentMigration (pool: pg.Pool, config: Config, env: NodeJS.ProcessEnv, principal: Principal, name: string, migration: string, as: 'applied' | 'rolled_back'): Promise<{ rowsChanged: number }> {
+  const environment = environmentOrThrow(config, name)
+  const source = await defaultSource(config, environment) ?? []
+  const target = await handlerFor(environment).lock(targetUrlFor(environment, env), { waitMs: environment.migration_lock_wait })
+  let result: { rowsChanged: number }
+  try {
+    result = await target.resolve(migration, as, source)
+  } finally {
+    await target.release()
+  }
+  await appendEnvironmentEvent(pool, { environment: name, type: 'migration_resolved', actor: principal.name, data: { migration, as, rows_changed: result.rowsChanged } })
+  return result
+}

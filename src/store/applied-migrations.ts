@@ -1,0 +1,32 @@
+import type { Queryable } from './pool.js'
+
+/** Records a migration a deployment applied (checksum and duration) for gates and estimates. */
+export async function recordAppliedMigration (db: Queryable, row: { environment: string, name: string, checksum: string, durationMs: number, deploymentId: string }): Promise<void> {
+  await db.query(
+    `INSERT INTO applied_migrations (environment, migration_name, checksum, duration_ms, deployment_id) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (deployment_id, migration_name) DO NOTHING`,
+    [row.environment, row.name, row.checksum, Math.round(row.durationMs), row.deploymentId]
+  )
+}
+
+/** The most recent measured duration of each checksum, from any environment other than `excludeEnvironment`. */
+export async function measuredDurations (db: Queryable, checksums: string[], excludeEnvironment: string): Promise<Map<string, { durationMs: number, environment: string }>> {
+  if (checksums.length === 0) return new Map()
+  const { rows } = await db.query<{ checksum: string, duration_ms: number, environment: string }>(
+    `SELECT DISTINCT ON (checksum) checksum, duration_ms, environment
+       FROM applied_migrations WHERE checksum = ANY($1) AND environment <> $2
+      ORDER BY checksum, applied_at DESC`,
+    [checksums, excludeEnvironment]
+  )
+  return new Map(rows.map((row) => [row.checksum, { durationMs: row.duration_ms, environment: row.environment }]))
+}
+
+/** Of `checksums`, those applied successfully in `environment` by some deployment. */
+export async function checksumsAppliedIn (db: Queryable, environment: string, checksums: string[]): Promise<Set<string>> {
+  if (checksums.length === 0) return new Set()
+  const { rows } = await db.query<{ checksum: string }>(
+    'SELECT DISTINCT checksum FROM applied_migrations WHERE environment = $1 AND checksum = ANY($2)',
+    [environment, checksums]
+  )
+  return new Set(rows.map((row) => row.checksum))
+}
