@@ -1,6 +1,6 @@
 import { MigrationFailedError } from '../errors/index.js'
 import { handlerFor } from '../handlers/index.js'
-import type { AppliedMigration, MigrationFile, MigrationHandler } from '../handlers/types.js'
+import type { AppliedMigration, LockedTarget, MigrationFile, MigrationHandler } from '../handlers/types.js'
 import type { EnvironmentConfig } from '../config/load.js'
 import { transitionDeployment, type DeploymentRow } from '../store/deployments.js'
 import { planChecksum } from './build-plan.js'
@@ -12,7 +12,7 @@ import type { PipelineContext } from './pipeline-context.js'
 import { noPendingReport, successReport } from './report.js'
 import { runHealthChecks } from './steps/health-check.js'
 import { targetUrlFor } from './target-url.js'
-import { PlanStaleError } from '../errors/pipeline-errors.js'
+import { LockTimeoutError, PlanStaleError } from '../errors/pipeline-errors.js'
 
 export interface ApplyPhaseInput {
   /**
@@ -41,7 +41,7 @@ export async function runApplyPhase (ctx: PipelineContext, deployment: Deploymen
   let applied: AppliedMigration[] = []
 
   const lockRequested = performance.now()
-  const target = await handler.lock(databaseUrl, { waitMs: environment.migration_lock_wait })
+  const target = await takeMigrationLock(handler, databaseUrl, environment, recorder)
   try {
     await recorder.startStep('deploy', `migration lock held after ${formatSeconds(performance.now() - lockRequested)} waiting`)
     if (input.frozen) {
@@ -102,6 +102,22 @@ export async function runApplyPhase (ctx: PipelineContext, deployment: Deploymen
   if (done === undefined) return
   await recorder.event('status_changed', { from: 'running', to: 'succeeded' })
   await recorder.log(completedBanner({ environment: environment.name, migrationsApplied: applied.length, durationMs: performance.now() - input.startedMs, backupId: null, healthy: healthAfter !== 'failed' }), 'banner')
+}
+
+/** Waits (bounded) for the environment's migration lock; a timeout fails the deploy step naming the holder. */
+async function takeMigrationLock (handler: MigrationHandler, databaseUrl: string, environment: EnvironmentConfig, recorder: DeploymentRecorder): Promise<LockedTarget> {
+  try {
+    return await handler.lock(databaseUrl, { waitMs: environment.migration_lock_wait })
+  } catch (error) {
+    if (!(error instanceof LockTimeoutError)) throw error
+    await recorder.finishStep('deploy', 'failed', error.message)
+    await recorder.log(`✗ ${error.message}`)
+    throw new DeploymentFailure({
+      error: error.message,
+      suggestions: ['Nothing was applied. Wait for the other deployment or migration tool to finish (or stop the session named above), then deploy again'],
+      extraResult: { lock_holders: error.details }
+    }, error)
+  }
 }
 
 /**
