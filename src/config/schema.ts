@@ -29,13 +29,23 @@ const healthCheckSchema = z.strictObject({
   sql: z.array(z.strictObject({ name: z.string().min(1), query: z.string().min(1) })).default([])
 })
 
+export const DEFAULT_LINT_EXCLUDE = [
+  'require-lock-timeout', 'require-statement-timeout', 'prefer-robust-stmts',
+  'prefer-bigint-over-int', 'prefer-bigint-over-smallint', 'prefer-identity', 'prefer-text-field', 'prefer-timestamp-tz'
+]
+
 const lintSchema = z.strictObject({
   /** Run squawk on every planned migration (warnings go into the plan). */
   enabled: z.boolean().default(true),
   /** Rules whose warnings block the plan instead of only being shown. */
   block_on: z.array(z.string().min(1)).default([]),
-  /** Rules not reported at all. */
-  exclude: z.array(z.string().min(1)).default([])
+  /**
+   * Rules not reported at all. The default leaves out rules that fire on nearly every
+   * Prisma-generated file without pointing at a risk: timeouts (the deployer sets lock_timeout and
+   * statement_timeout itself), idempotence (each migration runs once, in a transaction) and type
+   * preferences. Setting `exclude` replaces this list.
+   */
+  exclude: z.array(z.string().min(1)).default(DEFAULT_LINT_EXCLUDE)
 })
 
 const environmentSchema = z.strictObject({
@@ -56,7 +66,7 @@ const environmentSchema = z.strictObject({
   migration_lock_wait: durationMs.default(10 * 60_000),
   /** dev mode only: a drifted database is reset and every migration reapplied. */
   reset_on_drift: z.boolean().default(false),
-  lint: lintSchema.default({ enabled: true, block_on: [], exclude: [] })
+  lint: lintSchema.default({ enabled: true, block_on: [], exclude: DEFAULT_LINT_EXCLUDE })
 })
 
 const tokenSchema = z.strictObject({

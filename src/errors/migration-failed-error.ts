@@ -9,12 +9,15 @@ export class MigrationFailedError extends AppError {
   readonly applied: string[]
   readonly databaseMessage: string
   readonly sqlState: string | undefined
+  /** True when the migration ran outside a transaction: its history row stays, failed, until resolved. */
+  readonly leftFailedRow: boolean
 
-  constructor (migration: string, applied: string[], databaseMessage: string, sqlState?: string, cause?: unknown) {
+  constructor (migration: string, applied: string[], databaseMessage: string, sqlState?: string, cause?: unknown, leftFailedRow = false) {
     super('MIGRATION_FAILED', 500, `Migration ${migration} failed: ${databaseMessage}`, { cause })
     this.migration = migration
     this.applied = applied
     this.databaseMessage = databaseMessage
     this.sqlState = sqlState
+    this.leftFailedRow = leftFailedRow
   }
 }

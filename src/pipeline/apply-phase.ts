@@ -74,7 +74,9 @@ export async function runApplyPhase (ctx: PipelineContext, deployment: Deploymen
         failedMigration: error.migration,
         migrationsAppliedBeforeFailure: error.applied,
         suggestions: [
-          `Migration ${error.migration} was rolled back and is not recorded; fix its SQL and deploy again`,
+          error.leftFailedRow
+            ? `Migration ${error.migration} ran outside a transaction: changes before the failing statement remain and its history row is marked failed. Repair the database, then POST /environments/${environment.name}/migrations/${error.migration}/resolve with {"as":"rolled_back"} (to retry it) or {"as":"applied"}`
+            : `Migration ${error.migration} was rolled back and is not recorded; fix its SQL and deploy again`,
           ...(error.applied.length > 0 ? [`${error.applied.length} migration${error.applied.length === 1 ? '' : 's'} before it stayed applied and recorded`] : []),
           `Read the full log: GET /deployments/${deployment.id}/log`
         ],

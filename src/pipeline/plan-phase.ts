@@ -4,6 +4,7 @@ import type { MigrationFile, MigrationHandler, MigrationStatus } from '../handle
 import { transitionDeployment, type DeploymentRow } from '../store/deployments.js'
 import { runApplyPhase } from './apply-phase.js'
 import { buildPlan } from './build-plan.js'
+import { analyzePlan } from './analyze-plan.js'
 import { measuredDurations } from '../store/applied-migrations.js'
 import { DeploymentFailure } from './deployment-failure.js'
 import type { DeploymentRecorder } from './deployment-recorder.js'
@@ -47,7 +48,7 @@ export async function runPlanPhase (ctx: PipelineContext, deployment: Deployment
   assertNoFailedMigrations(environment, status)
   assertNoDrift(environment, status)
   const measured = await measuredDurations(ctx.pool, status.pending.map((m) => m.checksum), environment.name)
-  const plan = buildPlan(environment.name, status.pending, measured)
+  const plan = await analyzePlan(buildPlan(environment.name, status.pending, measured), status.pending, environment, ctx.logger)
   const snapshot = source.map((file) => ({ name: file.name, checksum: file.checksum }))
   await transitionDeployment(ctx.pool, deployment.id, ['running'], { plan, source_snapshot: snapshot })
   await recorder.finishStep('check_pending', 'passed', `${plan.pending_migrations} pending of ${source.length}`)

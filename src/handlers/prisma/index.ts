@@ -3,7 +3,9 @@ import { FailedMigrationPresentError, LockTimeoutError, MigrationFailedError } f
 import { maskSecrets } from '../../lib/mask-secrets.js'
 import { connectTarget } from '../target-connection.js'
 import type { AppliedMigration, ApplyOptions, ApplyProgress, LockedTarget, MigrationFile, MigrationHandler, MigrationIdentity, MigrationStatus } from '../types.js'
+import { analyzeMigrationSql, findInvalidIndexes, type SqlAnalysis } from '../../analysis/index.js'
 import { applyMigrationInTransaction, ensureHistoryTable } from './apply-migration.js'
+import { applyMigrationOutsideTransaction } from './apply-outside-transaction.js'
 import { computeStatus } from './compute-status.js'
 import { historyTableExists, PRISMA_ADVISORY_LOCK_KEY, readHistory } from './history-table.js'
 import { describeLockHolders } from './lock-holders.js'
@@ -39,18 +41,34 @@ async function takeAdvisoryLock (lockClient: pg.Client, waitMs: number): Promise
   return performance.now() - started
 }
 
+/**
+ * Parses every migration before running any (a syntax error stops the apply before it starts),
+ * then applies them in order: in one transaction with the history row when PostgreSQL allows it,
+ * otherwise statement by statement with Prisma's row protocol.
+ */
 async function applyAll (client: pg.Client, migrations: MigrationFile[], options: ApplyOptions, progress: ApplyProgress = {}): Promise<AppliedMigration[]> {
   const applied: AppliedMigration[] = []
   if (migrations.length === 0) return applied
+  const analyses = await Promise.all(migrations.map(async (migration) => await analyzeMigrationSql(migration.sql)))
+  analyses.forEach((analysis, index) => {
+    if (analysis.parseError !== undefined) {
+      const name = migrations[index]?.name ?? ''
+      throw new MigrationFailedError(name, [], `syntax error${analysis.parseError.line === undefined ? '' : ` on line ${analysis.parseError.line}`}: ${analysis.parseError.message}`, '42601')
+    }
+  })
   await ensureHistoryTable(client)
-  for (const migration of migrations) {
+  for (const [index, migration] of migrations.entries()) {
+    const analysis = analyses[index] as SqlAnalysis
     await progress.onMigrationStart?.(migration)
     const started = performance.now()
     try {
-      await applyMigrationInTransaction(client, migration, options)
+      if (analysis.transactional && !analysis.managesOwnTransaction) await applyMigrationInTransaction(client, migration, options)
+      else await applyMigrationOutsideTransaction(client, migration, analysis.statements, options)
     } catch (error) {
       const pgError = error as { message?: string, code?: string }
-      throw new MigrationFailedError(migration.name, applied.map((m) => m.name), maskSecrets(pgError.message ?? String(error)), pgError.code, error)
+      const invalid = analysis.transactional ? [] : await findInvalidIndexes(client).catch(() => [])
+      const invalidNote = invalid.length === 0 ? '' : `; invalid index left behind: ${invalid.map((i) => `${i.schema}.${i.index} on ${i.table}`).join(', ')} (drop it, or REINDEX it, before retrying)`
+      throw new MigrationFailedError(migration.name, applied.map((m) => m.name), maskSecrets(`${pgError.message ?? String(error)}${invalidNote}`), pgError.code, error, !analysis.transactional || analysis.managesOwnTransaction)
     }
     const durationMs = performance.now() - started
     applied.push({ name: migration.name, durationMs })

@@ -1,0 +1,57 @@
+import type { Logger } from 'pino'
+import { analyzeMigrationSql, lintMigrations, type LintWarning } from '../analysis/index.js'
+import type { EnvironmentConfig } from '../config/load.js'
+import type { MigrationFile } from '../handlers/types.js'
+import { safeErrorMessage } from '../lib/mask-secrets.js'
+import type { Plan } from '../store/deployments.js'
+import { DeploymentFailure } from './deployment-failure.js'
+
+/**
+ * Parses every pending migration with the PostgreSQL parser (a syntax error fails the plan before
+ * anything runs), marks those that cannot run in a transaction, and adds squawk's warnings so a
+ * release manager sees "drops a column" before approving. Rules in `lint.block_on` fail the plan.
+ */
+export async function analyzePlan (plan: Plan, pending: MigrationFile[], environment: EnvironmentConfig, logger: Logger): Promise<Plan> {
+  const analyses = await Promise.all(pending.map(async (migration) => await analyzeMigrationSql(migration.sql)))
+  const syntaxErrors = analyses.flatMap((analysis, index) => analysis.parseError === undefined
+    ? []
+    : [`${pending[index]?.name ?? ''}${analysis.parseError.line === undefined ? '' : ` line ${analysis.parseError.line}`}: ${analysis.parseError.message}`])
+  if (syntaxErrors.length > 0) {
+    throw new DeploymentFailure({
+      error: `Migration SQL does not parse: ${syntaxErrors.join('; ')}`,
+      suggestions: ['Fix the SQL and deploy again; nothing was applied'],
+      extraResult: { syntax_errors: syntaxErrors }
+    })
+  }
+  const warnings = await lint(pending, environment, logger)
+  const migrations = plan.migrations.map((migration, index) => {
+    const analysis = analyses[index]
+    const nonTransactional = (analysis?.nonTransactionalReasons ?? []).map((reason) => ({ rule: 'non-transactional', message: `${reason}: this migration runs outside a transaction; if it fails midway its history row is left failed and must be resolved` }))
+    const ownTransaction = analysis?.managesOwnTransaction === true ? [{ rule: 'own-transaction', message: 'This file issues its own BEGIN/COMMIT: it runs as written, not wrapped in a transaction' }] : []
+    return {
+      ...migration,
+      transactional: analysis?.transactional === true && analysis.managesOwnTransaction !== true,
+      warnings: [...nonTransactional, ...ownTransaction, ...(warnings.get(migration.name) ?? []).map((w) => ({ rule: w.rule, message: w.line === undefined ? w.message : `line ${w.line}: ${w.message}` }))]
+    }
+  })
+  const blocked = migrations.flatMap((m) => m.warnings.filter((w) => environment.lint.block_on.includes(w.rule)).map((w) => `${m.name}: ${w.rule}`))
+  if (blocked.length > 0) {
+    throw new DeploymentFailure({
+      error: `Blocked by lint rules (lint.block_on): ${blocked.join(', ')}`,
+      suggestions: ['Rewrite the migration to avoid the flagged change, or remove the rule from lint.block_on for this environment if the change is intended'],
+      extraResult: { blocked_by_lint: blocked }
+    })
+  }
+  return { ...plan, migrations }
+}
+
+async function lint (pending: MigrationFile[], environment: EnvironmentConfig, logger: Logger): Promise<Map<string, LintWarning[]>> {
+  if (!environment.lint.enabled || pending.length === 0) return new Map()
+  try {
+    return await lintMigrations(pending, { excludedRules: environment.lint.exclude, assumeInTransaction: true })
+  } catch (error) {
+    // Lint informs the reviewer; if squawk cannot run, say so in every migration's warnings rather than block.
+    logger.warn({ err: { message: safeErrorMessage(error) } }, 'squawk lint failed')
+    return new Map(pending.map((m) => [m.name, [{ rule: 'lint-unavailable', message: `squawk could not run: ${safeErrorMessage(error)}`, level: 'warning' }]]))
+  }
+}
