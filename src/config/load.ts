@@ -25,6 +25,8 @@ export interface Config {
   limits: RawConfig['limits']
   /** Where the config was read from, for messages. */
   source: string
+  /** The config file's folder: relative paths in it (backup.dir) resolve against it. */
+  base_dir: string
 }
 
 /** Reads and validates the YAML config file, failing with every problem listed by path. */
@@ -61,7 +63,8 @@ export function parseConfig (document: unknown, baseDir: string, source = '<inli
     environments,
     tokens: raw.auth.tokens,
     limits: raw.limits,
-    source
+    source,
+    base_dir: baseDir
   }
 }
 

@@ -11,6 +11,9 @@ import { completedBanner, formatSeconds } from './human-log.js'
 import type { PipelineContext } from './pipeline-context.js'
 import { noPendingReport, successReport } from './report.js'
 import { runHealthChecks } from './steps/health-check.js'
+import { runBackupStep } from './steps/backup.js'
+import { restoreOnFailure, type RollbackOutcome } from './steps/restore-on-failure.js'
+import type { BackupRow } from '../store/backups.js'
 import { targetUrlFor } from './target-url.js'
 import { LockTimeoutError, PlanStaleError } from '../errors/pipeline-errors.js'
 
@@ -37,53 +40,49 @@ export async function runApplyPhase (ctx: PipelineContext, deployment: Deploymen
   }
   const databaseUrl = targetUrlFor(environment, ctx.env)
   const handler = handlerFor(environment)
-  let toApply: MigrationFile[] = []
-  let applied: AppliedMigration[] = []
 
   const lockRequested = performance.now()
   const target = await takeMigrationLock(handler, databaseUrl, environment, recorder)
+  const lockWaitMs = performance.now() - lockRequested
   try {
-    await recorder.startStep('deploy', `migration lock held after ${formatSeconds(performance.now() - lockRequested)} waiting`)
-    if (input.frozen) {
-      toApply = await checkPlanStillHolds(deployment, target.status.bind(target))
-    } else {
-      const status = await target.status(input.source ?? [])
-      toApply = status.pending
-      if (planChecksum(environment.name, toApply) !== deployment.plan.checksum) {
-        await recorder.log(`ℹ Pending set changed while waiting for the lock: ${toApply.length} to apply now`)
-      }
-    }
+    const toApply = await pendingUnderLock(deployment, environment, target, recorder, input)
     if (toApply.length === 0) {
       await recorder.finishStep('deploy', 'passed', 'nothing pending any more: another deployment applied it first')
       const done = await transitionDeployment(ctx.pool, deployment.id, ['running'], { status: 'succeeded', report: noPendingReport(deployment.operation, environment.name), steps: recorder.steps })
       if (done !== undefined) await recorder.log(completedBanner({ environment: environment.name, migrationsApplied: 0, durationMs: performance.now() - input.startedMs, backupId: null, healthy: true }), 'banner')
       return
     }
-    applied = await target.apply(toApply, { lockTimeoutMs: environment.lock_timeout, statementTimeoutMs: environment.statement_timeout }, {
-      onMigrationApplied: async (migration, durationMs) => {
-        await recordAppliedMigration(ctx.pool, { environment: environment.name, name: migration.name, checksum: migration.checksum, durationMs, deploymentId: deployment.id })
-        await recorder.log(`✓ Deploying migration: ${migration.name} (${formatSeconds(durationMs)})`, 'migration_applied', { migration: migration.name, checksum: migration.checksum, duration_ms: Math.round(durationMs) })
-      }
-    })
+    // The backup is taken here, under the lock and right before applying, not at plan time: a
+    // backup taken before a long approval wait would, if restored, discard every write since.
+    const backup = await runBackupStep(ctx.pool, ctx.config, deployment, environment, databaseUrl, recorder)
+    const rollback = async (): Promise<RollbackOutcome> => await restoreOnFailure(backup, environment, databaseUrl, recorder)
+
+    await recorder.startStep('deploy', `migration lock held after ${formatSeconds(lockWaitMs)} waiting`)
+    const applied = await applyMigrations(ctx, deployment, environment, target, toApply, recorder, backup, rollback)
     await recorder.finishStep('deploy', 'passed', `${applied.length} applied`)
-  } catch (error) {
-    if (error instanceof MigrationFailedError) {
-      await recorder.log(`✗ Deploying migration: ${error.migration} failed: ${error.databaseMessage}`, 'migration_failed', { migration: error.migration, sqlstate: error.sqlState ?? null })
-      throw new DeploymentFailure({
-        error: `Migration ${error.migration} failed`,
-        failedMigration: error.migration,
-        migrationsAppliedBeforeFailure: error.applied,
-        suggestions: [
-          error.leftFailedRow
-            ? `Migration ${error.migration} ran outside a transaction: changes before the failing statement remain and its history row is marked failed. Repair the database, then POST /environments/${environment.name}/migrations/${error.migration}/resolve with {"as":"rolled_back"} (to retry it) or {"as":"applied"}`
-            : `Migration ${error.migration} was rolled back and is not recorded; fix its SQL and deploy again`,
-          ...(error.applied.length > 0 ? [`${error.applied.length} migration${error.applied.length === 1 ? '' : 's'} before it stayed applied and recorded`] : []),
-          `Read the full log: GET /deployments/${deployment.id}/log`
-        ],
-        extraResult: { database_error: error.databaseMessage, sqlstate: error.sqlState ?? null }
-      }, error)
-    }
-    if (error instanceof PlanStaleError) {
+
+    const healthAfter = await checkHealthAfter(deployment, databaseUrl, environment, handler, recorder, backup, rollback)
+    await verifyApplied(databaseUrl, handler, toApply, recorder)
+
+    const backupId = backup?.id ?? null
+    const report = successReport({ environment: environment.name, migrations: applied, totalDurationMs: performance.now() - input.startedMs, backupId, healthCheckBefore: input.healthBefore, healthCheckAfter: healthAfter })
+    const done = await transitionDeployment(ctx.pool, deployment.id, ['running'], { status: 'succeeded', report, steps: recorder.steps })
+    if (done === undefined) return
+    await recorder.event('status_changed', { from: 'running', to: 'succeeded' })
+    await recorder.log(completedBanner({ environment: environment.name, migrationsApplied: applied.length, durationMs: performance.now() - input.startedMs, backupId, healthy: healthAfter !== 'failed' }), 'banner')
+  } finally {
+    await target.release()
+  }
+}
+
+/** What to apply now: an approved plan's exact migrations if it still holds, else (unfrozen) whatever is pending. */
+async function pendingUnderLock (deployment: DeploymentRow, environment: EnvironmentConfig, target: LockedTarget, recorder: DeploymentRecorder, input: ApplyPhaseInput): Promise<MigrationFile[]> {
+  if (input.frozen) {
+    try {
+      return await checkPlanStillHolds(deployment, target.status.bind(target))
+    } catch (error) {
+      if (!(error instanceof PlanStaleError)) throw error
+      await recorder.finishStep('deploy', 'failed', error.message)
       await recorder.log(`✗ ${error.message}`)
       throw new DeploymentFailure({
         error: error.message,
@@ -91,19 +90,47 @@ export async function runApplyPhase (ctx: PipelineContext, deployment: Deploymen
         extraResult: { stale: error.details }
       }, error)
     }
-    throw error
-  } finally {
-    await target.release()
   }
+  const status = await target.status(input.source ?? [])
+  if (planChecksum(environment.name, status.pending) !== deployment.plan?.checksum) {
+    await recorder.log(`ℹ Pending set changed while waiting for the lock: ${status.pending.length} to apply now`)
+  }
+  return status.pending
+}
 
-  const healthAfter = await checkHealthAfter(deployment, databaseUrl, environment, handler, recorder)
-  await verifyApplied(databaseUrl, handler, toApply, recorder)
-
-  const report = successReport({ environment: environment.name, migrations: applied, totalDurationMs: performance.now() - input.startedMs, backupId: null, healthCheckBefore: input.healthBefore, healthCheckAfter: healthAfter })
-  const done = await transitionDeployment(ctx.pool, deployment.id, ['running'], { status: 'succeeded', report, steps: recorder.steps })
-  if (done === undefined) return
-  await recorder.event('status_changed', { from: 'running', to: 'succeeded' })
-  await recorder.log(completedBanner({ environment: environment.name, migrationsApplied: applied.length, durationMs: performance.now() - input.startedMs, backupId: null, healthy: healthAfter !== 'failed' }), 'banner')
+/** Applies through the handler; a failing migration triggers the configured rollback and fails the deployment. */
+async function applyMigrations (ctx: PipelineContext, deployment: DeploymentRow, environment: EnvironmentConfig, target: LockedTarget, toApply: MigrationFile[], recorder: DeploymentRecorder, backup: BackupRow | null, rollback: () => Promise<RollbackOutcome>): Promise<AppliedMigration[]> {
+  try {
+    return await target.apply(toApply, { lockTimeoutMs: environment.lock_timeout, statementTimeoutMs: environment.statement_timeout }, {
+      onMigrationApplied: async (migration, durationMs) => {
+        await recordAppliedMigration(ctx.pool, { environment: environment.name, name: migration.name, checksum: migration.checksum, durationMs, deploymentId: deployment.id })
+        await recorder.log(`✓ Deploying migration: ${migration.name} (${formatSeconds(durationMs)})`, 'migration_applied', { migration: migration.name, checksum: migration.checksum, duration_ms: Math.round(durationMs) })
+      }
+    })
+  } catch (error) {
+    if (!(error instanceof MigrationFailedError)) throw error
+    await recorder.finishStep('deploy', 'failed', `${error.migration}: ${error.databaseMessage}`)
+    await recorder.log(`✗ Deploying migration: ${error.migration} failed: ${error.databaseMessage}`, 'migration_failed', { migration: error.migration, sqlstate: error.sqlState ?? null })
+    const outcome = await rollback()
+    const restored = outcome.rollback_status === 'succeeded'
+    throw new DeploymentFailure({
+      error: `Migration ${error.migration} failed`,
+      failedMigration: error.migration,
+      migrationsAppliedBeforeFailure: error.applied,
+      backupId: backup?.id ?? null,
+      rollbackInitiated: outcome.rollback_initiated,
+      rollbackStatus: outcome.rollback_status,
+      suggestions: [
+        ...(restored ? [`The database was restored to backup ${backup?.id ?? ''}: no migration of this deployment remains applied`] : []),
+        !restored && error.leftFailedRow
+          ? `Migration ${error.migration} ran outside a transaction: changes before the failing statement remain and its history row is marked failed. Repair the database, then POST /environments/${environment.name}/migrations/${error.migration}/resolve with {"as":"rolled_back"} (to retry it) or {"as":"applied"}`
+          : `Migration ${error.migration} was rolled back and is not recorded; fix its SQL and deploy again`,
+        ...(!restored && error.applied.length > 0 ? [`${error.applied.length} migration${error.applied.length === 1 ? '' : 's'} before it stayed applied and recorded`] : []),
+        `Read the full log: GET /deployments/${deployment.id}/log`
+      ],
+      extraResult: { database_error: error.databaseMessage, sqlstate: error.sqlState ?? null }
+    }, error)
+  }
 }
 
 /** Waits (bounded) for the environment's migration lock; a timeout fails the deploy step naming the holder. */
@@ -141,24 +168,33 @@ async function checkPlanStillHolds (deployment: DeploymentRow, status: (source: 
   return plan.migrations.map((m) => ({ name: m.name, sql: m.sql, checksum: m.checksum }))
 }
 
-async function checkHealthAfter (deployment: DeploymentRow, databaseUrl: string, environment: EnvironmentConfig, handler: MigrationHandler, recorder: DeploymentRecorder): Promise<string> {
+async function checkHealthAfter (deployment: DeploymentRow, databaseUrl: string, environment: EnvironmentConfig, handler: MigrationHandler, recorder: DeploymentRecorder, backup: BackupRow | null, rollback: () => Promise<RollbackOutcome>): Promise<string> {
   if (deployment.skip_health_check) {
     await recorder.finishStep('health_check_after', 'skipped', 'skip_health_check was requested')
     return 'skipped'
   }
   await recorder.startStep('health_check_after')
   const result = await runHealthChecks({ databaseUrl, environment, handler, source: deployment.source_snapshot ?? [] })
-  if (!result.passed) {
-    await recorder.log(`✗ Post-deployment health check: failed (${result.details.filter((d) => !d.passed).map((d) => `${d.check}: ${d.message}`).join('; ')})`)
-    throw new DeploymentFailure({
-      error: 'Post-deployment health check failed',
-      suggestions: ['The migrations were applied; check the database and the application now', `Run GET /environments/${environment.name}/status`],
-      extraResult: { health_check_after: 'failed', auto_rollback_triggered: false, details: result.details }
-    })
+  if (result.passed) {
+    await recorder.finishStep('health_check_after', 'passed', result.details.map((d) => `${d.check}: ${d.message}`).join('; '))
+    await recorder.log('✓ Post-deployment health check: passed')
+    return 'passed'
   }
-  await recorder.finishStep('health_check_after', 'passed', result.details.map((d) => `${d.check}: ${d.message}`).join('; '))
-  await recorder.log('✓ Post-deployment health check: passed')
-  return 'passed'
+  const failures = result.details.filter((d) => !d.passed).map((d) => `${d.check}: ${d.message}`).join('; ')
+  await recorder.finishStep('health_check_after', 'failed', failures)
+  await recorder.log(`✗ Post-deployment health check: failed (${failures})`)
+  const outcome = await rollback()
+  const restored = outcome.rollback_status === 'succeeded'
+  throw new DeploymentFailure({
+    error: 'Post-deployment health check failed',
+    backupId: backup?.id ?? null,
+    rollbackInitiated: outcome.rollback_initiated,
+    rollbackStatus: outcome.rollback_status,
+    suggestions: restored
+      ? [`The database was restored to backup ${backup?.id ?? ''}; find out why the check failed before deploying again`, `Run GET /environments/${environment.name}/status`]
+      : ['The migrations were applied; check the database and the application now', `Run GET /environments/${environment.name}/status`],
+    extraResult: { health_check_after: 'failed', auto_rollback_triggered: outcome.rollback_initiated, details: result.details }
+  })
 }
 
 /** Every migration we applied must now read as applied, with the same checksum, from a fresh connection. */

@@ -6,6 +6,9 @@ export interface FailureDetails {
   failedMigration?: string | null
   migrationsAppliedBeforeFailure?: string[]
   suggestions?: string[]
+  backupId?: string | null
+  rollbackInitiated?: boolean
+  rollbackStatus?: string | null
   /** Fields of the specific error shapes (`health_check`, `details`, `database_error`, …). */
   extraResult?: Record<string, unknown>
 }

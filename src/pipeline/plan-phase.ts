@@ -4,6 +4,7 @@ import type { MigrationFile, MigrationHandler, MigrationStatus } from '../handle
 import { transitionDeployment, type DeploymentRow } from '../store/deployments.js'
 import { runApplyPhase } from './apply-phase.js'
 import { buildPlan } from './build-plan.js'
+import { resetDatabase } from '../backup/index.js'
 import { analyzePlan } from './analyze-plan.js'
 import { measuredDurations } from '../store/applied-migrations.js'
 import { DeploymentFailure } from './deployment-failure.js'
@@ -44,7 +45,10 @@ export async function runPlanPhase (ctx: PipelineContext, deployment: Deployment
   const health = await checkHealthBefore(deployment, environment, databaseUrl, handler, source, recorder)
 
   await recorder.startStep('check_pending')
-  const status = health.status ?? await handler.status(databaseUrl, source)
+  let status = health.status ?? await handler.status(databaseUrl, source)
+  if (status.drifted.length > 0 && environment.mode === 'dev' && environment.reset_on_drift) {
+    status = await resetDriftedDevDatabase(deployment, environment, databaseUrl, handler, source, status, recorder)
+  }
   assertNoFailedMigrations(environment, status)
   assertNoDrift(environment, status)
   const measured = await measuredDurations(ctx.pool, status.pending.map((m) => m.checksum), environment.name)
@@ -66,11 +70,29 @@ export async function runPlanPhase (ctx: PipelineContext, deployment: Deployment
   }
 
   if (environment.protected && environment.mode === 'deploy') {
+    // Reviewers must see what safety steps the requester turned off before they approve.
+    if (deployment.skip_backup) await recorder.log('⚠ skip_backup was requested: no backup will be taken before applying', 'safety_override', { skip_backup: true })
+    if (deployment.skip_health_check) await recorder.log('⚠ skip_health_check was requested: no health checks before or after applying', 'safety_override', { skip_health_check: true })
     await waitForApproval(ctx, deployment, environment, recorder, plan.checksum)
     return
   }
   await recorder.finishStep('approval', 'skipped', environment.protected ? 'dev mode skips approval' : `${environment.name} is not protected`)
   await runApplyPhase(ctx, { ...deployment, plan, source_snapshot: snapshot }, recorder, { source, healthBefore: health.summary, startedMs, frozen: false })
+}
+
+/**
+ * dev mode with `reset_on_drift`: empty the database and plan every migration again. A dry run
+ * only says it would.
+ */
+async function resetDriftedDevDatabase (deployment: DeploymentRow, environment: EnvironmentConfig, databaseUrl: string, handler: MigrationHandler, source: MigrationFile[], status: MigrationStatus<MigrationFile>, recorder: DeploymentRecorder): Promise<MigrationStatus<MigrationFile>> {
+  const drift = status.drifted.map((d) => d.name).join(', ')
+  if (deployment.dry_run) {
+    await recorder.log(`⚠ Drift in ${environment.name} (${drift}): a real deployment would reset the database (reset_on_drift) and reapply every migration`)
+    return { ...status, pending: source, applied: [], failed: [], drifted: [] }
+  }
+  await recorder.log(`⚠ Drift in ${environment.name} (${drift}): resetting the database and reapplying every migration (dev mode, reset_on_drift)`, 'database_reset', { drifted: status.drifted })
+  await resetDatabase(databaseUrl)
+  return await handler.status(databaseUrl, source)
 }
 
 function assertNoFailedMigrations (environment: EnvironmentConfig, status: MigrationStatus<MigrationFile>): void {

@@ -58,6 +58,9 @@ async function recordFailure (ctx: PipelineContext, deployment: DeploymentRow, r
     error: failure.error,
     failedMigration: failure.failedMigration ?? null,
     migrationsAppliedBeforeFailure: failure.migrationsAppliedBeforeFailure ?? [],
+    backupId: failure.backupId ?? null,
+    rollbackInitiated: failure.rollbackInitiated ?? false,
+    rollbackStatus: failure.rollbackStatus ?? null,
     suggestions: failure.suggestions ?? [],
     ...(failure.extraResult === undefined ? {} : { extraResult: failure.extraResult })
   })

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { environmentStatus, resolveEnvironmentMigration } from '../../pipeline/environment-actions.js'
+import { environmentOrThrow, environmentStatus, resolveEnvironmentMigration } from '../../pipeline/environment-actions.js'
+import { listBackups } from '../../store/backups.js'
 import { authErrors, errorBodySchema } from '../../schemas/common.js'
 import { principalOf } from '../plugins/auth.js'
 
@@ -17,6 +18,17 @@ const environmentSchema = z.object({
   backup_before_migrate: z.boolean(),
   on_failure: z.string()
 }).meta({ id: 'Environment' })
+
+const backupSchema = z.object({
+  id: z.string().meta({ example: 'backup-20250124-103000-1a2b' }),
+  deployment_id: z.string().nullable(),
+  provider: z.enum(['pg_dump', 'command']),
+  size_bytes: z.number().nullable(),
+  duration_ms: z.number(),
+  verified: z.boolean(),
+  server_version: z.string().nullable(),
+  created_at: z.string()
+}).meta({ id: 'Backup' })
 
 const environmentParams = z.object({ name: z.string().min(1).max(100).meta({ example: 'production' }) })
 
@@ -74,6 +86,24 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
       pending: status.pending.map((m) => ({ name: m.name, checksum: m.checksum })),
       failed: status.failed.map((m) => ({ name: m.name, started_at: m.startedAt.toISOString(), logs: m.logs, resolve: `POST /environments/${environment.name}/migrations/${m.name}/resolve {"as":"applied"|"rolled_back"}` })),
       drifted: status.drifted.map((d) => ({ name: d.name, reason: d.reason, applied_checksum: d.appliedChecksum, source_checksum: d.sourceChecksum ?? null }))
+    }
+  })
+
+  app.get('/environments/:name/backups', {
+    onRequest: app.requireRole(...READ_ROLES),
+    schema: {
+      tags: ['environments'],
+      summary: 'Backups taken before deployments to this environment, newest first',
+      params: environmentParams,
+      querystring: z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) }),
+      response: { 200: z.object({ environment: z.string(), backups: z.array(backupSchema) }), 400: errorBodySchema, 404: errorBodySchema, ...authErrors }
+    }
+  }, async (request) => {
+    const environment = environmentOrThrow(config, request.params.name)
+    const backups = await listBackups(pool, environment.name, { limit: request.query.limit })
+    return {
+      environment: environment.name,
+      backups: backups.map((b) => ({ id: b.id, deployment_id: b.deployment_id, provider: b.provider, size_bytes: b.size_bytes, duration_ms: b.duration_ms, verified: b.verified, server_version: b.server_version, created_at: b.created_at.toISOString() }))
     }
   })
 

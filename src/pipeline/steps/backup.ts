@@ -1,0 +1,59 @@
+import { BackupError, backupRecord, pruneBackups, takeBackup } from '../../backup/index.js'
+import type { Config, EnvironmentConfig } from '../../config/load.js'
+import { safeErrorMessage } from '../../lib/mask-secrets.js'
+import { recordBackup, type BackupRow } from '../../store/backups.js'
+import type { DeploymentRow } from '../../store/deployments.js'
+import type { Queryable } from '../../store/pool.js'
+import { DeploymentFailure } from '../deployment-failure.js'
+import type { DeploymentRecorder } from '../deployment-recorder.js'
+import { formatSeconds } from '../human-log.js'
+
+/** Whether this deployment takes a backup before applying, and if not, why not (for the step's detail). */
+export function backupDecision (deployment: Pick<DeploymentRow, 'skip_backup'>, environment: EnvironmentConfig): { take: boolean, reason: string } {
+  if (environment.mode === 'dev') return { take: false, reason: 'dev mode skips backups' }
+  if (!environment.backup_before_migrate) return { take: false, reason: 'backup_before_migrate is off for this environment' }
+  if (environment.backup.provider === 'none') return { take: false, reason: 'backup.provider is none' }
+  if (deployment.skip_backup) return { take: false, reason: 'skip_backup was requested' }
+  return { take: true, reason: '' }
+}
+
+/**
+ * Takes, verifies, records and prunes the backup taken right before applying (under the migration
+ * lock, so it is the state the migrations start from). A failure aborts the deployment with the
+ * seed's backup-failure shape; nothing has been applied.
+ */
+export async function runBackupStep (db: Queryable, config: Config, deployment: DeploymentRow, environment: EnvironmentConfig, databaseUrl: string, recorder: DeploymentRecorder): Promise<BackupRow | null> {
+  const decision = backupDecision(deployment, environment)
+  if (!decision.take) {
+    await recorder.finishStep('backup', 'skipped', decision.reason)
+    if (deployment.skip_backup && environment.protected) await recorder.log(`⚠ Backup: skipped (${decision.reason})`)
+    return null
+  }
+  await recorder.startStep('backup', `provider ${environment.backup.provider}`)
+  let backup: BackupRow
+  try {
+    const result = await takeBackup(environment.backup, { databaseUrl, environment: environment.name, baseDir: config.base_dir })
+    if (result === null) {
+      await recorder.finishStep('backup', 'skipped', 'backup.provider is none')
+      return null
+    }
+    backup = await recordBackup(db, backupRecord(result, environment.name, deployment.id))
+  } catch (error) {
+    const message = safeErrorMessage(error)
+    await recorder.log(`✗ Backup failed: ${message}`)
+    throw new DeploymentFailure({
+      error: `Backup failed: ${message}`,
+      suggestions: [
+        'Nothing was applied. Fix the backup (pg_dump on the worker\'s PATH or backup.pg_dump_path, disk space in backup.dir, the backup.command) and deploy again',
+        'Or deploy with skip_backup: true if you accept deploying without a backup (recorded in the audit trail)'
+      ],
+      extraResult: { backup_error: message }
+    }, error instanceof BackupError ? error : undefined)
+  }
+  const size = backup.size_bytes === null ? '' : `, ${(backup.size_bytes / 1024).toFixed(1)} KiB`
+  await recorder.finishStep('backup', 'passed', `${backup.id} (${environment.backup.provider}${size}, verified ${String(backup.verified)}, ${formatSeconds(backup.duration_ms)})`)
+  await recorder.log(`✓ Backup created: ${backup.id}`, 'backup_created', { backup_id: backup.id, size_bytes: backup.size_bytes, duration_ms: backup.duration_ms })
+  const pruned = await pruneBackups(db, environment.name, environment.backup.keep).catch(() => [])
+  if (pruned.length > 0) await recorder.event('backups_pruned', { backup_ids: pruned, keep: environment.backup.keep })
+  return backup
+}
