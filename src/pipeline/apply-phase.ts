@@ -48,7 +48,7 @@ export async function runApplyPhase (ctx: PipelineContext, deployment: Deploymen
     const toApply = await pendingUnderLock(deployment, environment, target, recorder, input)
     if (toApply.length === 0) {
       await recorder.finishStep('deploy', 'passed', 'nothing pending any more: another deployment applied it first')
-      const done = await transitionDeployment(ctx.pool, deployment.id, ['running'], { status: 'succeeded', report: noPendingReport(deployment.operation, environment.name), steps: recorder.steps })
+      const done = await transitionDeployment(ctx.pool, deployment.id, ['running'], { status: 'succeeded', report: noPendingReport(deployment.operation, environment.name, environment.mode), steps: recorder.steps })
       if (done !== undefined) await recorder.log(completedBanner({ environment: environment.name, migrationsApplied: 0, durationMs: performance.now() - input.startedMs, backupId: null, healthy: true }), 'banner')
       return
     }
@@ -65,7 +65,7 @@ export async function runApplyPhase (ctx: PipelineContext, deployment: Deploymen
     await verifyApplied(databaseUrl, handler, toApply, recorder)
 
     const backupId = backup?.id ?? null
-    const report = successReport({ environment: environment.name, migrations: applied, totalDurationMs: performance.now() - input.startedMs, backupId, healthCheckBefore: input.healthBefore, healthCheckAfter: healthAfter })
+    const report = successReport({ environment: environment.name, mode: environment.mode, migrations: applied, totalDurationMs: performance.now() - input.startedMs, backupId, healthCheckBefore: input.healthBefore, healthCheckAfter: healthAfter })
     const done = await transitionDeployment(ctx.pool, deployment.id, ['running'], { status: 'succeeded', report, steps: recorder.steps })
     if (done === undefined) return
     await recorder.event('status_changed', { from: 'running', to: 'succeeded' })

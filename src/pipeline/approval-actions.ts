@@ -23,7 +23,7 @@ async function expireIfDue (db: pg.PoolClient, deployment: DeploymentRow, logger
   if (deployment.status !== 'pending_approval' || deployment.expires_at === null || deployment.expires_at.getTime() > Date.now()) return false
   const recorder = new DeploymentRecorder(db, deployment, logger)
   await recorder.finishStep('approval', 'failed', 'approval window expired')
-  const report = errorReport({ operation: deployment.operation, environment: deployment.environment, error: `Approval expired at ${deployment.expires_at.toISOString()}`, suggestions: ['Create a new deployment to request approval again'] })
+  const report = errorReport({ operation: deployment.operation, environment: deployment.environment, mode: deployment.mode, error: `Approval expired at ${deployment.expires_at.toISOString()}`, suggestions: ['Create a new deployment to request approval again'] })
   await transitionDeployment(db, deployment.id, ['pending_approval'], { status: 'expired', report, steps: recorder.steps })
   await recorder.event('status_changed', { from: 'pending_approval', to: 'expired' })
   await recorder.log(endedBanner('expired', deployment.environment, `Approval window closed at ${deployment.expires_at.toISOString()}; nothing was applied`), 'banner')
@@ -95,7 +95,7 @@ export async function rejectDeployment (pool: pg.Pool, config: Config, logger: L
     assertMayApprove(principal, deployment, environment, 'reject')
     const recorder = new DeploymentRecorder(db, deployment, logger)
     await recorder.finishStep('approval', 'failed', `rejected by ${principal.name}: ${reason}`)
-    const report = errorReport({ operation: deployment.operation, environment: deployment.environment, error: `Rejected by ${principal.name}: ${reason}`, suggestions: ['Address the reason given, then create a new deployment'] })
+    const report = errorReport({ operation: deployment.operation, environment: deployment.environment, mode: deployment.mode, error: `Rejected by ${principal.name}: ${reason}`, suggestions: ['Address the reason given, then create a new deployment'] })
     const rejected = await transitionDeployment(db, id, ['pending_approval'], { status: 'rejected', report, steps: recorder.steps }) as DeploymentRow
     await recorder.event('rejected', { reason, plan_checksum: deployment.plan?.checksum ?? null }, principal.name)
     await recorder.log(endedBanner('rejected', deployment.environment, `Rejected by ${principal.name}: ${reason}`), 'banner')
@@ -114,7 +114,7 @@ export async function cancelDeployment (pool: pg.Pool, config: Config, logger: L
       throw new ConflictError(`deployment ${id} is ${deployment.status}; only queued or pending_approval deployments can be cancelled`, { status: deployment.status }, 'NOT_CANCELLABLE')
     }
     const recorder = new DeploymentRecorder(db, deployment, logger)
-    const report = errorReport({ operation: deployment.operation, environment: deployment.environment, error: `Cancelled by ${principal.name}`, suggestions: ['Nothing was applied; create a new deployment when ready'] })
+    const report = errorReport({ operation: deployment.operation, environment: deployment.environment, mode: deployment.mode, error: `Cancelled by ${principal.name}`, suggestions: ['Nothing was applied; create a new deployment when ready'] })
     const cancelled = await transitionDeployment(db, id, ['queued', 'pending_approval'], { status: 'cancelled', report }) as DeploymentRow
     await recorder.event('cancelled', { from: deployment.status }, principal.name)
     await recorder.log(endedBanner('cancelled', deployment.environment, `Cancelled by ${principal.name}; nothing was applied`), 'banner')

@@ -61,11 +61,11 @@ export async function runPlanPhase (ctx: PipelineContext, deployment: Deployment
   if (deployment.dry_run) {
     await recorder.finishStep('preview', 'passed', 'dry run: nothing applied')
     await recorder.log(`✓ Preview: ${plan.pending_migrations} migration${plan.pending_migrations === 1 ? '' : 's'} would be applied (no changes made)`)
-    await finishWithoutApplying(ctx, deployment, recorder, previewReport(environment.name, plan.migrations), startedMs)
+    await finishWithoutApplying(ctx, deployment, recorder, previewReport(environment.name, plan.migrations, environment.mode), startedMs)
     return
   }
   if (plan.pending_migrations === 0) {
-    await finishWithoutApplying(ctx, deployment, recorder, noPendingReport(deployment.operation, environment.name), startedMs)
+    await finishWithoutApplying(ctx, deployment, recorder, noPendingReport(deployment.operation, environment.name, environment.mode), startedMs)
     return
   }
 

@@ -1,12 +1,16 @@
 import type { Operation, PlannedMigration } from '../store/deployments.js'
 
-/** The report object stored on a deployment: the seed's JSON shapes (SPEC §6), field for field. */
+/**
+ * The report object stored on a deployment: the seed's JSON shapes (SPEC §6), field for field,
+ * plus `mode` (issue 3 asks for the mode in the report).
+ */
 export type Report = Record<string, unknown>
 
 const round = (seconds: number): number => Math.round(seconds * 1000) / 1000
 
 export function successReport (input: {
   environment: string
+  mode: string
   migrations: Array<{ name: string, durationMs: number }>
   totalDurationMs: number
   backupId: string | null
@@ -18,6 +22,7 @@ export function successReport (input: {
     status: 'success',
     operation: 'deploy-migrations',
     environment: input.environment,
+    mode: input.mode,
     result: {
       migrations_applied: count,
       migrations: input.migrations.map((m) => ({ name: m.name, status: 'applied', duration_seconds: round(m.durationMs / 1000) })),
@@ -30,21 +35,23 @@ export function successReport (input: {
   }
 }
 
-export function noPendingReport (operation: Operation, environment: string): Report {
+export function noPendingReport (operation: Operation, environment: string, mode: string): Report {
   return {
     status: 'success',
     operation,
     environment,
+    mode,
     result: { migrations_applied: 0, message: 'No pending migrations' },
     message: 'No pending migrations'
   }
 }
 
-export function previewReport (environment: string, migrations: PlannedMigration[]): Report {
+export function previewReport (environment: string, migrations: PlannedMigration[], mode: string): Report {
   return {
     status: 'success',
     operation: 'preview-migrations',
     environment,
+    mode,
     result: {
       pending_migrations: migrations.length,
       migrations: migrations.map((m) => ({ name: m.name, sql: m.sql, estimated_duration_seconds: m.estimated_duration_seconds, estimate_basis: m.estimate_basis, transactional: m.transactional, warnings: m.warnings })),
@@ -57,6 +64,7 @@ export function previewReport (environment: string, migrations: PlannedMigration
 export interface ErrorReportInput {
   operation: Operation
   environment: string
+  mode: string
   error: string
   failedMigration?: string | null
   backupId?: string | null
@@ -74,6 +82,7 @@ export function errorReport (input: ErrorReportInput): Report {
     status: 'error',
     operation: input.operation,
     environment: input.environment,
+    mode: input.mode,
     error: input.error,
     result: {
       failed_migration: input.failedMigration ?? null,

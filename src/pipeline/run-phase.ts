@@ -55,6 +55,7 @@ async function recordFailure (ctx: PipelineContext, deployment: DeploymentRow, r
   const report = errorReport({
     operation: deployment.operation,
     environment: deployment.environment,
+    mode: deployment.mode,
     error: failure.error,
     failedMigration: failure.failedMigration ?? null,
     migrationsAppliedBeforeFailure: failure.migrationsAppliedBeforeFailure ?? [],

@@ -73,7 +73,7 @@ t.test('deploying the example project to dev applies every migration and records
   const again = await h.request('POST', '/deployments', { body: { environment: 'dev' } })
   const second = await h.waitFor(again.json().id, ['succeeded', 'failed'])
   t.equal(second.status, 'succeeded')
-  t.same(second.report, { status: 'success', operation: 'deploy-migrations', environment: 'dev', result: { migrations_applied: 0, message: 'No pending migrations' }, message: 'No pending migrations' })
+  t.same(second.report, { status: 'success', operation: 'deploy-migrations', environment: 'dev', mode: 'dev', result: { migrations_applied: 0, message: 'No pending migrations' }, message: 'No pending migrations' })
   t.equal((await queryDatabase(h.targets.dev as string, 'SELECT count(*)::int AS n FROM _prisma_migrations'))[0]?.n, migrationNames.length)
 
   // The human log follows SPEC §7.

@@ -81,7 +81,7 @@ if (!existsSync(DOCUMENSO)) {
     t.equal(again.statusCode, 202, again.body)
     const second = await h.waitFor(again.json().id, ['succeeded', 'failed'], 60_000)
     t.equal(second.status, 'succeeded', JSON.stringify(second.report))
-    t.same(second.report, { status: 'success', operation: 'deploy-migrations', environment: 'dev', result: { migrations_applied: 0, message: 'No pending migrations' }, message: 'No pending migrations' })
+    t.same(second.report, { status: 'success', operation: 'deploy-migrations', environment: 'dev', mode: 'dev', result: { migrations_applied: 0, message: 'No pending migrations' }, message: 'No pending migrations' })
     t.equal((await queryDatabase<{ n: number }>(target, 'SELECT count(*)::int AS n FROM _prisma_migrations'))[0]?.n, 163)
 
     // And the handler's read-only status (what `prisma migrate status` reports) says up to date.
