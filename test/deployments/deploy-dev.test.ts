@@ -37,7 +37,7 @@ t.test('deploying the example project to dev applies every migration and records
   t.type(report.result.total_duration_seconds, 'number')
   t.same(done.steps.map((s) => [s.name, s.status]), [
     ['load_configuration', 'passed'], ['validate_environment', 'passed'], ['determine_mode', 'passed'], ['health_check_before', 'passed'],
-    ['check_pending', 'passed'], ['approval', 'skipped'], ['deploy', 'passed'], ['health_check_after', 'passed'], ['verify', 'passed']
+    ['check_pending', 'passed'], ['approval', 'skipped'], ['backup', 'skipped'], ['deploy', 'passed'], ['health_check_after', 'passed'], ['verify', 'passed']
   ])
 
   // The history table is Prisma's, column for column.
