@@ -1,0 +1,428 @@
+#!/usr/bin/env bash
+# Project-local PostgreSQL and Redis for development and tests (SPEC §2).
+#
+#   bash scripts/services.sh [up|down|status]
+#
+# up (default)  start both on 127.0.0.1 (idempotent; fast when already up), create the
+#               example databases, write .data/services.env
+# down          stop both
+# status        print the state of both; exit 0 only when both answer
+#
+# Ports: DEPLOYER_PG_PORT (default 55432), DEPLOYER_REDIS_PORT (default 56379).
+# Data lives under <project>/.data/. The PostgreSQL superuser password is generated once,
+# kept in .data/pg-password (mode 600) and .data/services.env (mode 600), and never printed
+# nor passed on a command line.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+DATA="$ROOT/.data"
+PG_PORT="${DEPLOYER_PG_PORT:-55432}"
+REDIS_PORT="${DEPLOYER_REDIS_PORT:-56379}"
+HOST=127.0.0.1
+DATABASES=(deployer_control deployer_dev deployer_staging deployer_production)
+PW_FILE="$DATA/pg-password"
+ENV_FILE="$DATA/services.env"
+IS_ROOT=0
+[ "$(id -u)" -eq 0 ] && IS_ROOT=1
+
+say() { printf '%s\n' "$*"; }
+err() { printf 'services.sh: %s\n' "$*" >&2; }
+die() { err "$*"; exit 1; }
+
+case "$PG_PORT$REDIS_PORT" in *[!0-9]*) die "DEPLOYER_PG_PORT and DEPLOYER_REDIS_PORT must be numbers" ;; esac
+
+# ---------------------------------------------------------------- binaries
+
+PGBIN=""
+find_pgbin() {
+  # Prefer the major version the existing data directory was created with, else the newest.
+  local want="" d
+  PGBIN=""
+  if [ -n "${1:-}" ] && [ -r "$1/PG_VERSION" ]; then
+    want=$(cat "$1/PG_VERSION" 2>/dev/null || true)
+    if [ -x "/usr/lib/postgresql/$want/bin/pg_ctl" ] && [ -x "/usr/lib/postgresql/$want/bin/initdb" ]; then
+      PGBIN="/usr/lib/postgresql/$want/bin"
+      return 0
+    fi
+  fi
+  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ]; then PGBIN="$d"; return 0; fi
+  done
+  # Not Debian's layout (e.g. a source or Homebrew install): take them from PATH.
+  if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
+    PGBIN=$(dirname "$(command -v pg_ctl)")
+    return 0
+  fi
+  return 1
+}
+
+pgtool() { # pgtool NAME: the client tool from PGBIN, else from PATH
+  if [ -n "$PGBIN" ] && [ -x "$PGBIN/$1" ]; then printf '%s' "$PGBIN/$1"; else command -v "$1" || printf '%s' "$1"; fi
+}
+
+ensure_binaries() {
+  local missing=0
+  find_pgbin "" || missing=1
+  [ -n "$PGBIN" ] && { [ -x "$(pgtool psql)" ] && [ -x "$(pgtool pg_isready)" ]; } || missing=1
+  command -v redis-server >/dev/null 2>&1 || missing=1
+  command -v redis-cli >/dev/null 2>&1 || missing=1
+  [ "$missing" -eq 0 ] && return 0
+  local line="apt-get install -y -qq postgresql redis-server"
+  if [ "$IS_ROOT" -ne 1 ]; then
+    err "PostgreSQL and/or Redis are not installed. Install them with:"
+    err "  sudo $line"
+    exit 1
+  fi
+  command -v apt-get >/dev/null 2>&1 || die "PostgreSQL/Redis missing and apt-get is not available; install postgresql and redis-server"
+  say "services: installing postgresql and redis-server with apt-get"
+  export DEBIAN_FRONTEND=noninteractive
+  # Wait for the dpkg lock rather than fail when another apt-get is running.
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq postgresql redis-server </dev/null
+  find_pgbin "" || die "apt-get installed postgresql but no initdb/pg_ctl was found"
+  command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 \
+    || die "apt-get installed redis-server but redis-server/redis-cli was not found"
+}
+
+# ---------------------------------------------------------------- layout
+
+short_hash() {
+  if command -v sha1sum >/dev/null 2>&1; then printf '%s' "$1" | sha1sum | cut -c1-10
+  else printf '%s' "$1" | cksum | cut -d' ' -f1; fi
+}
+
+TMPBASE="/tmp/migration-deployer-$(short_hash "$ROOT")"
+PGBASE=""      # directory holding pg/ (the cluster), pg-run/ (socket) and pg.log
+PG_FALLBACK=0
+choose_pgbase() {
+  PGBASE="$DATA"
+  if [ "$IS_ROOT" -eq 1 ] && ! runuser -u postgres -- test -x "$DATA" 2>/dev/null; then
+    PGBASE="$TMPBASE"
+    PG_FALLBACK=1
+  fi
+  PGDATA="$PGBASE/pg"
+  PGRUN="$PGBASE/pg-run"
+  PGLOG="$PGBASE/pg.log"
+  # A Unix socket path is limited to 107 bytes; long project paths get a socket under /tmp.
+  if [ $(( ${#PGRUN} + 16 )) -ge 107 ]; then PGRUN="$TMPBASE/pg-run"; fi
+}
+
+ensure_pg_user() {
+  [ "$IS_ROOT" -eq 1 ] || return 0
+  id postgres >/dev/null 2>&1 && return 0
+  useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres 2>/dev/null \
+    || die "PostgreSQL refuses to run as root and there is no 'postgres' user (useradd failed)"
+}
+
+as_pg() { # run a command as the server's owner, from a directory it can read
+  if [ "$IS_ROOT" -eq 1 ]; then (cd / && runuser -u postgres -- "$@")
+  else "$@"; fi
+}
+
+own_pg() { # hand paths to the server's owner
+  [ "$IS_ROOT" -eq 1 ] && chown postgres:postgres "$@"
+  return 0
+}
+
+mkdir_pg() { # mkdir_pg DIR MODE: a directory owned by the server's owner
+  mkdir -p "$1"
+  own_pg "$1"
+  chmod "$2" "$1"
+}
+
+# ---------------------------------------------------------------- postgres
+
+pg_ready() { "$(pgtool pg_isready)" -q -h "$HOST" -p "$PG_PORT" -t 3 >/dev/null 2>&1; }
+
+pg_ready_state() { # 0 accepting, 1 rejecting (starting/shutting down), 2 no response
+  local rc=0
+  "$(pgtool pg_isready)" -q -h "$HOST" -p "$PG_PORT" -t 3 >/dev/null 2>&1 || rc=$?
+  printf '%s' "$rc"
+}
+
+# Is PID a live (not zombie) postgres process? Never kill -0: daemonised processes can
+# linger here as zombies, which kill -0 reports as alive.
+live_postgres_pid() {
+  local pid="$1" stat comm state
+  case "$pid" in ''|*[!0-9]*) return 1 ;; esac
+  stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+  comm=${stat#*(}; comm=${comm%%)*}
+  state=${stat##*) }; state=${state%% *}
+  [ "$state" != Z ] && [ "$state" != X ] || return 1
+  case "$comm" in postgres|postmaster) return 0 ;; esac
+  return 1
+}
+
+psql_admin() { # psql_admin DB ARGS...: connect over TCP as postgres, password via env only
+  local db="$1"; shift
+  PGPASSWORD="$PG_PW" PGCONNECT_TIMEOUT=5 PGSSLMODE=disable \
+    "$(pgtool psql)" -X -q -v ON_ERROR_STOP=1 -h "$HOST" -p "$PG_PORT" -U postgres -d "$db" "$@"
+}
+
+gen_password() {
+  if command -v openssl >/dev/null 2>&1; then openssl rand -hex 16
+  else od -An -tx1 -N16 /dev/urandom | tr -d ' \n'; fi
+}
+
+PG_PW=""
+load_or_create_password() {
+  if [ -s "$PW_FILE" ]; then
+    PG_PW=$(tr -d ' \n\r' <"$PW_FILE")
+    return 0
+  fi
+  # A cluster we can no longer log into (its password file is gone): it only ever held
+  # disposable local data, so set it aside and initialise a fresh one.
+  if [ -e "$PGDATA/PG_VERSION" ]; then
+    err "postgres: $PGDATA exists but $PW_FILE is missing; re-initialising it"
+    find_pgbin "$PGDATA" || true
+    as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -m immediate -w stop >/dev/null 2>&1 || true
+    if [ "$PG_FALLBACK" -eq 1 ]; then rm -rf "$PGDATA"
+    else mv "$PGDATA" "$PGDATA.orphaned-$(date +%s)"; fi
+    find_pgbin "" || true
+  fi
+  PG_PW=$(gen_password)
+  [ "${#PG_PW}" -eq 32 ] || die "could not generate a password"
+  (umask 077; printf '%s\n' "$PG_PW" >"$PW_FILE.tmp.$$")
+  mv -f "$PW_FILE.tmp.$$" "$PW_FILE"
+}
+
+pg_init() {
+  [ -e "$PGDATA/PG_VERSION" ] && return 0
+  # A half-made directory from an interrupted initdb is useless: start over.
+  [ -d "$PGDATA" ] && rm -rf "$PGDATA"
+  mkdir_pg "$PGDATA" 700
+  local pwtmp="$PGBASE/.initdb-pw.$$"
+  (umask 077; printf '%s\n' "$PG_PW" >"$pwtmp")
+  own_pg "$pwtmp"
+  local ilog="$PGBASE/initdb.log"
+  : >"$ilog"; own_pg "$ilog"
+  if ! as_pg "$PGBIN/initdb" -D "$PGDATA" -U postgres --pwfile="$pwtmp" --auth=scram-sha-256 \
+        -E UTF8 --locale=C >"$ilog" 2>&1; then
+    rm -f "$pwtmp"
+    cat "$ilog" >&2
+    rm -rf "$PGDATA"
+    die "postgres: initdb failed"
+  fi
+  rm -f "$pwtmp"
+  printf "\n# migration-deployer: settings rewritten by scripts/services.sh at each start\ninclude = 'deployer.conf'\n" \
+    >>"$PGDATA/postgresql.conf"
+}
+
+pg_write_conf() {
+  local q_run=${PGRUN//\'/\'\'}
+  cat >"$PGDATA/deployer.conf" <<EOF
+# Written by scripts/services.sh; edits are overwritten at the next start.
+listen_addresses = '$HOST'
+port = $PG_PORT
+unix_socket_directories = '$q_run'
+max_connections = 300
+shared_buffers = 128MB
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+EOF
+  own_pg "$PGDATA/deployer.conf"
+}
+
+pg_clear_stale_pid() {
+  local pidfile="$PGDATA/postmaster.pid" pid
+  [ -e "$pidfile" ] || return 0
+  pid=$(head -n1 "$pidfile" 2>/dev/null || true)
+  if live_postgres_pid "$pid"; then
+    # Our postmaster is alive but not answering on $PG_PORT: still starting, or running with
+    # other settings (another port). Give it a moment, then restart it.
+    local i oldport
+    oldport=$(sed -n 4p "$pidfile" 2>/dev/null || true)
+    if [ "$oldport" = "$PG_PORT" ]; then
+      for i in $(seq 1 50); do pg_ready && return 0; sleep 0.2; done
+    fi
+    as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w -t 60 stop >/dev/null 2>&1 \
+      || as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
+    live_postgres_pid "$pid" && die "postgres: postmaster (pid $pid) does not answer on $HOST:$PG_PORT and would not stop"
+  fi
+  # Stale lock files (postmaster gone, or a zombie left behind) would make postgres refuse
+  # to start when their PID looks alive.
+  rm -f "$pidfile" "$PGRUN/.s.PGSQL.$PG_PORT.lock" "$PGRUN/.s.PGSQL.$PG_PORT"
+}
+
+pg_start() {
+  pg_write_conf
+  mkdir_pg "$PGRUN" 700
+  [ -e "$PGLOG" ] || : >"$PGLOG"
+  own_pg "$PGLOG"
+  pg_clear_stale_pid
+  pg_ready && return 0
+  if ! as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGLOG" -w -t 120 start >/dev/null 2>&1 9>&-; then
+    err "postgres: failed to start; last lines of $PGLOG:"
+    tail -n 20 "$PGLOG" >&2 || true
+    exit 1
+  fi
+  local i
+  for i in $(seq 1 100); do pg_ready && return 0; sleep 0.1; done
+  die "postgres: started but not answering on $HOST:$PG_PORT (see $PGLOG)"
+}
+
+pg_up() {
+  choose_pgbase
+  ensure_pg_user
+  if [ "$PG_FALLBACK" -eq 1 ]; then
+    mkdir -p "$TMPBASE"
+    [ "$(stat -c %U "$TMPBASE")" = root ] || [ "$(stat -c %U "$TMPBASE")" = postgres ] \
+      || die "$TMPBASE is owned by someone else"
+    chown postgres:postgres "$TMPBASE"; chmod 700 "$TMPBASE"
+  fi
+  find_pgbin "$PGDATA" || die "no PostgreSQL server binaries found"
+  load_or_create_password
+
+  local state
+  state=$(pg_ready_state)
+  if [ "$state" = 1 ]; then # starting up (or recovering): wait for it
+    local i
+    for i in $(seq 1 300); do pg_ready && { state=0; break; }; sleep 0.2; done
+  fi
+  if [ "$state" != 0 ]; then
+    [ "$PG_FALLBACK" -eq 1 ] && say "postgres: $DATA is not reachable by the postgres user; the cluster lives in $PGBASE"
+    pg_init
+    pg_start
+  fi
+
+  # Check that the server answering is ours (our password works), then create the databases.
+  local have
+  if ! have=$(psql_admin postgres -At -c "select datname from pg_database" 2>/dev/null); then
+    die "postgres: something answers on $HOST:$PG_PORT but rejects this project's password (another cluster?). Stop it, or set DEPLOYER_PG_PORT."
+  fi
+  local db
+  for db in "${DATABASES[@]}"; do
+    if ! grep -qx "$db" <<<"$have"; then
+      psql_admin postgres -c "CREATE DATABASE \"$db\"" >/dev/null 2>&1 \
+        || psql_admin postgres -At -c "select 1 from pg_database where datname = '$db'" 2>/dev/null | grep -q 1 \
+        || die "postgres: could not create database $db"
+    fi
+  done
+  say "postgres: up on $HOST:$PG_PORT"
+}
+
+pg_down() {
+  choose_pgbase
+  find_pgbin "$PGDATA" || { say "postgres: not installed"; return 0; }
+  if [ -e "$PGDATA/postmaster.pid" ] && live_postgres_pid "$(head -n1 "$PGDATA/postmaster.pid" 2>/dev/null)"; then
+    as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w -t 60 stop >/dev/null 2>&1 \
+      || as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -m immediate -w -t 30 stop >/dev/null 2>&1 \
+      || die "postgres: could not stop the server in $PGDATA"
+    say "postgres: stopped"
+  else
+    rm -f "$PGDATA/postmaster.pid" 2>/dev/null || true
+    say "postgres: not running"
+  fi
+}
+
+# ---------------------------------------------------------------- redis
+
+redis_ready() { [ "$(redis-cli -h "$HOST" -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; }
+
+redis_up() {
+  if ! redis_ready; then
+    mkdir -p "$DATA/redis"
+    if ! redis-server --port "$REDIS_PORT" --bind "$HOST" --daemonize yes --dir "$DATA/redis" \
+          --save '' --appendonly no --logfile "$DATA/redis.log" --pidfile "$DATA/redis.pid" >/dev/null 2>&1 9>&-; then
+      err "redis: failed to start; last lines of $DATA/redis.log:"
+      tail -n 20 "$DATA/redis.log" >&2 2>/dev/null || true
+      exit 1
+    fi
+    local i ok=0
+    for i in $(seq 1 100); do redis_ready && { ok=1; break; }; sleep 0.05; done
+    if [ "$ok" -ne 1 ]; then
+      err "redis: not answering on $HOST:$REDIS_PORT; last lines of $DATA/redis.log:"
+      tail -n 20 "$DATA/redis.log" >&2 2>/dev/null || true
+      exit 1
+    fi
+  fi
+  say "redis: up on $HOST:$REDIS_PORT"
+}
+
+redis_down() {
+  if command -v redis-cli >/dev/null 2>&1 && redis_ready; then
+    redis-cli -h "$HOST" -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+    local i
+    for i in $(seq 1 100); do redis_ready || break; sleep 0.05; done
+    redis_ready && die "redis: still answering on $HOST:$REDIS_PORT"
+    say "redis: stopped"
+  else
+    say "redis: not running"
+  fi
+  rm -f "$DATA/redis.pid"
+}
+
+# ---------------------------------------------------------------- env file
+
+write_env() {
+  local base="postgres://postgres:$PG_PW@$HOST:$PG_PORT"
+  local content
+  content=$(cat <<EOF
+DATABASE_URL=$base/deployer_control
+REDIS_URL=redis://$HOST:$REDIS_PORT
+DEV_DATABASE_URL=$base/deployer_dev
+STAGING_DATABASE_URL=$base/deployer_staging
+PROD_DATABASE_URL=$base/deployer_production
+TEST_ADMIN_DATABASE_URL=$base/postgres
+EOF
+)
+  if [ -f "$ENV_FILE" ] && [ "$(cat "$ENV_FILE")" = "$content" ]; then
+    chmod 600 "$ENV_FILE"
+    return 0
+  fi
+  (umask 077; printf '%s\n' "$content" >"$ENV_FILE.tmp.$$")
+  mv -f "$ENV_FILE.tmp.$$" "$ENV_FILE"
+}
+
+# ---------------------------------------------------------------- main
+
+prepare_data_dir() {
+  mkdir -p "$DATA"
+  # The postgres user must be able to traverse .data to reach .data/pg; the secrets in it
+  # are files of mode 600.
+  chmod 755 "$DATA" 2>/dev/null || true
+}
+
+lock() {
+  command -v flock >/dev/null 2>&1 || return 0
+  # fd 9 must not leak into the daemons started below (they would hold the lock forever):
+  # their start commands close it with 9>&-.
+  exec 9>"$DATA/.services.lock"
+  if ! flock -w 60 9; then
+    err "warning: another scripts/services.sh has held $DATA/.services.lock for 60 s; going on without it"
+    exec 9>&-
+  fi
+}
+
+cmd="${1:-up}"
+case "$cmd" in
+  up)
+    ensure_binaries
+    prepare_data_dir
+    lock
+    pg_up
+    redis_up
+    write_env
+    ;;
+  down)
+    [ -d "$DATA" ] || { say "postgres: not running"; say "redis: not running"; exit 0; }
+    lock
+    pg_down
+    redis_down
+    ;;
+  status)
+    rc=0
+    find_pgbin "" || true
+    if [ -n "$PGBIN" ] && pg_ready; then say "postgres: up on $HOST:$PG_PORT"; else say "postgres: down"; rc=3; fi
+    if command -v redis-cli >/dev/null 2>&1 && redis_ready; then say "redis: up on $HOST:$REDIS_PORT"; else say "redis: down"; rc=3; fi
+    [ -f "$ENV_FILE" ] && say "env: $ENV_FILE"
+    exit "$rc"
+    ;;
+  -h|--help|help)
+    sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    ;;
+  *)
+    die "unknown command '$cmd' (use up, down or status)"
+    ;;
+esac
