@@ -22,6 +22,7 @@ function summaryFields (row: DeploymentRow): Omit<DeploymentResource, 'plan' | '
     skip_backup: row.skip_backup,
     skip_health_check: row.skip_health_check,
     working_directory: row.working_directory,
+    backup_id: row.backup_id,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
     started_at: iso(row.started_at),

@@ -8,6 +8,7 @@ import { resolveInsideWorkspace } from '../lib/workspace-path.js'
 import { insertDeployment, type DeploymentRow, type Operation, type SourceInfo } from '../store/deployments.js'
 import { appendEvent } from '../store/events.js'
 import { withTransaction } from '../store/pool.js'
+import { getBackup } from '../store/backups.js'
 import type pg from 'pg'
 
 export interface CreateDeploymentInput {
@@ -19,6 +20,7 @@ export interface CreateDeploymentInput {
   working_directory?: string | undefined
   migrations?: Array<{ name: string, sql: string }> | undefined
   source?: SourceInfo | undefined
+  backup_id?: string | undefined
 }
 
 /**
@@ -32,7 +34,9 @@ export async function createDeployment (pool: pg.Pool, config: Config, principal
     throw new BadRequestError(`unknown environment "${input.environment}"; valid environments: ${known.join(', ')}`, { valid_environments: known }, 'UNKNOWN_ENVIRONMENT')
   }
   let inline: DeploymentRow['inline_migrations'] = null
-  if (input.migrations !== undefined) {
+  if (input.operation === 'restore-backup') {
+    await assertRestorable(pool, environment.name, input.backup_id)
+  } else if (input.migrations !== undefined) {
     if (input.working_directory !== undefined) throw new BadRequestError('send either "migrations" (inline) or "working_directory", not both')
     const seen = new Set<string>()
     for (const migration of input.migrations) {
@@ -52,7 +56,7 @@ export async function createDeployment (pool: pg.Pool, config: Config, principal
   return await withTransaction(pool, async (db) => {
     const row = await insertDeployment(db, {
       id: `dep_${ulid()}`,
-      operation: dryRun ? 'preview-migrations' : input.operation,
+      operation: dryRun && input.operation === 'deploy-migrations' ? 'preview-migrations' : input.operation,
       environment: environment.name,
       mode: environment.mode,
       requested_by: principal.name,
@@ -61,14 +65,26 @@ export async function createDeployment (pool: pg.Pool, config: Config, principal
       skip_health_check: input.skip_health_check,
       working_directory: input.working_directory ?? null,
       source: input.source ?? null,
-      inline_migrations: inline
+      inline_migrations: inline,
+      backup_id: input.backup_id ?? null
     })
     await appendEvent(db, {
       deploymentId: row.id,
       type: 'created',
       actor: principal.name,
-      data: { environment: row.environment, operation: row.operation, dry_run: dryRun, skip_backup: input.skip_backup, skip_health_check: input.skip_health_check, source: input.source ?? null, inline_migrations: inline?.length ?? null }
+      data: { environment: row.environment, operation: row.operation, backup_id: input.backup_id ?? null, dry_run: dryRun, skip_backup: input.skip_backup, skip_health_check: input.skip_health_check, source: input.source ?? null, inline_migrations: inline?.length ?? null }
     })
     return row
   })
+}
+
+/** A restore names a verified pg_dump backup of the same environment that still exists. */
+async function assertRestorable (pool: pg.Pool, environment: string, backupId: string | undefined): Promise<void> {
+  const backup = backupId === undefined ? undefined : await getBackup(pool, backupId)
+  const list = `list restorable backups with GET /environments/${environment}/backups`
+  if (backup === undefined) throw new BadRequestError(`backup ${backupId ?? '(none)'} does not exist; ${list}`, undefined, 'UNKNOWN_BACKUP')
+  if (backup.environment !== environment) throw new BadRequestError(`backup ${backup.id} belongs to environment ${backup.environment}, not ${environment}; a backup is only restored to the environment it was taken from`, undefined, 'BACKUP_OF_ANOTHER_ENVIRONMENT')
+  if (backup.deleted_at !== null) throw new BadRequestError(`backup ${backup.id} was pruned; ${list}`, undefined, 'BACKUP_PRUNED')
+  if (backup.provider !== 'pg_dump' || backup.file === null) throw new BadRequestError(`backup ${backup.id} was taken by the ${backup.provider} provider: restore it with that tool`, undefined, 'BACKUP_NOT_RESTORABLE')
+  if (!backup.verified) throw new BadRequestError(`backup ${backup.id} failed verification and cannot be restored; ${list}`, undefined, 'BACKUP_NOT_VERIFIED')
 }

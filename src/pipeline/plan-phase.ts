@@ -9,7 +9,9 @@ import { analyzePlan } from './analyze-plan.js'
 import { measuredDurations } from '../store/applied-migrations.js'
 import { DeploymentFailure } from './deployment-failure.js'
 import type { DeploymentRecorder } from './deployment-recorder.js'
-import { completedBanner, modeDescription, startBanner } from './human-log.js'
+import { completedBanner } from './human-log.js'
+import { runPreamble } from './steps/preamble.js'
+import { runRestorePlanPhase } from './restore-phase.js'
 import type { PipelineContext } from './pipeline-context.js'
 import { loadMigrationSource } from './migration-source.js'
 import { noPendingReport, previewReport } from './report.js'
@@ -22,24 +24,15 @@ import { targetUrlFor } from './target-url.js'
  */
 export async function runPlanPhase (ctx: PipelineContext, deployment: DeploymentRow, recorder: DeploymentRecorder): Promise<void> {
   const startedMs = performance.now()
-  const environment = ctx.config.environments[deployment.environment]
-  if (environment === undefined) {
-    await recorder.startStep('validate_environment')
-    throw new DeploymentFailure({
-      error: `Unknown environment ${deployment.environment}`,
-      suggestions: [`Configure it in ${ctx.config.source} or deploy to one of: ${Object.keys(ctx.config.environments).join(', ')}`]
-    })
+  if (deployment.operation === 'restore-backup') {
+    await runRestorePlanPhase(ctx, deployment, recorder)
+    return
   }
-  await recorder.log(startBanner(environment), 'banner')
-
-  await recorder.startStep('load_configuration')
+  const { environment, loaded: source } = await runPreamble(ctx, deployment, recorder, async (environment) => {
+    const files = await loadMigrationSource(deployment, environment, ctx.config, handlerFor(environment))
+    return { value: files, detail: `tool ${environment.migration_tool}, ${files.length} migrations in the source` }
+  })
   const handler = handlerFor(environment)
-  const source = await loadMigrationSource(deployment, environment, ctx.config, handler)
-  await recorder.finishStep('load_configuration', 'passed', `tool ${environment.migration_tool}, ${source.length} migrations in the source`)
-  await recorder.log('✓ Configuration loaded')
-  await recorder.finishStep('validate_environment', 'passed', environment.name)
-  await recorder.log(`✓ Environment validated: ${environment.name}`)
-  await recorder.finishStep('determine_mode', 'passed', modeDescription(environment))
 
   const databaseUrl = targetUrlFor(environment, ctx.env)
   const health = await checkHealthBefore(deployment, environment, databaseUrl, handler, source, recorder)

@@ -7,6 +7,7 @@ import { DeploymentRecorder } from './deployment-recorder.js'
 import { failedBanner } from './human-log.js'
 import type { PipelineContext } from './pipeline-context.js'
 import { runPlanPhase } from './plan-phase.js'
+import { runRestoreApplyPhase } from './restore-phase.js'
 import { errorReport } from './report.js'
 
 /**
@@ -29,7 +30,8 @@ export async function runDeploymentPhase (ctx: PipelineContext, deploymentId: st
       await runPlanPhase(ctx, deployment, recorder)
     } else {
       await recorder.event('status_changed', { from: 'queued', to: 'running', phase })
-      await runApplyPhase(ctx, deployment, recorder, { frozen: true, healthBefore: healthBeforeOf(deployment), startedMs })
+      if (deployment.operation === 'restore-backup') await runRestoreApplyPhase(ctx, deployment, recorder, { healthBefore: healthBeforeOf(deployment), startedMs })
+      else await runApplyPhase(ctx, deployment, recorder, { frozen: true, healthBefore: healthBeforeOf(deployment), startedMs })
     }
   } catch (error) {
     await recordFailure(ctx, deployment, recorder, error)

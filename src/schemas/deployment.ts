@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { BACKUP_ID_PATTERN } from '../backup/backup-id.js'
 import { DEPLOYMENT_STATUSES, OPERATIONS, STEP_NAMES } from '../store/deployments.js'
 
 /** Prisma's folder naming: digits (a timestamp), an underscore, a name. */
@@ -26,7 +27,16 @@ export const createDeploymentBody = z.strictObject({
   skip_health_check: z.boolean().default(false),
   working_directory: z.string().min(1).max(1000).optional().meta({ description: 'Folder inside the workspace root holding the Prisma project or its migrations' }),
   migrations: z.array(inlineMigrationSchema).max(5000).optional().meta({ description: 'Inline migrations: exactly these bytes are planned, approved and applied' }),
+  backup_id: z.string().regex(BACKUP_ID_PATTERN, 'expected a backup id like "backup-20250124-103000-1a2b" (see GET /environments/:name/backups)').optional()
+    .meta({ description: 'With operation restore-backup: the backup to restore' }),
   source: sourceInfoSchema.optional()
+}).superRefine((body, ctx) => {
+  if (body.operation === 'restore-backup') {
+    if (body.backup_id === undefined) ctx.addIssue({ code: 'custom', path: ['backup_id'], message: 'operation restore-backup needs backup_id (list them with GET /environments/:name/backups)' })
+    if (body.migrations !== undefined || body.working_directory !== undefined) ctx.addIssue({ code: 'custom', path: ['operation'], message: 'a restore-backup deployment takes no migrations or working_directory' })
+  } else if (body.backup_id !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['backup_id'], message: 'backup_id is only for operation restore-backup' })
+  }
 }).meta({
   id: 'CreateDeployment',
   description: 'The flat form. The envelope `{ "operation": …, "parameters": { … } }` is accepted too and means the same.',
@@ -53,7 +63,15 @@ export const planSchema = z.object({
     warnings: z.array(z.object({ rule: z.string(), message: z.string() })),
     estimated_duration_seconds: z.number(),
     estimate_basis: z.string().meta({ example: 'measured in staging' })
-  }))
+  })),
+  restore: z.object({
+    backup_id: z.string(),
+    backup_created_at: z.string(),
+    backup_age_seconds: z.number(),
+    backup_size_bytes: z.number().nullable(),
+    unapplies: z.array(z.object({ name: z.string(), checksum: z.string() })),
+    reapplies: z.array(z.object({ name: z.string(), checksum: z.string() }))
+  }).optional().meta({ description: 'For restore-backup: the backup, its age and size, and the migrations the restore un-applies' })
 }).meta({ id: 'Plan', description: 'What will be applied, frozen by its checksum: approvals are bound to it' })
 
 export const deploymentSchema = z.object({
@@ -67,6 +85,7 @@ export const deploymentSchema = z.object({
   skip_backup: z.boolean(),
   skip_health_check: z.boolean(),
   working_directory: z.string().nullable(),
+  backup_id: z.string().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
   started_at: z.string().nullable(),

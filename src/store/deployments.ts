@@ -5,7 +5,7 @@ export const DEPLOYMENT_STATUSES = ['queued', 'running', 'pending_approval', 'su
 export type DeploymentStatus = typeof DEPLOYMENT_STATUSES[number]
 export const TERMINAL_STATUSES: readonly DeploymentStatus[] = ['succeeded', 'failed', 'rejected', 'cancelled', 'expired']
 
-export const OPERATIONS = ['deploy-migrations', 'preview-migrations'] as const
+export const OPERATIONS = ['deploy-migrations', 'preview-migrations', 'restore-backup'] as const
 export type Operation = typeof OPERATIONS[number]
 export type Phase = 'plan' | 'apply'
 
@@ -32,10 +32,23 @@ export interface PlannedMigration {
   estimate_basis: string
 }
 
+/** What a restore-backup plan shows the approver: which backup, how old, what it un-applies. */
+export interface RestorePlan {
+  backup_id: string
+  backup_created_at: string
+  backup_age_seconds: number
+  backup_size_bytes: number | null
+  /** Applied now, absent from the backup: the restore removes them. */
+  unapplies: Array<{ name: string, checksum: string }>
+  /** In the backup, not applied now: the restore brings them back. */
+  reapplies: Array<{ name: string, checksum: string }>
+}
+
 export interface Plan {
   checksum: string
   pending_migrations: number
   migrations: PlannedMigration[]
+  restore?: RestorePlan
 }
 
 export interface SourceInfo {
@@ -57,6 +70,8 @@ export interface DeploymentRow {
   skip_backup: boolean
   skip_health_check: boolean
   working_directory: string | null
+  /** The backup a restore-backup deployment restores. */
+  backup_id: string | null
   source: SourceInfo | null
   inline_migrations: MigrationFile[] | null
   source_snapshot: Array<{ name: string, checksum: string }> | null
@@ -71,18 +86,18 @@ export interface DeploymentRow {
   finished_at: Date | null
 }
 
-export type NewDeployment = Pick<DeploymentRow, 'id' | 'operation' | 'environment' | 'mode' | 'requested_by' | 'dry_run' | 'skip_backup' | 'skip_health_check' | 'working_directory' | 'source' | 'inline_migrations'>
+export type NewDeployment = Pick<DeploymentRow, 'id' | 'operation' | 'environment' | 'mode' | 'requested_by' | 'dry_run' | 'skip_backup' | 'skip_health_check' | 'working_directory' | 'source' | 'inline_migrations'> & { backup_id?: string | null }
 
 /** Inserts a new deployment as `queued` for its plan phase. */
 export async function insertDeployment (db: Queryable, deployment: NewDeployment): Promise<DeploymentRow> {
   const { rows } = await db.query<DeploymentRow>(
-    `INSERT INTO deployments (id, operation, environment, mode, status, phase, requested_by, dry_run, skip_backup, skip_health_check, working_directory, source, inline_migrations)
-     VALUES ($1, $2, $3, $4, 'queued', 'plan', $5, $6, $7, $8, $9, $10, $11)
+    `INSERT INTO deployments (id, operation, environment, mode, status, phase, requested_by, dry_run, skip_backup, skip_health_check, working_directory, source, inline_migrations, backup_id)
+     VALUES ($1, $2, $3, $4, 'queued', 'plan', $5, $6, $7, $8, $9, $10, $11, $12)
      RETURNING *`,
     [deployment.id, deployment.operation, deployment.environment, deployment.mode, deployment.requested_by, deployment.dry_run,
       deployment.skip_backup, deployment.skip_health_check, deployment.working_directory,
       deployment.source === null ? null : JSON.stringify(deployment.source),
-      deployment.inline_migrations === null ? null : JSON.stringify(deployment.inline_migrations)]
+      deployment.inline_migrations === null ? null : JSON.stringify(deployment.inline_migrations), deployment.backup_id ?? null]
   )
   return rows[0] as DeploymentRow
 }
@@ -113,7 +128,7 @@ export async function listDeployments (db: Queryable, filter: ListFilter): Promi
   values.push(filter.limit)
   const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : ''
   const { rows } = await db.query<DeploymentRow>(
-    `SELECT id, operation, environment, mode, status, phase, requested_by, dry_run, skip_backup, skip_health_check, working_directory,
+    `SELECT id, operation, environment, mode, status, phase, requested_by, dry_run, skip_backup, skip_health_check, working_directory, backup_id,
             source, NULL::jsonb AS inline_migrations, NULL::jsonb AS source_snapshot, NULL::jsonb AS plan, approvals_required, expires_at,
             '[]'::jsonb AS steps, report, created_at, updated_at, started_at, finished_at
        FROM deployments ${where}

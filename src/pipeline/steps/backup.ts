@@ -9,9 +9,11 @@ import type { DeploymentRecorder } from '../deployment-recorder.js'
 import { formatSeconds } from '../human-log.js'
 
 /** Whether this deployment takes a backup before applying, and if not, why not (for the step's detail). */
-export function backupDecision (deployment: Pick<DeploymentRow, 'skip_backup'>, environment: EnvironmentConfig): { take: boolean, reason: string } {
-  if (environment.mode === 'dev') return { take: false, reason: 'dev mode skips backups' }
-  if (!environment.backup_before_migrate) return { take: false, reason: 'backup_before_migrate is off for this environment' }
+export function backupDecision (deployment: Pick<DeploymentRow, 'skip_backup' | 'operation'>, environment: EnvironmentConfig): { take: boolean, reason: string } {
+  // A restore always backs up the state it replaces first, so the restore itself can be undone.
+  const restoring = deployment.operation === 'restore-backup'
+  if (!restoring && environment.mode === 'dev') return { take: false, reason: 'dev mode skips backups' }
+  if (!restoring && !environment.backup_before_migrate) return { take: false, reason: 'backup_before_migrate is off for this environment' }
   if (environment.backup.provider === 'none') return { take: false, reason: 'backup.provider is none' }
   if (deployment.skip_backup) return { take: false, reason: 'skip_backup was requested' }
   return { take: true, reason: '' }
