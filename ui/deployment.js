@@ -3,7 +3,7 @@
 // keyboard focus stays where the reader left it while the deployment moves.
 
 import { ApiError, deploymentPath, environments, getJson, getText, request } from './api.js'
-import { formatDuration, formatElapsed, h, replaceChildren, statusBadge, timeAgo, timeAt } from './dom.js'
+import { formatElapsed, h, replaceChildren, statusBadge, timeAgo, timeAt, timeLeft } from './dom.js'
 import { promotionGate } from './gate.js'
 import { followDeployment, isSettled, POLL_INTERVAL_MS } from './live.js'
 import { sourceSummary } from './overview.js'
@@ -68,7 +68,7 @@ export class DeploymentView {
       h('div', { class: 'title-row' }, h('h1', { tabindex: '-1' }, `Deployment to ${deployment.environment}`), s.status),
       s.facts, s.notice, s.decision, s.gate, s.plan,
       h('section', { 'aria-labelledby': 'progress-heading' }, h('h2', { id: 'progress-heading' }, 'Progress'), s.liveMode, s.progress, s.live),
-      s.log, s.report)
+      s.report, s.log)
     this.update(deployment)
   }
 
@@ -100,7 +100,8 @@ export class DeploymentView {
   /** @param {any} d */
   currentState (d) {
     const running = d.steps.find((/** @type {any} */ s) => s.status === 'running')
-    return `Status: ${d.status.replace(/_/g, ' ')}${running === undefined ? '' : ` — ${humanStep(running.name).toLowerCase()}`}`
+    // While it runs, name the step it is on; a pending deployment's running step is only the wait itself.
+    return `Status: ${d.status.replace(/_/g, ' ')}${running === undefined || d.status !== 'running' ? '' : ` — ${humanStep(running.name).toLowerCase()}`}`
   }
 
   /** @param {any} d */
@@ -135,12 +136,11 @@ export class DeploymentView {
     if (d.approval === null) return null
     const { required, approvals, expires_at: expiresAt } = d.approval
     const pending = d.status === 'pending_approval'
-    const left = expiresAt === null ? null : Date.parse(expiresAt) - Date.now()
     const section = h('section', { 'aria-labelledby': 'decision-heading', class: `decision${pending ? ' decision-open' : ''}` },
       h('h2', { id: 'decision-heading' }, 'Approval'),
       h('p', { class: 'approval-summary' },
         h('strong', { class: 'approval-count' }, `${approvals.length} of ${required}`), ` approval${required === 1 ? '' : 's'}`,
-        pending && expiresAt !== null ? [' · ', h('time', { datetime: expiresAt, class: /** @type {number} */ (left) < 3600_000 ? 'urgent' : null }, /** @type {number} */ (left) > 0 ? `${formatDuration(/** @type {number} */ (left))} left` : 'expired'), ' (until ', timeAt(expiresAt), ')'] : null),
+        pending && expiresAt !== null ? [' · ', timeLeft(expiresAt), ' (until ', timeAt(expiresAt), ')'] : null),
       approvals.length === 0
         ? null
         : h('ul', { class: 'approvals' }, approvals.map((/** @type {any} */ a) => h('li', null, h('strong', null, a.by), ' approved ', timeAgo(a.at), a.comment ? [': ', h('q', null, a.comment)] : null))))

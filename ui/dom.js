@@ -53,8 +53,9 @@ export function formatDuration (ms) {
   return hours % 24 === 0 ? `${days} d` : `${days} d ${hours % 24} h`
 }
 
-/** Seconds with one decimal for short runs ("2.3 s"), else formatDuration. @param {number} ms */
+/** Seconds with one decimal for short runs ("2.3 s", "< 0.1 s"), else formatDuration. @param {number} ms */
 export function formatElapsed (ms) {
+  if (ms < 50) return '< 0.1 s'
   return ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : formatDuration(ms)
 }
 
@@ -101,4 +102,13 @@ export function delay (ms, signal) {
     const timer = setTimeout(resolve, ms)
     signal.addEventListener('abort', () => { clearTimeout(timer); reject(signal.reason) }, { once: true })
   })
+}
+
+/** Less than this left before an approval window closes is shown as urgent. */
+const URGENT_MS = 15 * 60_000
+
+/** "57 min left" (or "expired") until `iso`, in a `<time>` titled with the exact instant. @param {string} iso */
+export function timeLeft (iso) {
+  const left = Date.parse(iso) - Date.now()
+  return h('time', { datetime: iso, title: new Date(iso).toLocaleString(), class: left < URGENT_MS ? 'urgent' : null }, left <= 0 ? 'expired' : `${formatDuration(left)} left`)
 }

@@ -1,7 +1,7 @@
 // The start page: what waits for approval, per environment, and what ran lately.
 
 import { deploymentPath, environments, getJson } from './api.js'
-import { formatDuration, formatElapsed, h, replaceChildren, safeLink, statusBadge, timeAgo } from './dom.js'
+import { formatDuration, formatElapsed, h, replaceChildren, safeLink, statusBadge, timeAgo, timeLeft } from './dom.js'
 
 const RECENT_PAGE = 20
 
@@ -16,11 +16,9 @@ export function sourceSummary (source) {
 }
 
 /** @param {any} deployment */
-function timeLeft (deployment) {
+function timeLeftOf (deployment) {
   const expiresAt = deployment.approval?.expires_at
-  if (expiresAt === null || expiresAt === undefined) return h('span', { class: 'muted' }, 'no expiry')
-  const left = Date.parse(expiresAt) - Date.now()
-  return h('time', { datetime: expiresAt, title: new Date(expiresAt).toLocaleString(), class: left < 3600_000 ? 'urgent' : null }, left <= 0 ? 'expired' : `${formatDuration(left)} left`)
+  return expiresAt === null || expiresAt === undefined ? h('span', { class: 'muted' }, 'no expiry') : timeLeft(expiresAt)
 }
 
 /** @param {any} deployment */
@@ -29,12 +27,12 @@ function pendingCard (deployment) {
   const required = deployment.approval?.required ?? 0
   const warnings = (deployment.plan?.migrations ?? []).reduce((/** @type {number} */ n, /** @type {any} */ m) => n + m.warnings.length, 0)
   return h('li', { class: 'card', 'data-deployment': deployment.id },
-    h('a', { class: 'card-title', href: `#/deployments/${encodeURIComponent(deployment.id)}` }, `Review ${deployment.id}`),
+    h('a', { class: 'card-title', href: `#/deployments/${encodeURIComponent(deployment.id)}` }, 'Review ', h('code', null, deployment.id)),
     h('dl', { class: 'facts' },
       h('dt', null, 'Requested by'), h('dd', null, deployment.requested_by),
       h('dt', null, 'Source'), h('dd', null, sourceSummary(deployment.source)),
       h('dt', null, 'Age'), h('dd', null, timeAgo(deployment.created_at)),
-      h('dt', null, 'Time left'), h('dd', null, timeLeft(deployment)),
+      h('dt', null, 'Time left'), h('dd', null, timeLeftOf(deployment)),
       h('dt', null, 'Approvals'), h('dd', { class: 'approval-count' }, `${approvals} of ${required}`),
       h('dt', null, 'Plan'), h('dd', null, `${deployment.plan?.pending_migrations ?? 0} migration${deployment.plan?.pending_migrations === 1 ? '' : 's'}`,
         warnings > 0 ? h('span', { class: 'warning-count' }, ` · ${warnings} warning${warnings === 1 ? '' : 's'}`) : null)

@@ -14,17 +14,18 @@ function warningItem (warning) {
     h('code', { class: 'rule' }, warning.rule), ' ', h('span', null, warning.message))
 }
 
-/** @param {any} migration @param {number} index @param {number} count */
-function migrationItem (migration, index, count) {
+/** @param {any} migration @param {number} index @param {number} count @param {boolean} forReview */
+function migrationItem (migration, index, count, forReview) {
   const warnings = migration.warnings ?? []
-  const open = count <= EXPAND_ALL_UP_TO || warnings.length > 0
+  // Open for a reviewer (all of a short plan, the warned ones of a long one); closed once decided.
+  const open = forReview && (count <= EXPAND_ALL_UP_TO || warnings.length > 0)
   return h('li', { class: 'migration', 'data-migration': migration.name },
     h('details', { open },
       h('summary', null,
         h('span', { class: 'migration-name' }, `${index + 1}. ${migration.name}`),
         warnings.length > 0 ? h('span', { class: 'pill pill-warning' }, `⚠ ${warnings.length} warning${warnings.length === 1 ? '' : 's'}`) : null,
         migration.transactional === false ? h('span', { class: 'pill pill-attention' }, 'outside a transaction') : null,
-        h('span', { class: 'pill' }, `~${formatElapsed(migration.estimated_duration_seconds * 1000)}`)),
+        h('span', { class: 'pill', title: 'estimated duration' }, `≈ ${formatElapsed(migration.estimated_duration_seconds * 1000)}`)),
       warnings.length > 0 ? h('ul', { class: 'warnings', 'aria-label': `Squawk warnings for ${migration.name}` }, warnings.map(warningItem)) : null,
       h('p', { class: 'migration-meta' },
         'Checksum ', h('code', null, migration.checksum),
@@ -48,7 +49,7 @@ export function planSection (deployment) {
   const migrations = plan.migrations ?? []
   const warnings = migrations.reduce((/** @type {number} */ n, /** @type {any} */ m) => n + (m.warnings?.length ?? 0), 0)
   const total = migrations.reduce((/** @type {number} */ n, /** @type {any} */ m) => n + m.estimated_duration_seconds, 0)
-  const list = h('ol', { class: 'migrations' }, migrations.map((/** @type {any} */ m, /** @type {number} */ i) => migrationItem(m, i, migrations.length)))
+  const list = h('ol', { class: 'migrations' }, migrations.map((/** @type {any} */ m, /** @type {number} */ i) => migrationItem(m, i, migrations.length, deployment.status === 'pending_approval')))
   const toggle = (/** @type {boolean} */ open) => { for (const d of list.querySelectorAll('details')) d.open = open }
   return h('section', { 'aria-labelledby': 'plan-heading', class: 'plan' },
     heading,
