@@ -1,4 +1,7 @@
+import path from 'node:path'
+import { execa } from 'execa'
 import t from 'tap'
+import { PROJECT_ROOT } from '../helpers/harness.js'
 
 /**
  * The review page's pure modules, run in Node: the SSE parser, who may approve, and how a
@@ -78,4 +81,9 @@ t.test('promotion gate: configured or not, reported or not, wherever the server 
   t.equal(promotionGate({ ...base, report: { result: { promotion_gate: { ok: true } } } }, undefined).state, 'passed')
   t.equal(promotionGate({ ...base, steps: [{ name: 'promotion_gate', status: 'failed', detail: 'missing in staging' }] }, { requires_success_in: ['staging'] }).state, 'failed')
   t.equal(promotionGate({ ...base, promotion_gate: { something: 'new' } }, { requires_success_in: ['staging'] }).state, 'unknown', 'an unfamiliar shape is shown, not guessed at')
+})
+
+t.test('the page\'s modules type-check (JSDoc types against the DOM library: ui/tsconfig.json)', async (t) => {
+  const result = await execa(process.execPath, [path.join(PROJECT_ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(PROJECT_ROOT, 'ui/tsconfig.json')], { reject: false })
+  t.equal(result.exitCode, 0, result.stdout)
 })

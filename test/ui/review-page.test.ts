@@ -98,6 +98,8 @@ t.test('the requester, and a token without the approver role, see Approve and Re
   await page.keyboard.press('Enter')
   await page.getByText('Signed in as carol (deployer, approver)').waitFor()
   await page.locator(deploymentLink(deployment.id)).waitFor()
+  t.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'the overview does not scroll sideways at phone width')
+  t.same(await page.locator('.table-wrap, .cards').evaluateAll((boxes) => boxes.filter((box) => box.scrollWidth > box.clientWidth).length), 0, 'nor does anything in it')
   let reached = false
   for (let i = 0; i < 30 && !reached; i++) {
     await page.keyboard.press('Tab')
