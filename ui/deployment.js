@@ -3,11 +3,11 @@
 // keyboard focus stays where the reader left it while the deployment moves.
 
 import { ApiError, deploymentPath, environments, getJson, getText, request } from './api.js'
-import { formatElapsed, h, replaceChildren, statusBadge, timeAgo, timeAt, timeLeft } from './dom.js'
+import { decisionSection } from './decision.js'
+import { formatElapsed, h, replaceChildren, statusBadge, timeAgo } from './dom.js'
 import { promotionGate } from './gate.js'
 import { followDeployment, isSettled, POLL_INTERVAL_MS } from './live.js'
 import { sourceSummary } from './overview.js'
-import { decisionBlockers } from './permissions.js'
 import { planSection } from './plan.js'
 import { reportSection } from './report.js'
 
@@ -76,8 +76,8 @@ export class DeploymentView {
   update (deployment) {
     this.deployment = deployment
     this.part('status', deployment.status, () => [statusBadge(deployment.status)])
-    this.part('facts', `${deployment.updated_at}`, () => [this.facts(deployment)])
-    this.part('decision', JSON.stringify([deployment.status, deployment.approval]), () => [this.decision(deployment)])
+    this.part('facts', JSON.stringify([deployment.status, deployment.finished_at]), () => [this.facts(deployment)])
+    this.part('decision', JSON.stringify([deployment.status, deployment.approval]), () => [decisionSection(deployment, { me: this.me, environment: this.environment, act: (...args) => this.act(...args) })])
     const gate = promotionGate(deployment, this.environment)
     this.part('gate', JSON.stringify(gate), () => [this.gate(gate)])
     this.part('plan', deployment.plan?.checksum ?? `none-${deployment.status}`, () => [planSection(deployment)])
@@ -129,71 +129,6 @@ export class DeploymentView {
       h('h2', { id: 'gate-heading' }, 'Promotion gate'),
       h('p', { class: `gate-status gate-${gate.state}` }, gate.summary),
       gate.details === undefined ? null : h('details', null, h('summary', null, 'Gate details'), h('pre', { class: 'json' }, h('code', null, JSON.stringify(gate.details, null, 2)))))
-  }
-
-  /** @param {any} d */
-  decision (d) {
-    if (d.approval === null) return null
-    const { required, approvals, expires_at: expiresAt } = d.approval
-    const pending = d.status === 'pending_approval'
-    const section = h('section', { 'aria-labelledby': 'decision-heading', class: `decision${pending ? ' decision-open' : ''}` },
-      h('h2', { id: 'decision-heading' }, 'Approval'),
-      h('p', { class: 'approval-summary' },
-        h('strong', { class: 'approval-count' }, `${approvals.length} of ${required}`), ` approval${required === 1 ? '' : 's'}`,
-        pending && expiresAt !== null ? [' · ', timeLeft(expiresAt), ' (until ', timeAt(expiresAt), ')'] : null),
-      approvals.length === 0
-        ? null
-        : h('ul', { class: 'approvals' }, approvals.map((/** @type {any} */ a) => h('li', null, h('strong', null, a.by), ' approved ', timeAgo(a.at), a.comment ? [': ', h('q', null, a.comment)] : null))))
-    if (pending) section.append(...this.decisionControls(d))
-    return section
-  }
-
-  /** @param {any} d @returns {HTMLElement[]} */
-  decisionControls (d) {
-    const blocked = decisionBlockers(this.me, d, this.environment)
-    const reasonText = blocked.approve === blocked.reject ? blocked.approve : [blocked.approve, blocked.reject].filter(Boolean).join(' ')
-    const reason = h('p', { id: 'decision-reason', class: 'blocked' }, reasonText ?? '')
-    reason.hidden = reasonText === null || reasonText === ''
-    const error = h('p', { class: 'error', role: 'alert' })
-    const comment = h('textarea', { id: 'approve-comment', rows: '2', maxlength: '2000', disabled: blocked.approve !== null })
-    const approve = h('button', { type: 'button', class: 'approve', disabled: blocked.approve !== null, 'aria-describedby': blocked.approve === null ? null : 'decision-reason' }, 'Approve')
-    const reject = h('button', { type: 'button', class: 'reject', disabled: blocked.reject !== null, 'aria-describedby': blocked.reject === null ? null : 'decision-reason' }, 'Reject')
-    const dialog = this.rejectDialog(d, error)
-    approve.addEventListener('click', () => {
-      const text = /** @type {HTMLTextAreaElement} */ (comment).value.trim()
-      void this.act(`${deploymentPath(d.id)}/approve`, text === '' ? {} : { comment: text }, [approve, reject], error, 'Approved. The deployment is released to apply; its progress follows below.')
-    })
-    reject.addEventListener('click', () => dialog.showModal())
-    return [
-      reason,
-      h('div', { class: 'field' }, h('label', { for: 'approve-comment' }, 'Comment (optional)'), comment),
-      h('div', { class: 'actions' }, approve, reject),
-      error,
-      dialog
-    ]
-  }
-
-  /** @param {any} d @param {HTMLElement} error @returns {HTMLDialogElement} */
-  rejectDialog (d, error) {
-    const reason = /** @type {HTMLTextAreaElement} */ (h('textarea', { id: 'reject-reason', rows: '4', maxlength: '2000', required: true }))
-    const confirm = h('button', { type: 'submit', class: 'reject' }, 'Reject deployment')
-    const cancel = h('button', { type: 'button', class: 'secondary' }, 'Cancel')
-    const form = h('form', { class: 'reject-form' },
-      h('h2', { id: 'reject-heading' }, 'Reject this deployment'),
-      h('p', null, 'Nothing will be applied. The requester sees your reason.'),
-      h('div', { class: 'field' }, h('label', { for: 'reject-reason' }, 'Reason'), reason),
-      h('div', { class: 'actions' }, confirm, cancel))
-    const dialog = /** @type {HTMLDialogElement} */ (h('dialog', { 'aria-labelledby': 'reject-heading' }, form))
-    cancel.addEventListener('click', () => dialog.close())
-    form.addEventListener('submit', (event) => {
-      event.preventDefault()
-      const text = reason.value.trim()
-      if (text === '') { reason.setCustomValidity('Say why it is rejected.'); reason.reportValidity(); return }
-      dialog.close()
-      void this.act(`${deploymentPath(d.id)}/reject`, { reason: text }, [confirm], error, 'Rejected. Nothing was applied.')
-    })
-    reason.addEventListener('input', () => reason.setCustomValidity(''))
-    return dialog
   }
 
   /**
