@@ -7,6 +7,8 @@ import swaggerPlugin from './api/plugins/swagger.js'
 import deploymentRoutes from './api/routes/deployments/index.js'
 import environmentRoutes from './api/routes/environments.js'
 import healthRoutes from './api/routes/health.js'
+import meRoutes from './api/routes/me.js'
+import uiRoutes from './api/routes/ui.js'
 import type { ApiServices } from './api/services.js'
 import './api/services.js'
 
@@ -24,4 +26,6 @@ export default fp(async function app (instance: FastifyInstance, options: { serv
   await instance.register(healthRoutes)
   await instance.register(environmentRoutes)
   await instance.register(deploymentRoutes)
+  await instance.register(meRoutes)
+  await instance.register(uiRoutes)
 }, { name: 'migration-deployer' })

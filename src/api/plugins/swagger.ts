@@ -21,6 +21,7 @@ export default fp(async function swaggerPlugin (app) {
       tags: [
         { name: 'deployments', description: 'Create, follow, approve and cancel deployments' },
         { name: 'environments', description: 'Configured environments' },
+        { name: 'auth', description: 'Who the bearer token is' },
         { name: 'operations', description: 'Health and readiness' }
       ]
     },
