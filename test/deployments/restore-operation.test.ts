@@ -80,6 +80,12 @@ t.test('restore a pre-deployment backup through the approval gate: schema and da
   t.equal((await h.waitFor(undo, ['succeeded', 'failed'])).status, 'succeeded')
   t.same(await queryDatabase(db, 'SELECT email FROM accounts'), [{ email: 'a@x' }])
 
+  const status = (await h.request('GET', '/environments/production/status')).json()
+  t.equal(status.last_deployment.id, undo)
+  t.equal(status.last_deployment.status, 'succeeded')
+  t.match(status.last_backup.id, /^backup-/)
+  t.equal(status.last_backup.restore_command, `migration-deployer restore --env production --backup ${status.last_backup.id as string}`)
+
   // A backup of another environment is refused at once.
   const stagingDeploy = await create(h, { environment: 'staging', migrations })
   const stagingDone = await h.waitFor(stagingDeploy, ['succeeded', 'failed'])

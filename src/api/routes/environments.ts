@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { environmentOrThrow, environmentStatus, resolveEnvironmentMigration } from '../../pipeline/environment-actions.js'
 import { listBackups } from '../../store/backups.js'
+import { listDeployments } from '../../store/deployments.js'
 import { authErrors, errorBodySchema } from '../../schemas/common.js'
 import { principalOf } from '../plugins/auth.js'
 
@@ -41,7 +42,9 @@ const statusSchema = z.object({
   applied: z.array(z.object({ name: z.string(), checksum: z.string(), started_at: z.string(), finished_at: z.string().nullable() })),
   pending: z.array(z.object({ name: z.string(), checksum: z.string() })),
   failed: z.array(z.object({ name: z.string(), started_at: z.string(), logs: z.string().nullable(), resolve: z.string() })),
-  drifted: z.array(z.object({ name: z.string(), reason: z.enum(['checksum_changed', 'missing_from_source']), applied_checksum: z.string(), source_checksum: z.string().nullable() }))
+  drifted: z.array(z.object({ name: z.string(), reason: z.enum(['checksum_changed', 'missing_from_source']), applied_checksum: z.string(), source_checksum: z.string().nullable() })),
+  last_deployment: z.object({ id: z.string(), operation: z.string(), status: z.string(), requested_by: z.string(), created_at: z.string(), finished_at: z.string().nullable(), link: z.string() }).nullable(),
+  last_backup: z.object({ id: z.string(), created_at: z.string(), size_bytes: z.number().nullable(), restore_command: z.string() }).nullable()
 }).meta({ id: 'EnvironmentStatus' })
 
 /** Configured environments and their databases' migration status, never a URL or a password. */
@@ -76,6 +79,8 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
     }
   }, async (request) => {
     const { environment, status } = await environmentStatus(config, env, request.params.name)
+    const [lastDeployment] = await listDeployments(pool, { environment: environment.name, limit: 1 })
+    const [lastBackup] = await listBackups(pool, environment.name, { limit: 1 })
     return {
       environment: environment.name,
       migration_tool: environment.migration_tool,
@@ -85,7 +90,13 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
       applied: status.applied.map((m) => ({ name: m.name, checksum: m.checksum, started_at: m.startedAt.toISOString(), finished_at: m.finishedAt?.toISOString() ?? null })),
       pending: status.pending.map((m) => ({ name: m.name, checksum: m.checksum })),
       failed: status.failed.map((m) => ({ name: m.name, started_at: m.startedAt.toISOString(), logs: m.logs, resolve: `POST /environments/${environment.name}/migrations/${m.name}/resolve {"as":"applied"|"rolled_back"}` })),
-      drifted: status.drifted.map((d) => ({ name: d.name, reason: d.reason, applied_checksum: d.appliedChecksum, source_checksum: d.sourceChecksum ?? null }))
+      drifted: status.drifted.map((d) => ({ name: d.name, reason: d.reason, applied_checksum: d.appliedChecksum, source_checksum: d.sourceChecksum ?? null })),
+      last_deployment: lastDeployment === undefined
+        ? null
+        : { id: lastDeployment.id, operation: lastDeployment.operation, status: lastDeployment.status, requested_by: lastDeployment.requested_by, created_at: lastDeployment.created_at.toISOString(), finished_at: lastDeployment.finished_at?.toISOString() ?? null, link: `/deployments/${lastDeployment.id}` },
+      last_backup: lastBackup === undefined
+        ? null
+        : { id: lastBackup.id, created_at: lastBackup.created_at.toISOString(), size_bytes: lastBackup.size_bytes, restore_command: `migration-deployer restore --env ${environment.name} --backup ${lastBackup.id}` }
     }
   })
 
