@@ -10,7 +10,7 @@ import { BACKUP_ID_PATTERN, newBackupId } from '../../src/backup/backup-id.js'
 import { createPgDumpBackup } from '../../src/backup/pg-dump.js'
 import { restorePgDumpBackup } from '../../src/backup/restore.js'
 import { adminUrl, createEmptyDatabase, databaseUrl, dropDatabase, queryDatabase, uniqueName } from '../helpers/databases.js'
-import { appMigrations, applyMigrations } from './helpers.js'
+import { appMigrations, applyMigrations } from '../helpers/database-snapshots.js'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'md-pg-dump-'))
 t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })

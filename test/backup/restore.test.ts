@@ -6,7 +6,7 @@ import { createPgDumpBackup } from '../../src/backup/pg-dump.js'
 import { RestoreError } from '../../src/backup/restore-error.js'
 import { restorePgDumpBackup } from '../../src/backup/restore.js'
 import { createEmptyDatabase, databaseUrl, dropDatabase, queryDatabase, uniqueName } from '../helpers/databases.js'
-import { appMigrations, applyMigrations, rowCounts, snapshot } from './helpers.js'
+import { appMigrations, applyMigrations, rowCounts, snapshot } from '../helpers/database-snapshots.js'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'md-restore-'))
 t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })

@@ -1,25 +1,11 @@
 import { existsSync } from 'node:fs'
-import { execa } from 'execa'
 import t from 'tap'
-import { libpqEnvironment } from '../../src/backup/libpq-env.js'
-import { databaseUrl, queryDatabase } from '../helpers/databases.js'
+import { pgDumpText, rowCounts } from '../helpers/database-snapshots.js'
+import { queryDatabase } from '../helpers/databases.js'
 import { startHarness, type Harness } from '../helpers/harness.js'
 import { readPrismaMigrations } from '../../src/handlers/prisma/read-migrations.js'
 import { FIXTURES } from '../helpers/harness.js'
 import path from 'node:path'
-
-/** Schema as pg_dump sees it, without the random `\restrict` keys pg_dump 15.14+ writes. */
-async function schemaDump (db: string): Promise<string> {
-  const { stdout } = await execa('pg_dump', ['--schema-only', '--no-password'], { env: { ...libpqEnvironment(databaseUrl(db)) }, extendEnv: false })
-  return stdout.split('\n').filter((line) => !/^\\(un)?restrict /.test(line)).join('\n')
-}
-
-async function rowCounts (db: string): Promise<Record<string, number>> {
-  const tables = await queryDatabase<{ name: string }>(db, `SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) AS name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') AND table_type = 'BASE TABLE' ORDER BY 1`)
-  const counts: Record<string, number> = {}
-  for (const { name } of tables) counts[name] = (await queryDatabase<{ n: number }>(db, `SELECT count(*)::int AS n FROM ${name}`))[0]?.n ?? -1
-  return counts
-}
 
 const backedUp = { backup_before_migrate: true, backup: { provider: 'pg_dump', dir: '', keep: 3 }, on_failure: 'restore_backup' }
 
@@ -38,7 +24,7 @@ t.test('a failing migration restores the backup: schema, data and history exactl
   const inline = app.map((m) => ({ name: m.name, sql: m.sql }))
   t.equal((await deployAndWait(h, { environment: 'staging', migrations: inline })).status, 'succeeded')
   await queryDatabase(db, `INSERT INTO "User" (email, "displayName") VALUES ('a@x', 'a'), ('b@x', 'b'); INSERT INTO "Team" (name, slug) VALUES ('t', 't'); INSERT INTO "Post" (title, "authorId") SELECT 'hello', id FROM "User"`)
-  const schemaBefore = await schemaDump(db)
+  const schemaBefore = await pgDumpText(db, ['--schema-only'])
   const rowsBefore = await rowCounts(db)
 
   const failing = await deployAndWait(h, {
@@ -59,7 +45,7 @@ t.test('a failing migration restores the backup: schema, data and history exactl
   t.match(report.recovery.suggestions[0], /restored to backup/)
   t.same(failing.steps.filter((s) => ['backup', 'deploy', 'rollback'].includes(s.name)).map((s) => [s.name, s.status]), [['backup', 'passed'], ['deploy', 'failed'], ['rollback', 'passed']])
 
-  t.equal(await schemaDump(db), schemaBefore, 'schema identical to before the deployment')
+  t.equal(await pgDumpText(db, ['--schema-only']), schemaBefore, 'schema identical to before the deployment')
   t.same(await rowCounts(db), rowsBefore, 'row counts identical, history table included')
   const log = (await h.request('GET', `/deployments/${failing.id}/log`)).body
   t.match(log, new RegExp(`✓ Backup created: ${report.result.backup_id}`))
@@ -95,7 +81,7 @@ t.test('a failing post-deployment SQL check triggers the restore', async (t) => 
   t.equal(firstDone.status, 'succeeded', JSON.stringify(firstDone.report))
   t.match((firstDone.report as { result: { backup_id: string } }).result.backup_id, /^backup-/)
   t.ok(firstDone.steps.findIndex((s) => s.name === 'approval') < firstDone.steps.findIndex((s) => s.name === 'backup'), 'the backup is taken after approval, right before applying')
-  const schemaBefore = await schemaDump(db)
+  const schemaBefore = await pgDumpText(db, ['--schema-only'])
 
   const next = await deployAndWait(h, { environment: 'production', working_directory: 'app-next' })
   await h.request('POST', `/deployments/${next.id}/approve`, { as: 'alice' })
@@ -106,7 +92,7 @@ t.test('a failing post-deployment SQL check triggers the restore', async (t) => 
   t.equal(report.result.health_check_after, 'failed')
   t.equal(report.result.auto_rollback_triggered, true)
   t.equal(report.result.rollback_status, 'succeeded')
-  t.equal(await schemaDump(db), schemaBefore, 'UserProfile is gone again')
+  t.equal(await pgDumpText(db, ['--schema-only']), schemaBefore, 'UserProfile is gone again')
   t.equal((await queryDatabase<{ n: number }>(db, 'SELECT count(*)::int AS n FROM _prisma_migrations'))[0]?.n, 5)
 })
 

@@ -1,13 +1,7 @@
-import { execa } from 'execa'
 import t from 'tap'
-import { libpqEnvironment } from '../../src/backup/libpq-env.js'
+import { pgDumpText } from '../helpers/database-snapshots.js'
 import { databaseUrl, queryDatabase } from '../helpers/databases.js'
 import { startHarness, type Harness } from '../helpers/harness.js'
-
-async function schemaDump (db: string): Promise<string> {
-  const { stdout } = await execa('pg_dump', ['--schema-only', '--no-password'], { env: libpqEnvironment(databaseUrl(db)), extendEnv: false })
-  return stdout.split('\n').filter((line) => !/^\\(un)?restrict /.test(line)).join('\n')
-}
 
 async function create (h: Harness, body: Record<string, unknown>, as: 'ci-bot' | 'admin' = 'ci-bot'): Promise<string> {
   const response = await h.request('POST', '/deployments', { as, body })
@@ -33,7 +27,7 @@ t.test('restore a pre-deployment backup through the approval gate: schema and da
   t.teardown(h.close)
   const db = h.targets.production as string
   await queryDatabase(db, 'CREATE TABLE legacy (id int); INSERT INTO legacy VALUES (1), (2), (3)')
-  const schemaBefore = await schemaDump(db)
+  const schemaBefore = await pgDumpText(db, ['--schema-only'])
 
   const deploy = await create(h, { environment: 'production', migrations })
   await h.waitFor(deploy, ['pending_approval'])
@@ -66,7 +60,7 @@ t.test('restore a pre-deployment backup through the approval gate: schema and da
   t.same(report.result.migrations_unapplied, migrations.map((m) => m.name))
   t.equal(report.message, `Restored production to ${backupId}`)
 
-  t.equal(await schemaDump(db), schemaBefore, 'schema as before the deployment')
+  t.equal(await pgDumpText(db, ['--schema-only']), schemaBefore, 'schema as before the deployment')
   t.same(await queryDatabase(db, 'SELECT id FROM legacy ORDER BY id'), [{ id: 1 }, { id: 2 }, { id: 3 }], 'data as before the deployment')
   const log = (await h.request('GET', `/deployments/${restoreId}/log`)).body
   t.match(log, /✓ Restore plan: backup-\S+ \(taken .*\) un-applies 3 migrations/)

@@ -2,8 +2,8 @@ import path from 'node:path'
 import { execa } from 'execa'
 import { childEnvironment, libpqEnvironment } from '../../src/backup/libpq-env.js'
 import { prismaHandler } from '../../src/handlers/prisma/index.js'
-import { databaseUrl, queryDatabase } from '../helpers/databases.js'
-import { FIXTURES } from '../helpers/harness.js'
+import { databaseUrl, queryDatabase } from './databases.js'
+import { FIXTURES } from './harness.js'
 
 /** The `app` fixture project's migrations, in order. */
 export async function appMigrations (): Promise<Awaited<ReturnType<typeof prismaHandler.readSource>>> {
