@@ -23,6 +23,7 @@ export interface Config {
   environments: Record<string, EnvironmentConfig>
   tokens: TokenConfig[]
   limits: RawConfig['limits']
+  notifications: RawConfig['notifications']
   /** Where the config was read from, for messages. */
   source: string
 }
@@ -61,6 +62,7 @@ export function parseConfig (document: unknown, baseDir: string, source = '<inli
     environments,
     tokens: raw.auth.tokens,
     limits: raw.limits,
+    notifications: raw.notifications,
     source
   }
 }
