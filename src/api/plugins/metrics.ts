@@ -1,4 +1,5 @@
-import type { ConnectionOptions } from 'bullmq'
+import type { ConnectionOptions, Queue } from 'bullmq'
+import type { Registry } from 'prom-client'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { createScrapeRegistry } from '../../metrics/scrape.js'
@@ -17,10 +18,17 @@ migration_deployer_pending_approvals{environment="production"} 1
  */
 const metricsRoutes: FastifyPluginAsyncZod = async (app) => {
   const { pool, queue, config } = app.services
-  const webhooks = createWebhookQueue(queue.name, queue.opts.connection as ConnectionOptions)
-  webhooks.on('error', () => {})
-  const registry = createScrapeRegistry({ pool, queues: { deployments: queue, webhooks }, environments: Object.keys(config.environments) })
-  app.addHook('onClose', async () => { await webhooks.close() })
+  // Made on the first scrape: a process nobody scrapes holds no extra Redis connection.
+  let registry: Registry | undefined
+  let webhooks: Queue | undefined
+  const scrapeRegistry = (): Registry => {
+    if (registry !== undefined) return registry
+    webhooks = createWebhookQueue(queue.name, queue.opts.connection as ConnectionOptions)
+    webhooks.on('error', () => {})
+    registry = createScrapeRegistry({ pool, queues: { deployments: queue, webhooks }, environments: Object.keys(config.environments) })
+    return registry
+  }
+  app.addHook('onClose', async () => { await webhooks?.close() })
 
   app.get('/metrics', {
     onRequest: app.requireRole('viewer', 'deployer', 'approver'),
@@ -32,8 +40,9 @@ const metricsRoutes: FastifyPluginAsyncZod = async (app) => {
       response: { 200: z.string().meta({ description: 'Prometheus text exposition format 0.0.4', example: METRICS_EXAMPLE }), ...authErrors }
     }
   }, async (_request, reply) => {
-    const text = await registry.metrics()
-    return await reply.type(registry.contentType).send(text)
+    const scraped = scrapeRegistry()
+    const text = await scraped.metrics()
+    return await reply.type(scraped.contentType).send(text)
   })
 }
 
