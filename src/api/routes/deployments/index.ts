@@ -160,7 +160,7 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
     const afterId = request.query.last_event_id ?? (header === undefined ? 0 : Number(header))
     await mustExist(request.params.id)
     if (wantsEventStream(request.headers.accept)) {
-      await streamDeploymentEvents(request, reply, { pool, hub: app.eventHub, deploymentId: request.params.id, afterId })
+      await streamDeploymentEvents(request, reply, { hub: app.eventHub, deploymentId: request.params.id, afterId })
       return reply
     }
     const events = await listEvents(pool, request.params.id, afterId)
