@@ -4,11 +4,21 @@ import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { redisConnectionOptions } from '../../src/config/runtime.js'
 import { startNotifications } from '../../src/notifications/index.js'
-import { startHarness } from '../helpers/harness.js'
+import { startHarness, type Harness } from '../helpers/harness.js'
 
 interface Received { headers: IncomingHttpHeaders, body: string, verified: boolean, answered: number }
 
 const SECRET = 'whsec-test-9f2c1a'
+
+/** The deployment's webhook_delivery audit events, once there are at least `count`. */
+async function auditedDeliveries (h: Harness, id: string, count: number): Promise<Array<Record<string, unknown>>> {
+  for (;;) {
+    const events = (await h.request('GET', `/deployments/${id}/events`)).json().events as Array<{ type: string, data: Record<string, unknown> }>
+    const deliveries = events.filter((e) => e.type === 'webhook_delivery').map((e) => e.data)
+    if (deliveries.length >= count) return deliveries
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
 
 /** A webhook receiver on loopback that verifies each signature and answers 500 to the first `failFirst` deliveries. */
 async function startReceiver (failFirst: number): Promise<{ url: string, received: Received[], waitFor: (count: number) => Promise<void>, close: () => Promise<void> }> {
@@ -85,9 +95,9 @@ t.test('webhooks: signed JSON on pending_approval and succeeded, retried after a
   t.equal(done?.answered, 204, 'delivered at the first attempt')
   t.match(JSON.parse(done?.body ?? '{}').text, /^✅ .* succeeded: Successfully applied 5 migrations to production/)
 
-  // Every attempt is in the audit trail, without the URL's path (webhook URLs often hold secrets).
-  const events = (await h.request('GET', `/deployments/${id}/events`)).json().events as Array<{ type: string, data: Record<string, unknown> }>
-  const deliveries = events.filter((e) => e.type === 'webhook_delivery').map((e) => e.data)
+  // Every attempt is in the audit trail (written just after the receiver answered), without the
+  // URL's path (webhook URLs often hold secrets).
+  const deliveries = await auditedDeliveries(h, id, 3)
   t.same(deliveries.map((d) => [d.event, d.attempt, d.status_code, d.outcome]), [
     ['pending_approval', 1, 500, 'failed'],
     ['pending_approval', 2, 204, 'delivered'],
@@ -121,12 +131,7 @@ t.test('a receiver that keeps answering 4xx is given up at once, and a rejection
   const id = (await h.request('POST', '/deployments', { body: { environment: 'production' } })).json().id as string
   await h.waitFor(id, ['pending_approval'])
   await h.request('POST', `/deployments/${id}/reject`, { as: 'bob', body: { reason: 'not now' } })
-  let deliveries: Array<Record<string, unknown>> = []
-  while (deliveries.length === 0) {
-    const events = (await h.request('GET', `/deployments/${id}/events`)).json().events as Array<{ type: string, data: Record<string, unknown> }>
-    deliveries = events.filter((e) => e.type === 'webhook_delivery').map((e) => e.data)
-    if (deliveries.length === 0) await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+  const deliveries = await auditedDeliveries(h, id, 1)
   t.same(received, ['rejected'], 'only the subscribed event, and pending_approval was not')
   t.same(deliveries.map((d) => [d.event, d.attempt, d.status_code, d.outcome]), [['rejected', 1, 410, 'gave_up']])
 })
