@@ -3,6 +3,8 @@ import fp from 'fastify-plugin'
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import authPlugin from './api/plugins/auth.js'
 import errorsPlugin from './api/plugins/errors.js'
+import eventHubPlugin from './api/plugins/event-hub.js'
+import metricsRoutes from './api/plugins/metrics.js'
 import swaggerPlugin from './api/plugins/swagger.js'
 import deploymentRoutes from './api/routes/deployments/index.js'
 import environmentRoutes from './api/routes/environments.js'
@@ -23,7 +25,9 @@ export default fp(async function app (instance: FastifyInstance, options: { serv
   await instance.register(errorsPlugin)
   await instance.register(swaggerPlugin)
   await instance.register(authPlugin)
+  await instance.register(eventHubPlugin)
   await instance.register(healthRoutes)
+  await instance.register(metricsRoutes)
   await instance.register(environmentRoutes)
   await instance.register(deploymentRoutes)
   await instance.register(meRoutes)

@@ -1,22 +1,48 @@
 #!/usr/bin/env node
 import { ConfigError } from '../errors/index.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
-import { runProcesses, type ProcessRole } from './run-processes.js'
 
-const USAGE = `usage: migration-deployer <command>
+const USAGE = `usage: migration-deployer <command> [options]
 
-commands:
-  start     API and worker in one process (what npm start runs)
-  serve     the HTTP API only
-  worker    the BullMQ worker only
+processes:
+  start       API and worker in one process (what npm start runs)
+  serve       the HTTP API only
+  worker      the BullMQ worker only
+  environment: DEPLOYER_CONFIG, DATABASE_URL, REDIS_URL, HOST, PORT, LOG_LEVEL, WORKER_CONCURRENCY, METRICS_PORT
 
-environment: DEPLOYER_CONFIG, DATABASE_URL, REDIS_URL, HOST, PORT, LOG_LEVEL, WORKER_CONCURRENCY`
+client (talks to DEPLOYER_URL with DEPLOYER_TOKEN, or --server/--token):
+  deploy      --env <name> [--dir <folder>] [--dry-run] [--skip-backup] [--skip-health-check] [--wait] [--timeout <d>] [--json]
+  approve     <id> [--comment <text>]
+  reject      <id> --reason <text>
+  cancel      <id>
+  status      <id> [--json]
+  log         <id> [--follow]
+  envs        [--json]
+  env-status  <name> [--json]
+
+exit codes: 0 succeeded, 1 failed, 2 bad usage or refused, 3 rejected/cancelled/expired, 4 timeout
+migration-deployer <command> --help shows a command's options.`
+
+const CLIENT_COMMAND_NAMES = ['deploy', 'approve', 'reject', 'cancel', 'status', 'log', 'envs', 'env-status']
 
 async function main (argv: string[]): Promise<number> {
   const [command] = argv
   if (command === 'start' || command === 'serve' || command === 'worker') {
-    await runProcesses(command as ProcessRole)
+    // Imported on demand: the client commands should not pay for loading the server.
+    const { runProcesses } = await import('./run-processes.js')
+    await runProcesses(command)
     return -1
+  }
+  if (command !== undefined && CLIENT_COMMAND_NAMES.includes(command)) {
+    const { findClientCommand, runClientCommand } = await import('./client/index.js')
+    const client = findClientCommand(command)
+    if (client === undefined) throw new Error(`client command ${command} is not registered`)
+    return await runClientCommand(client, argv.slice(1), {
+      out: (text) => { process.stdout.write(`${text}\n`) },
+      err: (text) => { process.stderr.write(`${text}\n`) },
+      env: process.env,
+      cwd: process.cwd()
+    })
   }
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     console.log(USAGE)

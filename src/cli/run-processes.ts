@@ -4,6 +4,9 @@ import { createRuntime } from '../process/runtime.js'
 import { buildServer } from '../server.js'
 import { createDeploymentWorker, reconcileQueue } from '../worker.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
+import { startMetricsServer } from '../metrics/metrics-server.js'
+import { createScrapeRegistry } from '../metrics/scrape.js'
+import { startNotifications } from '../notifications/index.js'
 
 export type ProcessRole = 'serve' | 'worker' | 'start'
 
@@ -20,11 +23,29 @@ export async function runProcesses (role: ProcessRole): Promise<void> {
     ? undefined
     : createDeploymentWorker(runtime.pipeline, { queueName: settings.queueName, connection: redisConnectionOptions(settings.redisUrl), concurrency: settings.workerConcurrency })
 
+  // Worker processes dispatch the notification outbox (webhooks, finished-deployment metrics).
+  const notifications = worker === undefined
+    ? undefined
+    : await startNotifications({ pool: runtime.pool, config: runtime.config, logger, env: runtime.pipeline.env, queueName: settings.queueName, connection: redisConnectionOptions(settings.redisUrl) })
+  // A worker-only process has no API: it serves its own /metrics when METRICS_PORT is set.
+  const metricsPort = role === 'worker' ? metricsPortFrom(process.env) : undefined
+  const metricsServer = metricsPort === undefined || notifications === undefined
+    ? undefined
+    : await startMetricsServer({
+      registry: createScrapeRegistry({ pool: runtime.pool, queues: { deployments: runtime.queue, webhooks: notifications.queue }, environments: Object.keys(runtime.config.environments) }),
+      tokens: runtime.config.tokens,
+      host: settings.host,
+      port: metricsPort,
+      logger
+    })
+
   closeWithGrace({ delay: 30_000, logger }, async ({ signal, err }) => {
     if (err !== undefined) logger.error({ err: { message: safeErrorMessage(err) } }, 'shutting down after an error')
     else logger.info({ signal }, 'shutting down')
     await server?.close()
     await worker?.close()
+    await notifications?.close()
+    await metricsServer?.close()
     await runtime.close()
   })
 
@@ -35,5 +56,12 @@ export async function runProcesses (role: ProcessRole): Promise<void> {
   if (server !== undefined) {
     await server.listen({ host: settings.host, port: settings.port })
   }
-  logger.info({ role, config: runtime.config.source, environments: Object.keys(runtime.config.environments) }, 'migration-deployer ready')
+  logger.info({ role, config: runtime.config.source, environments: Object.keys(runtime.config.environments), ...(metricsServer === undefined ? {} : { metrics_port: metricsServer.port }) }, 'migration-deployer ready')
+}
+
+function metricsPortFrom (env: NodeJS.ProcessEnv): number | undefined {
+  if (env.METRICS_PORT === undefined || env.METRICS_PORT === '') return undefined
+  const port = Number(env.METRICS_PORT)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`METRICS_PORT must be a port number, got ${JSON.stringify(env.METRICS_PORT)}`)
+  return port
 }

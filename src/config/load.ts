@@ -23,6 +23,7 @@ export interface Config {
   environments: Record<string, EnvironmentConfig>
   tokens: TokenConfig[]
   limits: RawConfig['limits']
+  notifications: RawConfig['notifications']
   /** Where the config was read from, for messages. */
   source: string
   /** The config file's folder: relative paths in it (backup.dir) resolve against it. */
@@ -63,6 +64,7 @@ export function parseConfig (document: unknown, baseDir: string, source = '<inli
     environments,
     tokens: raw.auth.tokens,
     limits: raw.limits,
+    notifications: raw.notifications,
     source,
     base_dir: baseDir
   }

@@ -75,6 +75,32 @@ const tokenSchema = z.strictObject({
   roles: z.array(z.enum(ROLES)).nonempty()
 })
 
+/** The deployment moments a webhook can subscribe to. */
+export const WEBHOOK_EVENTS = ['pending_approval', 'succeeded', 'failed', 'rejected', 'expired', 'cancelled'] as const
+export type WebhookEvent = typeof WEBHOOK_EVENTS[number]
+
+const webhookSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
+  events: z.array(z.enum(WEBHOOK_EVENTS)).nonempty().default(['pending_approval', 'succeeded', 'failed', 'rejected', 'expired']),
+  /** The NAME of the environment variable holding the HMAC-SHA256 signing secret. */
+  secret_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected the NAME of an environment variable (like DEPLOYER_WEBHOOK_SECRET), not the secret'),
+  /** Only deployments to these environments (default: all). */
+  environments: z.array(z.string().min(1)).optional()
+})
+
+const notificationsSchema = z.strictObject({
+  /** The API's public base URL, for the links in webhook payloads (https://deployer.example.com). */
+  public_url: z.url({ protocol: /^https?$/, error: 'expected the http(s) base URL of the API' }).optional(),
+  webhooks: z.array(webhookSchema).default([]),
+  retry: z.strictObject({
+    attempts: positiveInt.default(8),
+    /** The first retry's delay; each next one doubles. */
+    initial_delay: durationMs.default(2000)
+  }).default({ attempts: 8, initial_delay: 2000 }),
+  /** How long one delivery may take before it counts as failed. */
+  timeout: durationMs.default(10_000)
+})
+
 export const configSchema = z.strictObject({
   workspace_root: z.string().min(1).default('.'),
   environments: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'environment names are lowercase letters, digits, - and _'), environmentSchema)
@@ -82,7 +108,8 @@ export const configSchema = z.strictObject({
   auth: z.strictObject({ tokens: z.array(tokenSchema).default([]) }).default({ tokens: [] }),
   limits: z.strictObject({
     body_bytes: positiveInt.default(5 * 1024 * 1024)
-  }).default({ body_bytes: 5 * 1024 * 1024 })
+  }).default({ body_bytes: 5 * 1024 * 1024 }),
+  notifications: notificationsSchema.default({ webhooks: [], retry: { attempts: 8, initial_delay: 2000 }, timeout: 10_000 })
 }).superRefine((config, ctx) => {
   // Read defensively: with `when` below this also runs when other fields are invalid, so that one
   // pass reports every problem (zod skips refinements on a value with issues by default).
@@ -120,4 +147,6 @@ export type ApprovalConfig = z.output<typeof approvalSchema>
 export type BackupConfig = z.output<typeof backupSchema>
 export type HealthCheckConfig = z.output<typeof healthCheckSchema>
 export type TokenConfig = z.output<typeof tokenSchema>
+export type NotificationsConfig = z.output<typeof notificationsSchema>
+export type WebhookConfig = z.output<typeof webhookSchema>
 export type LintConfig = z.output<typeof lintSchema>

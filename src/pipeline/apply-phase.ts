@@ -49,7 +49,9 @@ export async function runApplyPhase (ctx: PipelineContext, deployment: Deploymen
     if (toApply.length === 0) {
       await recorder.finishStep('deploy', 'passed', 'nothing pending any more: another deployment applied it first')
       const done = await transitionDeployment(ctx.pool, deployment.id, ['running'], { status: 'succeeded', report: noPendingReport(deployment.operation, environment.name, environment.mode), steps: recorder.steps })
-      if (done !== undefined) await recorder.log(completedBanner({ environment: environment.name, migrationsApplied: 0, durationMs: performance.now() - input.startedMs, backupId: null, healthy: true }), 'banner')
+      if (done === undefined) return
+      await recorder.event('status_changed', { from: 'running', to: 'succeeded' })
+      await recorder.log(completedBanner({ environment: environment.name, migrationsApplied: 0, durationMs: performance.now() - input.startedMs, backupId: null, healthy: true }), 'banner')
       return
     }
     // The backup is taken here, under the lock and right before applying, not at plan time: a

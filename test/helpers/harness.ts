@@ -37,6 +37,10 @@ export interface HarnessOptions {
   limits?: Record<string, unknown>
   /** Start a BullMQ worker in the test process (default true). */
   worker?: boolean
+  /** More top-level config (e.g. `notifications`). */
+  extraConfig?: Record<string, unknown>
+  /** More variables for the pipeline's environment (e.g. webhook secrets). */
+  env?: Record<string, string>
 }
 
 export interface Harness {
@@ -74,7 +78,7 @@ export async function startHarness (options: HarnessOptions = {}): Promise<Harne
   const controlDb = await createControlDatabase()
   const environments = options.environments ?? DEFAULT_ENVIRONMENTS
   const targets: Record<string, string> = {}
-  const env: NodeJS.ProcessEnv = {}
+  const env: NodeJS.ProcessEnv = { ...options.env }
   const configEnvironments: Record<string, Record<string, unknown>> = {}
   for (const [name, environment] of Object.entries(environments)) {
     targets[name] = await createEmptyDatabase(`md_${name.replace(/[^a-z0-9]/g, '_')}`)
@@ -86,7 +90,8 @@ export async function startHarness (options: HarnessOptions = {}): Promise<Harne
     workspace_root: options.workspaceRoot ?? FIXTURES,
     environments: configEnvironments,
     auth: { tokens: Object.entries(TOKENS).map(([name, roles]) => ({ name, roles, sha256: createHash('sha256').update(`${name}-token`).digest('hex') })) },
-    ...(options.limits === undefined ? {} : { limits: options.limits })
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
+    ...options.extraConfig
   }, PROJECT_ROOT, 'test-config')
 
   const logLines: string[] = []

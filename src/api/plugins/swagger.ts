@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import fp from 'fastify-plugin'
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod'
+import { polishOpenApi } from '../openapi-polish.js'
 
 /** OpenAPI generated from the routes' zod schemas, served at /openapi.json, with a docs UI at /docs. */
 export default fp(async function swaggerPlugin (app) {
@@ -11,7 +12,8 @@ export default fp(async function swaggerPlugin (app) {
       info: {
         title: 'migration-deployer',
         version: '0.1.0',
-        description: 'Deploys database migrations to environments safely: plan, approve, back up, apply, verify.'
+        description: 'Deploys database migrations to environments safely: plan, approve, back up, apply, verify. Every route but the health probes and the docs needs `Authorization: Bearer <token>`; errors are `{"error": {"code", "message", "details"}}`.',
+        license: { name: 'MIT', identifier: 'MIT' }
       },
       servers: [{ url: '/' }],
       components: {
@@ -22,11 +24,11 @@ export default fp(async function swaggerPlugin (app) {
         { name: 'deployments', description: 'Create, follow, approve and cancel deployments' },
         { name: 'environments', description: 'Configured environments' },
         { name: 'auth', description: 'Who the bearer token is' },
-        { name: 'operations', description: 'Health and readiness' }
+        { name: 'operations', description: 'Health, readiness and metrics' }
       ]
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject
+    transformObject: (input) => polishOpenApi(jsonSchemaTransformObject(input))
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())

@@ -15,7 +15,7 @@ const environmentSchema = z.object({
   protected: z.boolean(),
   working_directory: z.string().nullable(),
   requires_success_in: z.array(z.string()),
-  approval: z.object({ required_approvals: z.number().int(), roles: z.array(z.string()), allow_self_approval: z.boolean(), expires_after_seconds: z.number() }).nullable(),
+  approval: z.object({ required_approvals: z.number().int(), roles: z.array(z.string()), approvers: z.array(z.string()).nullable().meta({ description: 'Named approvers, when the config restricts approval to them' }), allow_self_approval: z.boolean(), expires_after_seconds: z.number() }).nullable(),
   backup_before_migrate: z.boolean(),
   on_failure: z.string()
 }).meta({ id: 'Environment' })
@@ -63,7 +63,7 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
       protected: environment.protected,
       working_directory: environment.working_directory ?? null,
       requires_success_in: environment.requires_success_in,
-      approval: environment.protected ? { required_approvals: environment.approval.required_approvals, roles: [...environment.approval.roles], allow_self_approval: environment.approval.allow_self_approval, expires_after_seconds: environment.approval.expires_after / 1000 } : null,
+      approval: environment.protected ? { required_approvals: environment.approval.required_approvals, roles: [...environment.approval.roles], approvers: environment.approval.approvers ?? null, allow_self_approval: environment.approval.allow_self_approval, expires_after_seconds: environment.approval.expires_after / 1000 } : null,
       backup_before_migrate: environment.backup_before_migrate,
       on_failure: environment.on_failure
     }))

@@ -10,20 +10,35 @@ import { approveBody, createDeploymentBody, deploymentListSchema, deploymentSche
 import { listApprovals } from '../../../store/approvals.js'
 import { getDeployment, listDeployments, type DeploymentRow } from '../../../store/deployments.js'
 import { listEvents, listLogLines } from '../../../store/events.js'
+import { entityTag, matchesEntityTag } from '../../entity-tag.js'
 import { decodeCursor, encodeCursor, toDeploymentResource, toDeploymentSummary } from '../../deployment-resource.js'
 import { principalOf } from '../../plugins/auth.js'
 import { unwrapEnvelope } from './envelope.js'
+import { streamDeploymentEvents, toEventJson, wantsEventStream } from './event-stream.js'
 
 const READ_ROLES = ['viewer', 'deployer', 'approver'] as const
 
 const eventSchema = z.object({
-  id: z.number().int(),
-  type: z.string(),
-  actor: z.string().nullable(),
-  message: z.string().nullable(),
+  id: z.number().int().meta({ description: 'Increasing; the SSE `id:` and the `Last-Event-ID` to resume after' }),
+  type: z.string().meta({ example: 'log' }),
+  actor: z.string().nullable().meta({ example: null }),
+  message: z.string().nullable().meta({ description: 'The line this event adds to the human log, if any', example: '✓ Configuration loaded' }),
   data: z.record(z.string(), z.unknown()).nullable(),
-  created_at: z.string()
+  created_at: z.string().meta({ example: '2025-01-24T10:30:00.000Z' })
 }).meta({ id: 'DeploymentEvent' })
+
+const eventListSchema = z.object({ events: z.array(eventSchema) }).meta({ id: 'DeploymentEventList' })
+
+const eventsQuery = z.object({
+  last_event_id: z.coerce.number().int().min(0).optional().meta({ description: 'Only events after this id (same as the Last-Event-ID header)' })
+})
+
+// Accept (text/event-stream or not) is described on the route: OpenAPI ignores an Accept parameter.
+const eventsHeaders = z.looseObject({
+  'last-event-id': z.string().regex(/^[0-9]{1,15}$/, 'Last-Event-ID must be an event id (digits)').optional().meta({ description: 'Resume after this event id', example: '42' })
+})
+
+const notModified = z.null().meta({ description: 'Not modified: the deployment still matches the If-None-Match ETag' })
 
 /** The deployments resource: create, list, read, approve, reject, cancel, log, events. */
 const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -78,8 +93,21 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/deployments/:id', {
     onRequest: app.requireRole(...READ_ROLES),
-    schema: { tags: ['deployments'], summary: 'One deployment', params: deploymentIdParams, response: { 200: deploymentSchema, 404: errorBodySchema, ...authErrors } }
-  }, async (request) => await loadResource(request.params.id))
+    schema: {
+      tags: ['deployments'],
+      summary: 'One deployment',
+      description: 'Carries an `ETag`; send it back as `If-None-Match` to get a bodiless 304 while nothing changed, so polling is cheap.',
+      params: deploymentIdParams,
+      headers: z.looseObject({ 'if-none-match': z.string().optional().meta({ description: 'The ETag of a previous response', example: '"3f1c0a9d2b7e4c6a8f0e1d2c3b4a5968"' }) }),
+      response: { 200: deploymentSchema, 304: notModified, 404: errorBodySchema, ...authErrors }
+    }
+  }, async (request, reply) => {
+    const resource = await loadResource(request.params.id)
+    const etag = entityTag(resource)
+    void reply.header('etag', etag).header('cache-control', 'private, no-cache')
+    if (matchesEntityTag(request.headers['if-none-match'], etag)) return await reply.code(304).send(null)
+    return resource
+  })
 
   app.post('/deployments/:id/approve', {
     onRequest: app.requireRole('approver'),
@@ -117,11 +145,26 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/deployments/:id/events', {
     onRequest: app.requireRole(...READ_ROLES),
-    schema: { tags: ['deployments'], summary: 'The audit trail of a deployment', params: deploymentIdParams, response: { 200: z.object({ events: z.array(eventSchema) }), 404: errorBodySchema, ...authErrors } }
-  }, async (request) => {
+    schema: {
+      tags: ['deployments'],
+      summary: 'Follow a deployment: Server-Sent Events, or the audit trail as JSON',
+      description: 'With `Accept: text/event-stream`: every event (`id:` = the event id, `data:` = the event as JSON), then each new one live, ending with `event: end` (`data: {"status": …}`) after the closing log line of a finished deployment. Resume with the `Last-Event-ID` header (or `last_event_id`). Any other Accept gets the events as JSON.',
+      params: deploymentIdParams,
+      querystring: eventsQuery,
+      headers: eventsHeaders,
+      'x-event-stream': { description: 'Server-Sent Events: `retry: 2000`, then per event `id: <event id>` and `data: <DeploymentEvent as JSON>`; `: keepalive` comments every 15 s; finally `event: end` with `data: {"status": "<final status>"}`', example: 'id: 42\ndata: {"id":42,"type":"log","actor":null,"message":"✓ Configuration loaded","data":null,"created_at":"2025-01-24T10:30:00.000Z"}\n\nevent: end\ndata: {"status":"succeeded"}\n\n' },
+      response: { 200: eventListSchema, 400: errorBodySchema, 404: errorBodySchema, ...authErrors }
+    }
+  }, async (request, reply) => {
+    const header = request.headers['last-event-id']
+    const afterId = request.query.last_event_id ?? (header === undefined ? 0 : Number(header))
     await mustExist(request.params.id)
-    const events = await listEvents(pool, request.params.id)
-    return { events: events.map((e) => ({ ...e, created_at: e.created_at.toISOString() })) }
+    if (wantsEventStream(request.headers.accept)) {
+      await streamDeploymentEvents(request, reply, { hub: app.eventHub, deploymentId: request.params.id, afterId })
+      return reply
+    }
+    const events = await listEvents(pool, request.params.id, afterId)
+    return { events: events.map(toEventJson) }
   })
 }
 

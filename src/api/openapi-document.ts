@@ -1,0 +1,29 @@
+import Fastify from 'fastify'
+import type { Logger } from 'pino'
+import { pino } from 'pino'
+import app from '../app.js'
+import { parseConfig } from '../config/load.js'
+import type { ApiServices } from './services.js'
+
+/**
+ * Builds the API's OpenAPI document from the routes' zod schemas, without any database, queue or
+ * config file: what `npm run openapi` writes to openapi/openapi.json and the drift test compares.
+ */
+export async function generateOpenApiDocument (): Promise<Record<string, unknown>> {
+  const config = parseConfig({ environments: { dev: { database_url_env: 'DEV_DATABASE_URL' } } }, process.cwd(), 'openapi-generator')
+  const unused = new Proxy({}, { get: () => { throw new Error('the OpenAPI generator touched a service; routes must not use services at registration') } })
+  const services = { config, pool: { options: {} }, queue: unused, redis: unused, logger: pino({ level: 'silent' }) as Logger } as unknown as ApiServices
+  const server = Fastify({ logger: false })
+  try {
+    await server.register(app, { services })
+    await server.ready()
+    return server.swagger() as unknown as Record<string, unknown>
+  } finally {
+    await server.close()
+  }
+}
+
+/** The committed file's exact text: two-space JSON and a final newline. */
+export function serializeOpenApi (document: Record<string, unknown>): string {
+  return `${JSON.stringify(document, null, 2)}\n`
+}

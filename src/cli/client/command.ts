@@ -1,0 +1,19 @@
+/** Where a command writes and what it reads from its process. */
+export interface CliIo {
+  out: (text: string) => void
+  err: (text: string) => void
+  env: NodeJS.ProcessEnv
+  cwd: string
+}
+
+/** One client command of the CLI (SPEC §10). */
+export interface ClientCommand {
+  name: string
+  summary: string
+  /** The usage text shown by --help and after a usage error. */
+  usage: string
+  /** Runs the command and returns its exit code. */
+  run: (args: string[], io: CliIo) => Promise<number>
+}
+
+export const CONNECTION_HELP = `connection: --server <url> (or DEPLOYER_URL), --token <token> (or DEPLOYER_TOKEN; prefer the variable)`

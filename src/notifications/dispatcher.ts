@@ -1,0 +1,83 @@
+import type { JobsOptions } from 'bullmq'
+import type pg from 'pg'
+import type { Logger } from 'pino'
+import type { Config } from '../config/load.js'
+import type { WebhookEvent } from '../config/schema.js'
+import { approvalWait, deploymentsFinished, migrationDuration, pipelineDuration } from '../metrics/process-metrics.js'
+import type { DeploymentRow } from '../store/deployments.js'
+import { withTransaction } from '../store/pool.js'
+import { buildWebhookPayload } from './webhook-payload.js'
+import type { WebhookJobData, WebhookQueue } from './webhook-queue.js'
+
+export interface DispatchContext {
+  pool: pg.Pool
+  config: Config
+  queue: WebhookQueue
+  logger: Logger
+}
+
+type NotificationRow = DeploymentRow & { event_id: number, kind: WebhookEvent, occurred_at: Date }
+
+const seconds = (from: Date | string, to: Date | string): number => (new Date(to).getTime() - new Date(from).getTime()) / 1000
+
+/**
+ * Takes undispatched rows of the notification outbox (SKIP LOCKED: many workers share the work,
+ * each row goes to one), queues one webhook delivery per subscribed webhook with a deterministic
+ * job id, marks the rows dispatched, and then records the deployment's metrics. Returns the
+ * number of rows handled; a Redis failure rolls the batch back for the next sweep.
+ */
+export async function dispatchNotifications (ctx: DispatchContext, batchSize = 50): Promise<number> {
+  const observations: Array<() => void> = []
+  const count = await withTransaction(ctx.pool, async (db) => {
+    const { rows } = await db.query<NotificationRow>(
+      `SELECT n.event_id, n.kind, n.created_at AS occurred_at, d.*
+         FROM deployment_notifications n JOIN deployments d ON d.id = n.deployment_id
+        WHERE n.dispatched_at IS NULL
+        ORDER BY n.event_id
+        LIMIT $1
+          FOR UPDATE OF n SKIP LOCKED`,
+      [batchSize]
+    )
+    if (rows.length === 0) return 0
+    const jobs: Array<{ name: WebhookEvent, data: WebhookJobData, opts: JobsOptions }> = []
+    for (const row of rows) {
+      ctx.config.notifications.webhooks.forEach((webhook, index) => {
+        if (!webhook.events.includes(row.kind)) return
+        if (webhook.environments !== undefined && !webhook.environments.includes(row.environment)) return
+        const deliveryId = `${row.event_id}.${index}`
+        const body = JSON.stringify(buildWebhookPayload({ event: row.kind, deliveryId, occurredAt: row.occurred_at, deployment: row, config: ctx.config }))
+        jobs.push({
+          name: row.kind,
+          data: { deliveryId, deploymentId: row.id, event: row.kind, webhook: index, body },
+          opts: { jobId: `delivery.${deliveryId}`, attempts: ctx.config.notifications.retry.attempts, backoff: { type: 'exponential', delay: ctx.config.notifications.retry.initial_delay } }
+        })
+      })
+      observations.push(...await metricsOf(db, row))
+    }
+    if (jobs.length > 0) await ctx.queue.addBulk(jobs)
+    await db.query('UPDATE deployment_notifications SET dispatched_at = now() WHERE event_id = ANY($1)', [rows.map((row) => row.event_id)])
+    return rows.length
+  })
+  // After the commit, so a rolled-back batch is not counted twice.
+  for (const observe of observations) observe()
+  return count
+}
+
+async function metricsOf (db: pg.PoolClient, row: NotificationRow): Promise<Array<() => void>> {
+  if (row.kind === 'pending_approval') return []
+  const environment = row.environment
+  const observations: Array<() => void> = [() => deploymentsFinished.inc({ environment, status: row.kind })]
+  const approval = row.steps.find((step) => step.name === 'approval')
+  let waited = 0
+  if (approval?.started_at != null && (approval.status !== 'skipped')) {
+    waited = Math.max(0, seconds(approval.started_at, approval.finished_at ?? row.finished_at ?? new Date()))
+    observations.push(() => approvalWait.observe({ environment }, waited))
+  }
+  if ((row.kind === 'succeeded' || row.kind === 'failed') && row.started_at !== null && row.finished_at !== null) {
+    const ran = Math.max(0, seconds(row.started_at, row.finished_at) - waited)
+    observations.push(() => pipelineDuration.observe({ environment, status: row.kind }, ran))
+    const { rows } = await db.query<{ duration_ms: number }>('SELECT duration_ms FROM applied_migrations WHERE deployment_id = $1', [row.id])
+    for (const migration of rows) observations.push(() => migrationDuration.observe({ environment }, migration.duration_ms / 1000))
+  }
+  return observations
+}

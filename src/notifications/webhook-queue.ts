@@ -1,0 +1,26 @@
+import { Queue, type ConnectionOptions } from 'bullmq'
+import type { WebhookEvent } from '../config/schema.js'
+
+/** One webhook delivery: the exact body is fixed when it is queued, so every retry signs the same bytes. */
+export interface WebhookJobData {
+  deliveryId: string
+  deploymentId: string
+  event: WebhookEvent
+  /** Index of the webhook in `notifications.webhooks`; its URL and secret are read from config on delivery. */
+  webhook: number
+  body: string
+}
+
+export type WebhookQueue = Queue<WebhookJobData, void, WebhookEvent>
+
+/** The webhook queue lives beside the deployments queue: `<deployments queue>-webhooks`. */
+export function webhookQueueName (deploymentQueueName: string): string {
+  return `${deploymentQueueName}-webhooks`
+}
+
+export function createWebhookQueue (deploymentQueueName: string, connection: ConnectionOptions): WebhookQueue {
+  return new Queue<WebhookJobData, void, WebhookEvent>(webhookQueueName(deploymentQueueName), {
+    connection,
+    defaultJobOptions: { removeOnComplete: { age: 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } }
+  })
+}
