@@ -3,6 +3,8 @@ import fp from 'fastify-plugin'
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import authPlugin from './api/plugins/auth.js'
 import errorsPlugin from './api/plugins/errors.js'
+import rateLimitPlugin from './api/plugins/rate-limit.js'
+import securityHeadersPlugin from './api/plugins/security-headers.js'
 import swaggerPlugin from './api/plugins/swagger.js'
 import deploymentRoutes from './api/routes/deployments/index.js'
 import environmentRoutes from './api/routes/environments.js'
@@ -19,8 +21,10 @@ export default fp(async function app (instance: FastifyInstance, options: { serv
   instance.setSerializerCompiler(serializerCompiler)
   instance.decorate('services', options.services)
   await instance.register(errorsPlugin)
+  await instance.register(securityHeadersPlugin)
   await instance.register(swaggerPlugin)
   await instance.register(authPlugin)
+  await instance.register(rateLimitPlugin)
   await instance.register(healthRoutes)
   await instance.register(environmentRoutes)
   await instance.register(deploymentRoutes)
