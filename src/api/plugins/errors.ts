@@ -2,7 +2,7 @@ import type { FastifyError } from 'fastify'
 import fp from 'fastify-plugin'
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod'
 import { AppError } from '../../errors/index.js'
-import { safeErrorMessage } from '../../lib/mask-secrets.js'
+import { maskSecretsDeep, safeErrorMessage } from '../../lib/mask-secrets.js'
 
 const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', '57P01', '57P03', '08006', '08001', '08003'])
 
@@ -38,7 +38,7 @@ export default fp(async function errorsPlugin (app) {
     }
     if (error instanceof AppError) {
       if (error.statusCode >= 500) request.log.error({ err: { message: safeErrorMessage(error), code: error.code } }, 'request failed')
-      return await reply.code(error.statusCode).send(body(error.code, safeErrorMessage(error), error.details))
+      return await reply.code(error.statusCode).send(body(error.code, safeErrorMessage(error), maskSecretsDeep(error.details)))
     }
     if (isResponseSerializationError(error)) {
       request.log.error({ err: { message: safeErrorMessage(error) } }, 'response did not match its schema')
