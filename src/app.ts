@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import authPlugin from './api/plugins/auth.js'
 import errorsPlugin from './api/plugins/errors.js'
+import nulGuardPlugin from './api/plugins/nul-guard.js'
 import rateLimitPlugin from './api/plugins/rate-limit.js'
 import securityHeadersPlugin from './api/plugins/security-headers.js'
 import swaggerPlugin from './api/plugins/swagger.js'
@@ -25,6 +26,7 @@ export default fp(async function app (instance: FastifyInstance, options: { serv
   await instance.register(swaggerPlugin)
   await instance.register(authPlugin)
   await instance.register(rateLimitPlugin)
+  await instance.register(nulGuardPlugin)
   await instance.register(healthRoutes)
   await instance.register(environmentRoutes)
   await instance.register(deploymentRoutes)

@@ -160,6 +160,27 @@ t.test('hostile inline migration names and bodies: 400 with the error shape', as
     t.same(Object.keys(response.json()), ['error'])
     t.equal(({} as Record<string, unknown>).roles, undefined, 'Object.prototype untouched')
   }
+
+  // NUL characters, which PostgreSQL cannot store: refused up front, naming where, in every place a client can put one.
+  const nul: Array<[string, string, Record<string, unknown> | undefined, string]> = [
+    ['GET', '/deployments/dep_%00', undefined, 'params.id'],
+    ['GET', '/deployments?environment=dev%00', undefined, 'querystring.environment'],
+    ['GET', '/environments/dev%00/status', undefined, 'params.name'],
+    ['POST', '/environments/dev/migrations/1_a%00/resolve', { as: 'applied' }, 'params.migration'],
+    ['POST', '/deployments', { environment: 'dev', source: { commit: 'abc\u0000' } }, 'body.source.commit'],
+    ['POST', '/deployments', { environment: 'dev', migrations: [{ name: '20250101000000_a', sql: 'SELECT 1;\u0000' }] }, 'body.migrations.0.sql'],
+    ['POST', '/deployments', { environment: 'dev', working_directory: 'app\u0000' }, 'body.working_directory'],
+    ['POST', '/deployments', { environment: 'dev', 'key\u0000': 1 }, 'body.key\\u0000'],
+    ['POST', '/deployments/dep_x/approve', { comment: 'ok\u0000' }, 'body.comment'],
+    ['POST', '/deployments/dep_x/reject', { reason: '\u0000' }, 'body.reason']
+  ]
+  for (const [method, url, body, where] of nul) {
+    const as = url.includes('approve') || url.includes('reject') || url.includes('resolve') ? 'alice' : 'ci-bot'
+    const response = await h.request(method as 'GET', url, { as, ...(body === undefined ? {} : { body }) })
+    const error = assertErrorShape(t, response, 400, 'VALIDATION_FAILED')
+    t.match(error.error.message, `${where} contains a NUL character`, `${method} ${url}`)
+  }
+
   const { rows } = await h.runtime.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM deployments')
   t.equal(rows[0]?.n, 0, 'no hostile request recorded a deployment')
 })
