@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { createServer } from 'node:net'
 import { spawn } from 'node:child_process'
 import type { LightMyRequestResponse } from 'fastify'
@@ -31,9 +34,13 @@ interface LeakFlow {
 }
 
 const approval = { required_approvals: 1, roles: ['approver'], expires_after: '1h' }
+// Protected environments back up with pg_dump before applying (and restore on failure).
+const backupDir = mkdtempSync(path.join(tmpdir(), 'md-leak-backups-'))
+t.teardown(() => { rmSync(backupDir, { recursive: true, force: true }) })
+const backup = { backup_before_migrate: true, backup: { provider: 'pg_dump', dir: backupDir }, on_failure: 'restore_backup' }
 const FLOWS: Record<string, LeakFlow> = {
-  success: { environment: { working_directory: 'app', protected: true, approval }, url: 'role', expect: 'succeeded' },
-  migration_failure: { environment: { working_directory: 'broken-third', protected: true, approval }, url: 'role', expect: 'failed' },
+  success: { environment: { working_directory: 'app', protected: true, approval, ...backup }, url: 'role', expect: 'succeeded' },
+  migration_failure: { environment: { working_directory: 'broken-third', protected: true, approval, ...backup }, url: 'role', expect: 'failed' },
   unreachable: { environment: { working_directory: 'app', health_check: { checks: ['connectivity'], timeout: '2s' } }, url: 'unreachable', expect: 'failed' },
   wrong_password: { environment: { working_directory: 'app' }, url: 'wrong_password', expect: 'failed' },
   malformed_url: { environment: { working_directory: 'app' }, url: 'malformed', expect: 'failed' }
