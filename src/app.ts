@@ -5,6 +5,9 @@ import authPlugin from './api/plugins/auth.js'
 import errorsPlugin from './api/plugins/errors.js'
 import eventHubPlugin from './api/plugins/event-hub.js'
 import metricsRoutes from './api/plugins/metrics.js'
+import nulGuardPlugin from './api/plugins/nul-guard.js'
+import rateLimitPlugin from './api/plugins/rate-limit.js'
+import securityHeadersPlugin from './api/plugins/security-headers.js'
 import swaggerPlugin from './api/plugins/swagger.js'
 import deploymentRoutes from './api/routes/deployments/index.js'
 import environmentRoutes from './api/routes/environments.js'
@@ -23,9 +26,12 @@ export default fp(async function app (instance: FastifyInstance, options: { serv
   instance.setSerializerCompiler(serializerCompiler)
   instance.decorate('services', options.services)
   await instance.register(errorsPlugin)
+  await instance.register(securityHeadersPlugin)
   await instance.register(swaggerPlugin)
   await instance.register(authPlugin)
   await instance.register(eventHubPlugin)
+  await instance.register(rateLimitPlugin)
+  await instance.register(nulGuardPlugin)
   await instance.register(healthRoutes)
   await instance.register(metricsRoutes)
   await instance.register(environmentRoutes)

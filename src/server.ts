@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import app from './app.js'
+import { frameworkErrorHandler } from './api/plugins/errors.js'
 import type { Runtime } from './process/runtime.js'
 
 /** Builds the API on a runtime, ready to listen (or to `inject` in tests). */
@@ -8,7 +9,8 @@ export async function buildServer (runtime: Runtime): Promise<FastifyInstance> {
     loggerInstance: runtime.logger as FastifyBaseLogger,
     bodyLimit: runtime.config.limits.body_bytes,
     // Ids are short; anything longer than this is refused by the router before any work.
-    routerOptions: { maxParamLength: 200 }
+    routerOptions: { maxParamLength: 200 },
+    frameworkErrors: frameworkErrorHandler
   })
   await server.register(app, { services: { config: runtime.config, pool: runtime.pool, queue: runtime.queue, redis: runtime.redis, logger: runtime.logger, env: runtime.pipeline.env } })
   return server

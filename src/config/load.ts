@@ -55,7 +55,8 @@ export function parseConfig (document: unknown, baseDir: string, source = '<inli
     throw new ConfigError(`invalid config ${source}:\n  ${problems.join('\n  ')}`, problems)
   }
   const raw = result.data
-  const environments: Record<string, EnvironmentConfig> = {}
+  // No prototype: a client-supplied name such as "__proto__" or "constructor" must find nothing.
+  const environments: Record<string, EnvironmentConfig> = Object.create(null) as Record<string, EnvironmentConfig>
   for (const [name, env] of Object.entries(raw.environments)) {
     environments[name] = resolveEnvironment(name, env)
   }

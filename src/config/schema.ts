@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { SYSTEM_ACTOR } from '../auth/principal.js'
 import { durationMs } from './duration.js'
 
 export const ROLES = ['viewer', 'deployer', 'approver', 'admin'] as const
@@ -69,6 +70,16 @@ const environmentSchema = z.strictObject({
   lint: lintSchema.default({ enabled: true, block_on: [], exclude: DEFAULT_LINT_EXCLUDE })
 })
 
+/**
+ * Requests per token (per address without a valid token) in a window, shared by every API process
+ * through Redis. The default leaves room for a few CI jobs polling one token every second.
+ */
+const DEFAULT_RATE_LIMIT = { max: 600, window: 60_000 }
+const rateLimitSchema = z.strictObject({
+  max: positiveInt.default(DEFAULT_RATE_LIMIT.max),
+  window: durationMs.default(DEFAULT_RATE_LIMIT.window)
+})
+
 const tokenSchema = z.strictObject({
   name: z.string().min(1),
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected the lowercase sha256 hex of the token (64 characters), never the token itself'),
@@ -107,8 +118,9 @@ export const configSchema = z.strictObject({
     .refine((envs) => Object.keys(envs).length > 0, 'define at least one environment'),
   auth: z.strictObject({ tokens: z.array(tokenSchema).default([]) }).default({ tokens: [] }),
   limits: z.strictObject({
-    body_bytes: positiveInt.default(5 * 1024 * 1024)
-  }).default({ body_bytes: 5 * 1024 * 1024 }),
+    body_bytes: positiveInt.default(5 * 1024 * 1024),
+    rate_limit: rateLimitSchema.default(DEFAULT_RATE_LIMIT)
+  }).default({ body_bytes: 5 * 1024 * 1024, rate_limit: DEFAULT_RATE_LIMIT }),
   notifications: notificationsSchema.default({ webhooks: [], retry: { attempts: 8, initial_delay: 2000 }, timeout: 10_000 })
 }).superRefine((config, ctx) => {
   // Read defensively: with `when` below this also runs when other fields are invalid, so that one
@@ -133,6 +145,7 @@ export const configSchema = z.strictObject({
   tokens.forEach((token: unknown, index) => {
     if (!isRecord(token) || typeof token.name !== 'string') return
     if (tokenNames.has(token.name)) ctx.addIssue({ code: 'custom', path: ['auth', 'tokens', index, 'name'], message: `duplicate token name "${token.name}"` })
+    if (token.name === SYSTEM_ACTOR) ctx.addIssue({ code: 'custom', path: ['auth', 'tokens', index, 'name'], message: `"${SYSTEM_ACTOR}" is reserved for the service's own audit events; choose another token name` })
     tokenNames.add(token.name)
   })
 }, { when: (payload) => isRecord(payload.value) })

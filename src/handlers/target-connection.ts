@@ -18,11 +18,17 @@ export function describeTarget (databaseUrl: string): string {
  */
 export async function connectTarget (databaseUrl: string, options: { applicationName?: string, connectTimeoutMs?: number } = {}): Promise<pg.Client> {
   registerUrlSecret(databaseUrl)
-  const client = new pg.Client({
-    connectionString: databaseUrl,
-    application_name: options.applicationName ?? 'migration-deployer',
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000
-  })
+  let client: pg.Client
+  try {
+    client = new pg.Client({
+      connectionString: databaseUrl,
+      application_name: options.applicationName ?? 'migration-deployer',
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000
+    })
+  } catch (error) {
+    // pg parses the URL in the constructor; a malformed one (bad port, stray characters) lands here.
+    throw new TargetUnavailableError(`the database URL is not a valid connection URL (${maskSecrets((error as Error).message)}): check the variable the environment's database_url_env names`)
+  }
   // An idle client whose server goes away emits 'error'; without a listener that crashes the process.
   client.on('error', () => {})
   try {

@@ -47,3 +47,13 @@ export function safeErrorMessage (error: unknown): string {
   const message = error instanceof Error ? error.message : String(error)
   return maskSecrets(message)
 }
+
+/** `maskSecrets` applied to every string inside a JSON-like value (error details, event data). */
+export function maskSecretsDeep<T> (value: T): T {
+  if (typeof value === 'string') return maskSecrets(value) as T
+  if (Array.isArray(value)) return value.map((item) => maskSecretsDeep(item)) as T
+  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, maskSecretsDeep(item)])) as T
+  }
+  return value
+}

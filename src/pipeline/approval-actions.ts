@@ -7,6 +7,7 @@ import { insertApproval, listApprovals } from '../store/approvals.js'
 import { getDeployment, transitionDeployment, type DeploymentRow } from '../store/deployments.js'
 import { withTransaction } from '../store/pool.js'
 import { DeploymentRecorder } from './deployment-recorder.js'
+import { expireIfDue } from './expire-deployment.js'
 import { endedBanner } from './human-log.js'
 import { errorReport } from './report.js'
 
@@ -16,18 +17,6 @@ async function lockDeployment (db: pg.PoolClient, config: Config, id: string): P
   const deployment = await getDeployment(db, id, { forUpdate: true })
   if (deployment === undefined) throw new NotFoundError(`deployment ${id} not found`)
   return { deployment, environment: config.environments[deployment.environment] }
-}
-
-/** Ends a pending deployment whose approval window closed; returns true if it did. */
-async function expireIfDue (db: pg.PoolClient, deployment: DeploymentRow, logger: Logger): Promise<boolean> {
-  if (deployment.status !== 'pending_approval' || deployment.expires_at === null || deployment.expires_at.getTime() > Date.now()) return false
-  const recorder = new DeploymentRecorder(db, deployment, logger)
-  await recorder.finishStep('approval', 'failed', 'approval window expired')
-  const report = errorReport({ operation: deployment.operation, environment: deployment.environment, mode: deployment.mode, error: `Approval expired at ${deployment.expires_at.toISOString()}`, suggestions: ['Create a new deployment to request approval again'] })
-  await transitionDeployment(db, deployment.id, ['pending_approval'], { status: 'expired', report, steps: recorder.steps })
-  await recorder.event('status_changed', { from: 'pending_approval', to: 'expired' })
-  await recorder.log(endedBanner('expired', deployment.environment, `Approval window closed at ${deployment.expires_at.toISOString()}; nothing was applied`), 'banner')
-  return true
 }
 
 function assertMayApprove (principal: Principal, deployment: DeploymentRow, environment: EnvironmentConfig | undefined, action: 'approve' | 'reject'): void {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
-import { maskSecrets } from '../lib/mask-secrets.js'
+import { SYSTEM_ACTOR } from '../auth/principal.js'
+import { maskSecrets, maskSecretsDeep } from '../lib/mask-secrets.js'
 import type { DeploymentRow, Step, StepName, StepStatus } from '../store/deployments.js'
 import { appendEvent } from '../store/events.js'
 import type { Queryable } from '../store/pool.js'
@@ -17,12 +18,12 @@ export class DeploymentRecorder {
 
   /** Adds a line to the human log (and an event of `type` to the audit trail). */
   async log (message: string, type = 'log', data?: Record<string, unknown>): Promise<void> {
-    await appendEvent(this.db, { deploymentId: this.deployment.id, type, message: maskSecrets(message), data: data ?? null })
+    await appendEvent(this.db, { deploymentId: this.deployment.id, type, actor: SYSTEM_ACTOR, message: maskSecrets(message), data: data === undefined ? null : maskSecretsDeep(data) })
   }
 
-  /** An audit event with no log line. */
+  /** An audit event with no log line; without an `actor` it is the service's own doing. */
   async event (type: string, data?: Record<string, unknown>, actor?: string): Promise<void> {
-    await appendEvent(this.db, { deploymentId: this.deployment.id, type, actor: actor ?? null, data: data ?? null })
+    await appendEvent(this.db, { deploymentId: this.deployment.id, type, actor: actor ?? SYSTEM_ACTOR, data: data === undefined ? null : maskSecretsDeep(data) })
   }
 
   async startStep (name: StepName, detail?: string): Promise<void> {

@@ -8,6 +8,7 @@ import { resetDatabase } from '../backup/index.js'
 import { analyzePlan } from './analyze-plan.js'
 import { measuredDurations } from '../store/applied-migrations.js'
 import { DeploymentFailure } from './deployment-failure.js'
+import { scheduleExpiry } from './expire-deployment.js'
 import type { DeploymentRecorder } from './deployment-recorder.js'
 import { completedBanner } from './human-log.js'
 import { runPreamble } from './steps/preamble.js'
@@ -16,6 +17,7 @@ import type { PipelineContext } from './pipeline-context.js'
 import { loadMigrationSource } from './migration-source.js'
 import { noPendingReport, previewReport } from './report.js'
 import { runHealthChecks } from './steps/health-check.js'
+import { enforcePromotionGate } from './steps/promotion-gate.js'
 import { targetUrlFor } from './target-url.js'
 
 /**
@@ -48,8 +50,9 @@ export async function runPlanPhase (ctx: PipelineContext, deployment: Deployment
   const plan = await analyzePlan(buildPlan(environment.name, status.pending, measured), status.pending, environment, ctx.logger)
   const snapshot = source.map((file) => ({ name: file.name, checksum: file.checksum }))
   await transitionDeployment(ctx.pool, deployment.id, ['running'], { plan, source_snapshot: snapshot })
-  await recorder.finishStep('check_pending', 'passed', `${plan.pending_migrations} pending of ${source.length}`)
   await recorder.log(`✓ Pending migrations: ${plan.pending_migrations} found`)
+  await enforcePromotionGate(ctx.pool, deployment, environment, plan, recorder)
+  await recorder.finishStep('check_pending', 'passed', `${plan.pending_migrations} pending of ${source.length}`)
 
   if (deployment.dry_run) {
     await recorder.finishStep('preview', 'passed', 'dry run: nothing applied')
@@ -147,6 +150,7 @@ async function waitForApproval (ctx: PipelineContext, deployment: DeploymentRow,
   })
   if (moved === undefined) return
   await recorder.event('status_changed', { from: 'running', to: 'pending_approval', plan_checksum: checksum })
+  await scheduleExpiry(ctx, deployment.id, expiresAt)
   await recorder.log(`⏸ Waiting for approval: ${required} required from ${environment.approval.roles.join(' or ')} (plan ${checksum}), expires ${expiresAt.toISOString()}`)
 }
 

@@ -11,6 +11,7 @@ import type { DeploymentRecorder } from './deployment-recorder.js'
 import { completedBanner, formatSeconds } from './human-log.js'
 import type { PipelineContext } from './pipeline-context.js'
 import { runBackupStep } from './steps/backup.js'
+import { scheduleExpiry } from './expire-deployment.js'
 import { runHealthChecks } from './steps/health-check.js'
 import { runPreamble } from './steps/preamble.js'
 import { targetUrlFor } from './target-url.js'
@@ -93,6 +94,7 @@ export async function runRestorePlanPhase (ctx: PipelineContext, deployment: Dep
     if (await transitionDeployment(ctx.pool, deployment.id, ['running'], { status: 'pending_approval', phase: 'apply', approvals_required: required, expires_at: expiresAt, steps: recorder.steps }) !== undefined) {
       await recorder.event('status_changed', { from: 'running', to: 'pending_approval', plan_checksum: plan.checksum })
       await recorder.log(`⏸ Waiting for approval of the restore: ${required} required from ${environment.approval.roles.join(' or ')} (plan ${plan.checksum}), expires ${expiresAt.toISOString()}`)
+      await scheduleExpiry(ctx, deployment.id, expiresAt)
     }
     return
   }

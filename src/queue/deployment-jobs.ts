@@ -1,24 +1,30 @@
 import { Queue, type ConnectionOptions } from 'bullmq'
 import type { Phase } from '../store/deployments.js'
 
+/**
+ * What a job does: run a pipeline phase (`plan`, `apply`), or `expire` a deployment whose
+ * approval window closed (a delayed job, due at its `expires_at`).
+ */
+export type JobPhase = Phase | 'expire'
+
 /** The only thing a job carries: the control database holds everything else. */
 export interface DeploymentJobData {
   deploymentId: string
-  phase: Phase
+  phase: JobPhase
 }
 
 /**
  * Deterministic job id, so enqueuing the same phase twice (a retry, the reconciler) never runs
  * it twice at once. BullMQ refuses ':' in custom ids, hence '.'.
  */
-export function deploymentJobId (deploymentId: string, phase: Phase): string {
+export function deploymentJobId (deploymentId: string, phase: JobPhase): string {
   return `${deploymentId}.${phase}`
 }
 
-export type DeploymentQueue = Queue<DeploymentJobData, void, Phase>
+export type DeploymentQueue = Queue<DeploymentJobData, void, JobPhase>
 
 export function createDeploymentQueue (name: string, connection: ConnectionOptions): DeploymentQueue {
-  return new Queue<DeploymentJobData, void, Phase>(name, {
+  return new Queue<DeploymentJobData, void, JobPhase>(name, {
     connection,
     defaultJobOptions: {
       // Pipeline failures are recorded on the deployment, never thrown; only infrastructure errors
@@ -33,4 +39,13 @@ export function createDeploymentQueue (name: string, connection: ConnectionOptio
 
 export async function enqueueDeploymentPhase (queue: DeploymentQueue, deploymentId: string, phase: Phase): Promise<void> {
   await queue.add(phase, { deploymentId, phase }, { jobId: deploymentJobId(deploymentId, phase) })
+}
+
+/**
+ * Schedules the expiry of a pending deployment as a delayed job due at `expiresAt`: BullMQ
+ * promotes it on time, so no process polls for expired approvals. The id is deterministic, so
+ * scheduling twice (the plan phase, then the reconciler) keeps one job.
+ */
+export async function enqueueDeploymentExpiry (queue: DeploymentQueue, deploymentId: string, expiresAt: Date): Promise<void> {
+  await queue.add('expire', { deploymentId, phase: 'expire' }, { jobId: deploymentJobId(deploymentId, 'expire'), delay: Math.max(0, expiresAt.getTime() - Date.now()) })
 }

@@ -183,3 +183,11 @@ export async function claimDeployment (db: Queryable, id: string, phase: Phase):
   )
   return rows[0]
 }
+
+/** Deployments waiting for approval and when their window closes: their expiry jobs must exist. */
+export async function listPendingApprovalExpiries (db: Queryable): Promise<Array<{ id: string, expires_at: Date }>> {
+  const { rows } = await db.query<{ id: string, expires_at: Date }>(
+    `SELECT id, expires_at FROM deployments WHERE status = 'pending_approval' AND expires_at IS NOT NULL ORDER BY expires_at`
+  )
+  return rows
+}

@@ -4,15 +4,14 @@ import { Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import type { Worker } from 'bullmq'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { pino } from 'pino'
 import { parseConfig, type Config } from '../../src/config/load.js'
 import { redisConnectionOptions, type RuntimeSettings } from '../../src/config/runtime.js'
+import { createLogger } from '../../src/logger.js'
 import { createRuntime, type Runtime } from '../../src/process/runtime.js'
 import type { DeploymentResource } from '../../src/schemas/deployment.js'
 import { buildServer } from '../../src/server.js'
 import { createDeploymentWorker } from '../../src/worker.js'
-import type { DeploymentJobData } from '../../src/queue/deployment-jobs.js'
-import type { Phase } from '../../src/store/deployments.js'
+import type { DeploymentJobData, JobPhase } from '../../src/queue/deployment-jobs.js'
 import { createControlDatabase, createEmptyDatabase, databaseUrl, dropDatabase } from './databases.js'
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -47,7 +46,7 @@ export interface Harness {
   app: FastifyInstance
   runtime: Runtime
   config: Config
-  worker: Worker<DeploymentJobData, void, Phase> | undefined
+  worker: Worker<DeploymentJobData, void, JobPhase> | undefined
   /** Target database name per environment. */
   targets: Record<string, string>
   /** Every log line the process wrote, as text. */
@@ -90,12 +89,14 @@ export async function startHarness (options: HarnessOptions = {}): Promise<Harne
     workspace_root: options.workspaceRoot ?? FIXTURES,
     environments: configEnvironments,
     auth: { tokens: Object.entries(TOKENS).map(([name, roles]) => ({ name, roles, sha256: createHash('sha256').update(`${name}-token`).digest('hex') })) },
-    ...(options.limits === undefined ? {} : { limits: options.limits }),
+    // Tests poll hard (waitFor); a test of the rate limit sets its own.
+    limits: { rate_limit: { max: 1_000_000, window: '1m' }, ...options.limits },
     ...options.extraConfig
   }, PROJECT_ROOT, 'test-config')
 
   const logLines: string[] = []
-  const logger = pino({ level: 'info' }, new Writable({ write (chunk, _encoding, done) { logLines.push(String(chunk)); done() } }))
+  // The production logger (redaction and masking included), writing into logLines.
+  const logger = createLogger('info', new Writable({ write (chunk, _encoding, done) { logLines.push(String(chunk)); done() } }))
   const settings: RuntimeSettings = {
     configPath: 'test-config',
     databaseUrl: databaseUrl(controlDb),

@@ -12,6 +12,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** A preHandler that requires a valid bearer token with one of `roles` (admin has all). */
     requireRole: (...roles: Role[]) => onRequestAsyncHookHandler
+    /** The principal of the request's bearer token, or null when it has none or an invalid one (never throws). */
+    bearerPrincipal: (request: FastifyRequest) => Principal | null
   }
 }
 
@@ -22,20 +24,34 @@ declare module 'fastify' {
 export default fp(async function authPlugin (app) {
   const tokens = app.services.config.tokens.map((token) => ({ name: token.name, roles: token.roles, hash: Buffer.from(token.sha256, 'hex') }))
 
-  function authenticate (request: FastifyRequest): Principal {
+  function presentedToken (request: FastifyRequest): string | null {
     const header = request.headers.authorization
-    const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header)
-    if (match === null) throw new UnauthorizedError()
-    const presented = createHash('sha256').update(match[1] as string).digest()
+    const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null
+    return match === null ? null : match[1] as string
+  }
+
+  function principalOfToken (token: string): Principal | null {
+    const presented = createHash('sha256').update(token).digest()
     let found: Principal | null = null
-    for (const token of tokens) {
-      if (timingSafeEqual(presented, token.hash)) found = { name: token.name, roles: token.roles }
+    for (const configured of tokens) {
+      if (timingSafeEqual(presented, configured.hash)) found = { name: configured.name, roles: configured.roles }
     }
+    return found
+  }
+
+  function authenticate (request: FastifyRequest): Principal {
+    const token = presentedToken(request)
+    if (token === null) throw new UnauthorizedError()
+    const found = principalOfToken(token)
     if (found === null) throw new UnauthorizedError('the bearer token is not valid: check DEPLOYER_TOKEN or ask an operator for a token')
     return found
   }
 
   app.decorateRequest('principal', null)
+  app.decorate('bearerPrincipal', (request: FastifyRequest): Principal | null => {
+    const token = presentedToken(request)
+    return token === null ? null : principalOfToken(token)
+  })
   app.decorate('requireRole', (...roles: Role[]): onRequestAsyncHookHandler => {
     return async function requireRolePreHandler (request: FastifyRequest, _reply: FastifyReply) {
       const principal = authenticate(request)

@@ -1,9 +1,11 @@
-import type { FastifyError } from 'fastify'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod'
 import { AppError } from '../../errors/index.js'
-import { safeErrorMessage } from '../../lib/mask-secrets.js'
+import { maskSecretsDeep, safeErrorMessage } from '../../lib/mask-secrets.js'
 
+// PostgreSQL's character_not_in_repertoire and untranslatable_character: text it cannot store.
+const TEXT_ENCODING_ERRORS = new Set(['22021', '22P05'])
 const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', '57P01', '57P03', '08006', '08001', '08003'])
 
 // Fastify's own body-parsing errors, with stable codes and messages that say what to send instead.
@@ -38,7 +40,7 @@ export default fp(async function errorsPlugin (app) {
     }
     if (error instanceof AppError) {
       if (error.statusCode >= 500) request.log.error({ err: { message: safeErrorMessage(error), code: error.code } }, 'request failed')
-      return await reply.code(error.statusCode).send(body(error.code, safeErrorMessage(error), error.details))
+      return await reply.code(error.statusCode).send(body(error.code, safeErrorMessage(error), maskSecretsDeep(error.details)))
     }
     if (isResponseSerializationError(error)) {
       request.log.error({ err: { message: safeErrorMessage(error) } }, 'response did not match its schema')
@@ -50,6 +52,9 @@ export default fp(async function errorsPlugin (app) {
     const parseError = error.code === undefined ? undefined : BODY_PARSE_ERRORS[error.code]
     if (parseError !== undefined) return await reply.code(parseError.status).send(body(parseError.code, parseError.message))
     const code = (error as { code?: string }).code
+    if (code !== undefined && TEXT_ENCODING_ERRORS.has(code)) {
+      return await reply.code(400).send(body('INVALID_TEXT', 'the request holds text the database cannot store (a NUL character or an invalid byte sequence); remove it and retry'))
+    }
     if (code !== undefined && CONNECTION_ERRORS.has(code)) {
       request.log.error({ err: { message: safeErrorMessage(error), code } }, 'a dependency is unavailable')
       return await reply.code(503).send(body('SERVICE_UNAVAILABLE', 'a dependency (control database or queue) is unavailable; retry shortly'))
@@ -66,3 +71,18 @@ export default fp(async function errorsPlugin (app) {
     return await reply.code(404).send(body('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}; see /docs for the API`))
   })
 }, { name: 'errors' })
+
+const FRAMEWORK_ERRORS: Record<string, { status: number, code: string, message: string }> = {
+  FST_ERR_BAD_URL: { status: 400, code: 'BAD_URL', message: 'the URL path is not valid: check its percent-encoding (a "%" must be followed by two hex digits)' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: 'URL_TOO_LONG', message: 'a path segment of the URL is too long: ids and names are at most 200 characters' }
+}
+
+/**
+ * Fastify's `frameworkErrors` option: errors the router raises before any route or hook runs
+ * (a malformed percent-encoding, an over-long path segment) get the same error body as the rest.
+ */
+export function frameworkErrorHandler (error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const known = FRAMEWORK_ERRORS[error.code]
+  void reply.code(known?.status ?? 400).header('x-content-type-options', 'nosniff')
+    .send(body(known?.code ?? 'BAD_REQUEST', known?.message ?? 'the request could not be routed'))
+}

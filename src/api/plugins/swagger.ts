@@ -30,6 +30,6 @@ export default fp(async function swaggerPlugin (app) {
     transform: jsonSchemaTransform,
     transformObject: (input) => polishOpenApi(jsonSchemaTransformObject(input))
   })
-  await app.register(swaggerUi, { routePrefix: '/docs' })
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 }, { name: 'swagger' })

@@ -4,6 +4,13 @@ import { BadRequestError } from '../../errors/index.js'
 import { sha256Hex } from '../../lib/checksum.js'
 import type { MigrationFile } from '../types.js'
 
+/**
+ * A migration folder's name: digits (the timestamp), `_`, a name (Prisma allows spaces and any
+ * Unicode there), at most 255 bytes (the history column). No control characters: names reach
+ * the human log, and a newline in one could forge a line of it.
+ */
+const MIGRATION_FOLDER_NAME = /^[0-9]+_[^\u0000-\u001f\u007f/\\]+$/
+
 /** Where a Prisma project keeps its migrations, tried in order from the given directory. */
 const CANDIDATE_FOLDERS = ['prisma/migrations', 'migrations', '.']
 
@@ -52,6 +59,9 @@ export async function readPrismaMigrations (directory: string): Promise<Migratio
   const files = await Promise.all(names.map(async (name) => {
     const file = path.join(folder, name, 'migration.sql')
     if (!await isFile(file)) return undefined
+    if (!MIGRATION_FOLDER_NAME.test(name) || Buffer.byteLength(name) > 255) {
+      throw new BadRequestError(`migration folder ${JSON.stringify(name)} is not named <digits>_<name> (like "20250124140000_add_user_profiles"); rename it the way Prisma names migrations`, { folder: name }, 'INVALID_MIGRATION_NAME')
+    }
     const bytes = await readFile(file)
     return { name, sql: bytes.toString('utf8'), checksum: sha256Hex(bytes) }
   }))

@@ -1,0 +1,40 @@
+import rateLimit from '@fastify/rate-limit'
+import type { FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { RateLimitedError } from '../../errors/index.js'
+
+// Probes from load balancers and orchestrators are never limited.
+const UNLIMITED_ROUTES = new Set(['/healthz', '/readyz'])
+
+/**
+ * Rate limit per token (`limits.rate_limit`), counted in Redis so every API process shares the
+ * count. It runs before authentication: requests without a valid token share one bucket per
+ * address, so guessing tokens is limited too. Over the limit: 429 with `Retry-After` and the
+ * usual error body. If Redis cannot be reached the request goes through (the limit protects the
+ * service; it must not take it down).
+ */
+export default fp(async function rateLimitPlugin (app) {
+  const { max, window } = app.services.config.limits.rate_limit
+  const keyOf = (request: FastifyRequest): string => {
+    const principal = app.bearerPrincipal(request)
+    return principal === null ? `address:${request.ip}` : `token:${principal.name}`
+  }
+  await app.register(rateLimit, {
+    global: false,
+    max,
+    timeWindow: window,
+    redis: app.services.redis,
+    // The queue name identifies one deployment of the service (tests give each run its own).
+    nameSpace: `${app.services.queue.name}:rate-limit:`,
+    skipOnError: true,
+    keyGenerator: keyOf,
+    allowList: (request) => UNLIMITED_ROUTES.has(request.routeOptions.url ?? ''),
+    errorResponseBuilder: (request, context) => {
+      const retryAfter = Math.max(1, Math.ceil(context.ttl / 1000))
+      const who = keyOf(request).startsWith('token:') ? `token ${(app.bearerPrincipal(request)?.name ?? '')}` : 'requests without a valid token from this address'
+      return new RateLimitedError(`too many requests for ${who}: at most ${context.max} per ${window / 1000}s; retry in ${retryAfter}s (see the Retry-After header)`, { limit: context.max, window_seconds: window / 1000, retry_after_seconds: retryAfter })
+    }
+  })
+  // A global hook runs before every route's own onRequest hooks, so before authentication.
+  app.addHook('onRequest', app.rateLimit())
+}, { name: 'rate-limit', dependencies: ['auth'] })

@@ -1,0 +1,64 @@
+import type pg from 'pg'
+import type { Logger } from 'pino'
+import { safeErrorMessage } from '../lib/mask-secrets.js'
+import { enqueueDeploymentExpiry } from '../queue/deployment-jobs.js'
+import { getDeployment, transitionDeployment, type DeploymentRow, type DeploymentStatus } from '../store/deployments.js'
+import { withTransaction } from '../store/pool.js'
+import { DeploymentRecorder } from './deployment-recorder.js'
+import { endedBanner } from './human-log.js'
+import type { PipelineContext } from './pipeline-context.js'
+import { errorReport } from './report.js'
+
+/**
+ * Ends a pending deployment whose approval window has closed (`pending_approval` → `expired`):
+ * the approval step fails, the report says why, the audit trail and the human log record it.
+ * `deployment` must be the row locked FOR UPDATE in `db`'s transaction. Returns true if it did.
+ */
+export async function expireIfDue (db: pg.PoolClient, deployment: DeploymentRow, logger: Logger): Promise<boolean> {
+  if (deployment.status !== 'pending_approval' || deployment.expires_at === null || deployment.expires_at.getTime() > Date.now()) return false
+  const expiresAt = deployment.expires_at.toISOString()
+  const recorder = new DeploymentRecorder(db, deployment, logger)
+  await recorder.finishStep('approval', 'failed', `approval window expired at ${expiresAt}`)
+  const report = errorReport({ operation: deployment.operation, environment: deployment.environment, mode: deployment.mode, error: `Approval expired at ${expiresAt}`, suggestions: ['Nothing was applied. Create a new deployment to request approval again'] })
+  const expired = await transitionDeployment(db, deployment.id, ['pending_approval'], { status: 'expired', report, steps: recorder.steps })
+  if (expired === undefined) return false
+  const approvals = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM approvals WHERE deployment_id = $1', [deployment.id])
+  await recorder.event('status_changed', { from: 'pending_approval', to: 'expired', expires_at: expiresAt, approvals_received: approvals.rows[0]?.n ?? 0, approvals_required: deployment.approvals_required })
+  await recorder.log(endedBanner('expired', deployment.environment, `Approval window closed at ${expiresAt} with ${approvals.rows[0]?.n ?? 0} of ${deployment.approvals_required} approvals; nothing was applied`), 'banner')
+  logger.info({ deployment_id: deployment.id, expires_at: expiresAt }, 'deployment expired without enough approvals')
+  return true
+}
+
+export type ExpiryOutcome =
+  | { outcome: 'expired' }
+  /** The job ran before `expires_at` (clocks of two machines disagree): run it again at `dueAt`. */
+  | { outcome: 'not_due', dueAt: Date }
+  /** Approved, rejected, cancelled or already expired: nothing to do. */
+  | { outcome: 'not_pending', status: DeploymentStatus | 'missing' }
+
+/**
+ * What the expiry job does (a BullMQ delayed job scheduled when the deployment entered
+ * `pending_approval`, due at its `expires_at`): expire it if it is still pending, else nothing.
+ */
+export async function expireDeployment (pool: pg.Pool, logger: Logger, id: string): Promise<ExpiryOutcome> {
+  return await withTransaction(pool, async (db) => {
+    const deployment = await getDeployment(db, id, { forUpdate: true })
+    if (deployment === undefined) return { outcome: 'not_pending', status: 'missing' }
+    if (deployment.status !== 'pending_approval' || deployment.expires_at === null) return { outcome: 'not_pending', status: deployment.status }
+    if (await expireIfDue(db, deployment, logger.child({ deployment_id: id, phase: 'expire' }))) return { outcome: 'expired' }
+    return { outcome: 'not_due', dueAt: deployment.expires_at }
+  })
+}
+
+/**
+ * Schedules the expiry job of a deployment that just entered `pending_approval`. If Redis
+ * refuses, the deployment still cannot be approved late (approve checks `expires_at` itself)
+ * and the worker's reconciler schedules the job when it next starts.
+ */
+export async function scheduleExpiry (ctx: Pick<PipelineContext, 'queue' | 'logger'>, deploymentId: string, expiresAt: Date): Promise<void> {
+  try {
+    await enqueueDeploymentExpiry(ctx.queue, deploymentId, expiresAt)
+  } catch (error) {
+    ctx.logger.warn({ deployment_id: deploymentId, err: { message: safeErrorMessage(error) } }, 'could not schedule the approval expiry; approvals after expires_at are still refused')
+  }
+}
