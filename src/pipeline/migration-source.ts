@@ -1,6 +1,5 @@
 import type { Config, EnvironmentConfig } from '../config/load.js'
 import { BadRequestError } from '../errors/index.js'
-import { compareNamesBytewise } from '../handlers/prisma/read-migrations.js'
 import type { MigrationFile, MigrationHandler } from '../handlers/types.js'
 import { resolveInsideWorkspace } from '../lib/workspace-path.js'
 import type { DeploymentRow } from '../store/deployments.js'
@@ -16,7 +15,7 @@ export async function loadMigrationSource (
   handler: MigrationHandler
 ): Promise<MigrationFile[]> {
   if (deployment.inline_migrations !== null) {
-    return [...deployment.inline_migrations].sort((a, b) => compareNamesBytewise(a.name, b.name))
+    return handler.orderSource([...deployment.inline_migrations])
   }
   const directory = deployment.working_directory ?? environment.working_directory
   if (directory === undefined) {
