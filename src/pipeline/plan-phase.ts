@@ -11,7 +11,7 @@ import { DeploymentFailure } from './deployment-failure.js'
 import type { DeploymentRecorder } from './deployment-recorder.js'
 import { completedBanner, modeDescription, startBanner } from './human-log.js'
 import type { PipelineContext } from './pipeline-context.js'
-import { loadMigrationSource } from './migration-source.js'
+import { loadMigrationSource, projectDirectoryOf } from './migration-source.js'
 import { noPendingReport, previewReport } from './report.js'
 import { runHealthChecks } from './steps/health-check.js'
 import { targetUrlFor } from './target-url.js'
@@ -33,7 +33,7 @@ export async function runPlanPhase (ctx: PipelineContext, deployment: Deployment
   await recorder.log(startBanner(environment), 'banner')
 
   await recorder.startStep('load_configuration')
-  const handler = handlerFor(environment)
+  const handler = handlerFor(environment, await projectDirectoryOf(deployment, environment, ctx.config))
   const source = await loadMigrationSource(deployment, environment, ctx.config, handler)
   await recorder.finishStep('load_configuration', 'passed', `tool ${environment.migration_tool}, ${source.length} migrations in the source`)
   await recorder.log('✓ Configuration loaded')
@@ -57,6 +57,10 @@ export async function runPlanPhase (ctx: PipelineContext, deployment: Deployment
   await transitionDeployment(ctx.pool, deployment.id, ['running'], { plan, source_snapshot: snapshot })
   await recorder.finishStep('check_pending', 'passed', `${plan.pending_migrations} pending of ${source.length}`)
   await recorder.log(`✓ Pending migrations: ${plan.pending_migrations} found`)
+  if (handler.preview !== undefined && plan.pending_migrations > 0) {
+    await recorder.log(`Preview by ${environment.migration_tool} (command.preview):`)
+    await handler.preview(databaseUrl, async (line) => { await recorder.log(`  │ ${line}`, 'tool_output') })
+  }
 
   if (deployment.dry_run) {
     await recorder.finishStep('preview', 'passed', 'dry run: nothing applied')
