@@ -42,8 +42,10 @@ export function failureFrom (run: ToolRun, markers: OutputMarkers): { name?: str
       message ??= groups?.message
     }
   }
+  // Without a recognized line: the tool's first error line on stderr, else its last words, else how it ended.
   const errorLine = run.stderrLines.find((line) => /error/i.test(line)) ?? run.stderrLines.at(-1) ?? run.lines.at(-1)?.text
-  return { ...(name ?? lastStarted) === undefined ? {} : { name: name ?? lastStarted }, message: message ?? errorLine?.trim() ?? run.failure }
+  name ??= lastStarted
+  return { ...(name === undefined ? {} : { name }), message: message ?? errorLine?.trim() ?? run.failure }
 }
 
 /**
@@ -88,8 +90,6 @@ export async function applyWithTool (spec: ToolSpec, project: string, databaseUr
   if (!run.failed && notApplied.length === 0) return applied
   const failure = failureFrom(run, spec.markers)
   const failedName = notApplied.find((m) => failure.name !== undefined && sameMigration(m.name, failure.name))?.name ?? notApplied[0]?.name ?? failure.name ?? migrations.at(-1)?.name ?? spec.tool
-  const message = run.failed
-    ? `${failure.message}${failure.message === run.failure ? '' : ` (${run.failure})`}`
-    : `${spec.tool} exited successfully but left ${notApplied.map((m) => m.name).join(', ')} pending`
+  const message = run.failed ? failure.message : `${spec.tool} exited successfully but left ${notApplied.map((m) => m.name).join(', ')} pending`
   throw new MigrationFailedError(failedName, applied.map((m) => m.name), message)
 }
