@@ -12,8 +12,11 @@ import type { ToolStatus } from './status-formats.js'
 export function statusFromTool<T extends MigrationIdentity> (tool: string, parsed: ToolStatus, source: T[]): MigrationStatus<T> {
   const find = (name: string): T | undefined => source.find((file) => sameMigration(file.name, name))
   const listed = (names: string[] | undefined, name: string): boolean => names?.some((other) => sameMigration(other, name)) === true
-  const pendingNames = parsed.pending ?? source.map((f) => f.name).filter((name) => !listed(parsed.applied, name) && !listed(parsed.failed, name))
-  const appliedNames = parsed.applied ?? source.map((f) => f.name).filter((name) => !listed(pendingNames, name) && !listed(parsed.failed, name))
+  const firstFailed = source.findIndex((file) => listed(parsed.failed, file.name))
+  const appliedByPosition = parsed.applied === undefined && parsed.pending === undefined ? source.slice(0, firstFailed === -1 ? source.length : firstFailed).map((f) => f.name) : undefined
+  const appliedListed = parsed.applied ?? appliedByPosition
+  const pendingNames = parsed.pending ?? source.map((f) => f.name).filter((name) => !listed(appliedListed, name) && !listed(parsed.failed, name))
+  const appliedNames = appliedListed ?? source.map((f) => f.name).filter((name) => !listed(pendingNames, name) && !listed(parsed.failed, name))
   const entry = (name: string): HistoryEntry => {
     const file = find(name)
     return { name: file?.name ?? name, checksum: file?.checksum ?? unknownFile(tool, name).checksum, startedAt: null, finishedAt: null, logs: null }

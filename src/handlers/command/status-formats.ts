@@ -1,6 +1,7 @@
 /**
  * What a tool's status output says: names in the tool's order. A list left undefined is "every
- * migration of the source not in the other lists" (Prisma lists only what is pending or failed).
+ * migration of the source not in the other lists" (Prisma lists only what is pending or failed);
+ * with both undefined, the source's migrations before the first failed one are applied.
  */
 export interface ToolStatus {
   applied?: string[]
@@ -52,7 +53,7 @@ const PRISMA_SECTIONS: Array<[RegExp, 'pending' | 'failed' | 'missing']> = [
  * "The current database is not managed by Prisma Migrate" means nothing is applied yet.
  */
 export const parsePrismaStatus: StatusParser = (lines) => {
-  const status: ToolStatus & { pending: string[] } = { pending: [], failed: [], missing: [] }
+  const status: ToolStatus = { failed: [], missing: [] }
   let recognized = false
   let section: 'pending' | 'failed' | 'missing' | undefined
   for (const raw of lines) {
@@ -60,17 +61,20 @@ export const parsePrismaStatus: StatusParser = (lines) => {
     if (line === '') { section = undefined; continue }
     const heading = PRISMA_SECTIONS.find(([pattern]) => pattern.test(line))
     if (heading !== undefined) { section = heading[1]; recognized = true; continue }
-    if (section !== undefined && /^\S+$/.test(line)) { status[section].push(line); continue }
+    if (section !== undefined && /^\S+$/.test(line)) { (status[section] ??= []).push(line); continue }
     section = undefined
-    if (/^Database schema is up to date!$/.test(line) || /^(\d+ migrations? found|No migration found) in prisma\/migrations$/.test(line)) recognized = true
+    if (/^(\d+ migrations? found|No migration found) in prisma\/migrations$/.test(line)) recognized = true
+    if (/^Database schema is up to date!$/.test(line)) {
+      recognized = true
+      status.pending ??= []
+    }
+    // A new database: nothing applied, everything in the folder pending.
     if (/^The current database is not managed by Prisma Migrate\.?$/.test(line)) {
       recognized = true
       status.applied = []
     }
   }
-  if (!recognized) return undefined
-  // Not managed: everything in the folder is pending, so leave pending to be derived.
-  return status.applied !== undefined && status.pending.length === 0 ? { applied: [], failed: status.failed, missing: status.missing } : status
+  return recognized ? status : undefined
 }
 
 /** `status_format: patterns`: one regular expression for applied lines, one for pending, each with a `name` group. */
