@@ -1,7 +1,9 @@
+import { cpSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
 import pg from 'pg'
 import t from 'tap'
 import { databaseUrl, queryDatabase } from '../helpers/databases.js'
-import { startHarness, type Harness } from '../helpers/harness.js'
+import { FIXTURES, startHarness, type Harness } from '../helpers/harness.js'
 
 // "Anything else": migrations-fixtures/custom-tool/tool.mjs, a tiny real tool, with status parsed
 // by configured patterns, the URL in TARGET_URL, and its argv and environment names printed.
@@ -64,4 +66,36 @@ t.test('a custom tool: patterns, the URL only in its environment, preview, lock,
   t.match(blocked.report.error, /waiting for the migration lock \(pg_advisory_lock\(1835296112\)\) held by pid \d+ \(application "other-deployer"/)
   t.notMatch(blocked.log, /  │ argv: apply/, 'the tool never ran')
   t.same(await queryDatabase(h.targets.perf as string, `SELECT count(*)::int AS n FROM custom_tool_history`), [{ n: 0 }])
+})
+
+t.test('approval with a command tool: the approved files, and a file changed after approval is refused', async (t) => {
+  // A copy of custom-tool inside the project (t.testdir is under .tap/), so tool.mjs still finds pg.
+  const workspace = t.testdir({})
+  cpSync(path.join(FIXTURES, 'custom-tool'), path.join(workspace, 'custom-tool'), { recursive: true })
+  const h = await startHarness({
+    workspaceRoot: workspace,
+    environments: { production: { ...CUSTOM, protected: true, backup_before_migrate: false, approval: { required_approvals: 1, roles: ['approver'], expires_after: '1h' } } }
+  })
+  t.teardown(h.close)
+  const approveAndWait = async (id: string): Promise<Awaited<ReturnType<Harness['waitFor']>>> => {
+    const approved = await h.request('POST', `/deployments/${id}/approve`, { as: 'alice', body: { comment: 'read the files' } })
+    if (approved.statusCode !== 200) throw new Error(approved.body)
+    return await h.waitFor(id, ['succeeded', 'failed'], 120_000)
+  }
+
+  const first = await h.request('POST', '/deployments', { body: { environment: 'production' } })
+  t.equal((await h.waitFor(first.json().id, ['pending_approval'], 120_000)).status, 'pending_approval')
+  const released = await approveAndWait(first.json().id)
+  t.equal(released.status, 'succeeded', JSON.stringify(released.report))
+
+  const third = path.join(workspace, 'custom-tool', 'migrations', '003_gadget_colour.sql')
+  writeFileSync(third, 'ALTER TABLE "gadgets" ADD COLUMN "colour" text;\n')
+  const second = await h.request('POST', '/deployments', { body: { environment: 'production' } })
+  const waiting = await h.waitFor(second.json().id, ['pending_approval'], 120_000)
+  t.same(waiting.plan?.migrations.map((m) => m.name), ['003_gadget_colour.sql'])
+  writeFileSync(third, 'DROP TABLE "gadgets";\n')
+  const refused = await approveAndWait(second.json().id)
+  t.equal(refused.status, 'failed')
+  t.match((refused.report as { error: string }).error, /^plan is stale: 003_gadget_colour\.sql changed on disk since the plan was made; nothing was applied/)
+  t.same(await queryDatabase(h.targets.production as string, `SELECT to_regclass('gadgets') IS NOT NULL AS kept`), [{ kept: true }], 'the edited file never ran')
 })
