@@ -80,7 +80,8 @@ function resolveEnvironment (name: string, env: RawEnvironmentConfig): Environme
     approval: env.approval ?? { required_approvals: 1, roles: ['approver', 'admin'], allow_self_approval: false, expires_after: 24 * 3_600_000 },
     backup: env.backup ?? { provider: 'pg_dump', dir: '.data/backups', keep: 10 },
     backup_before_migrate: env.backup_before_migrate ?? env.protected,
-    health_check: env.health_check ?? { checks: ['connectivity', 'schema', 'migrations'], timeout: 5000, sql: [] }
+    // A command tool's status starts a Node process (about a second or two): give it more than 5s.
+    health_check: env.health_check ?? { checks: ['connectivity', 'schema', 'migrations'], timeout: env.migration_tool === 'command' ? 60_000 : 5000, sql: [] }
   }
 }
 

@@ -49,9 +49,76 @@ const lintSchema = z.strictObject({
   exclude: z.array(z.string().min(1)).default(DEFAULT_LINT_EXCLUDE)
 })
 
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/
+const envName = z.string().regex(ENV_NAME, 'expected the NAME of an environment variable (like DATABASE_URL)')
+
+export const MIGRATION_TOOLS = ['prisma', 'sql', 'command'] as const
+export const COMMAND_PRESETS = ['typeorm', 'sequelize', 'prisma'] as const
+
+const argvSchema = z.array(z.string().min(1, 'an empty argument'), { error: 'expected the program and its arguments as a list, like [typeorm, migration:run, -d, data-source.js]' })
+  .nonempty('expected the program and its arguments as a list, like [typeorm, migration:run, -d, data-source.js]')
+
+/** `sql:` — options of the sql handler. */
+const sqlToolSchema = z.strictObject({
+  /** The history table, in the connection's search path. */
+  history_table: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a lowercase table name (letters, digits, _)').default('migration_deployer_history')
+})
+
+/** `command:` — an external migration tool run with execa, without a shell. */
+const commandToolSchema = z.strictObject({
+  /** typeorm | sequelize | prisma: fills status, apply, status_format and migrations_dir. */
+  preset: z.enum(COMMAND_PRESETS, { error: 'expected "typeorm", "sequelize" or "prisma" (or leave preset out and give status, apply and status_format)' }).optional(),
+  /** Lists applied and pending migrations (e.g. [typeorm, migration:show, -d, data-source.js]). */
+  status: argvSchema.optional(),
+  /** Applies every pending migration (e.g. [sequelize-cli, db:migrate]). */
+  apply: argvSchema.optional(),
+  /** Optional: shows what apply would do; its output goes into the plan's log. */
+  preview: argvSchema.optional(),
+  /** How to read the status output: a preset's format, or `patterns` with status_patterns. */
+  status_format: z.enum([...COMMAND_PRESETS, 'patterns'], { error: 'expected "typeorm", "sequelize", "prisma" or "patterns"' }).optional(),
+  /** For status_format patterns: regular expressions with a (?<name>…) group, matched per line. */
+  status_patterns: z.strictObject({ applied: z.string().min(1), pending: z.string().min(1) }).optional(),
+  /** The variable the tool reads the target's URL from (the URL is never put in argv). */
+  url_env: envName.default('DATABASE_URL'),
+  /** Where the tool's migration files are, relative to working_directory, to show them to reviewers. */
+  migrations_dir: z.string().min(1).optional(),
+  /** typeorm preset: the DataSource file passed as -d. */
+  data_source: z.string().min(1).optional(),
+  /** Literal variables for the tool (never secrets: this file is not a secret store). */
+  env: z.record(envName, z.string()).default({}),
+  /** Variables of the worker's own environment passed through to the tool by name. */
+  pass_env: z.array(envName).default([]),
+  /** Kills apply after this long. */
+  timeout: durationMs.default(30 * 60_000),
+  /** Kills status and preview after this long. */
+  status_timeout: durationMs.default(2 * 60_000)
+}).superRefine((command, ctx) => {
+  if (command.preset === undefined) {
+    for (const key of ['status', 'apply', 'status_format'] as const) {
+      if (command[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `required without a preset: give ${key}, or preset: typeorm | sequelize | prisma` })
+    }
+  }
+  if (command.status_format === 'patterns' && command.status_patterns === undefined) ctx.addIssue({ code: 'custom', path: ['status_patterns'], message: 'status_format patterns needs status_patterns: { applied: <regex>, pending: <regex> }, each with a (?<name>…) group' })
+  for (const key of ['applied', 'pending'] as const) {
+    const source = command.status_patterns?.[key]
+    if (source === undefined) continue
+    try {
+      if (!new RegExp(source).source.includes('(?<name>')) ctx.addIssue({ code: 'custom', path: ['status_patterns', key], message: 'needs a (?<name>…) group that captures the migration name' })
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', path: ['status_patterns', key], message: `not a valid regular expression: ${(error as Error).message}` })
+    }
+  }
+  if (command.data_source !== undefined && command.preset !== 'typeorm') ctx.addIssue({ code: 'custom', path: ['data_source'], message: 'data_source is for preset: typeorm only' })
+  if (Object.keys(command.env).includes(command.url_env)) ctx.addIssue({ code: 'custom', path: ['env', command.url_env], message: `${command.url_env} carries the target's URL (url_env): it is set by the deployer, never in config` })
+})
+
 const environmentSchema = z.strictObject({
   database_url_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected the NAME of an environment variable (like PROD_DATABASE_URL), not a URL'),
-  migration_tool: z.enum(['prisma'], { error: 'expected "prisma" (the only migration tool this version supports)' }).default('prisma'),
+  migration_tool: z.enum(MIGRATION_TOOLS, { error: 'expected "prisma", "sql" or "command"' }).default('prisma'),
+  /** Options of migration_tool: sql. */
+  sql: sqlToolSchema.optional(),
+  /** The tool of migration_tool: command (required then). */
+  command: commandToolSchema.optional(),
   working_directory: z.string().optional(),
   mode: z.enum(['dev', 'deploy']).optional(),
   protected: z.boolean().default(false),
@@ -133,6 +200,7 @@ export const configSchema = z.strictObject({
       const mode = env.mode ?? (name === 'dev' || name === 'test' ? 'dev' : 'deploy')
       if (mode !== 'dev') ctx.addIssue({ code: 'custom', path: ['environments', name, 'reset_on_drift'], message: 'reset_on_drift is allowed only in dev mode (environments named dev or test, or mode: dev): deploy mode never resets a database' })
     }
+    if (isRecord(env)) checkToolOptions(name, env, ctx)
     const required = isRecord(env) && Array.isArray(env.requires_success_in) ? env.requires_success_in : []
     for (const requiredName of required) {
       if (typeof requiredName === 'string' && !names.includes(requiredName)) {
@@ -150,6 +218,14 @@ export const configSchema = z.strictObject({
   })
 }, { when: (payload) => isRecord(payload.value) })
 
+/** `command:` goes with migration_tool command (and is required there), `sql:` with migration_tool sql. */
+function checkToolOptions (name: string, env: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  const tool = env.migration_tool ?? 'prisma'
+  if (tool === 'command' && env.command === undefined) ctx.addIssue({ code: 'custom', path: ['environments', name, 'command'], message: 'migration_tool command needs command: { preset: typeorm | sequelize | prisma } or command: { status, apply, status_format }' })
+  if (tool !== 'command' && env.command !== undefined) ctx.addIssue({ code: 'custom', path: ['environments', name, 'command'], message: `command is only for migration_tool: command (this environment uses ${String(tool)})` })
+  if (tool !== 'sql' && env.sql !== undefined) ctx.addIssue({ code: 'custom', path: ['environments', name, 'sql'], message: `sql is only for migration_tool: sql (this environment uses ${String(tool)})` })
+}
+
 function isRecord (value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
@@ -163,3 +239,5 @@ export type TokenConfig = z.output<typeof tokenSchema>
 export type NotificationsConfig = z.output<typeof notificationsSchema>
 export type WebhookConfig = z.output<typeof webhookSchema>
 export type LintConfig = z.output<typeof lintSchema>
+export type CommandToolConfig = z.output<typeof commandToolSchema>
+export type SqlToolConfig = z.output<typeof sqlToolSchema>

@@ -6,13 +6,19 @@ export interface MigrationFile {
   sql: string
   /** Lowercase sha256 hex of the raw bytes. */
   checksum: string
+  /**
+   * Set when an external tool applies the file (the command handler): `sql` then holds the file as
+   * written (JavaScript for TypeORM or Sequelize), shown to reviewers but not parsed or linted as SQL.
+   */
+  appliedBy?: { tool: string, transactional: boolean }
 }
 
 /** A row of the target's history table, as the handler understands it. */
 export interface HistoryEntry {
   name: string
   checksum: string
-  startedAt: Date
+  /** Null when the tool keeps no time (the command handler's tools). */
+  startedAt: Date | null
   finishedAt: Date | null
   logs: string | null
 }
@@ -42,6 +48,8 @@ export interface AppliedMigration {
 export interface ApplyProgress {
   onMigrationStart?: (migration: MigrationFile) => Promise<void> | void
   onMigrationApplied?: (migration: MigrationFile, durationMs: number) => Promise<void> | void
+  /** A line an external tool printed (command handler), for the human log. */
+  onOutput?: (line: string) => Promise<void> | void
 }
 
 export interface ApplyOptions {
@@ -71,8 +79,15 @@ export interface MigrationHandler {
   readonly tool: string
   /** Reads the migrations of a folder (the project folder or its migrations folder). */
   readSource: (directory: string) => Promise<MigrationFile[]>
+  /**
+   * Orders migrations uploaded inline the way the tool would apply them, refusing names the tool
+   * would not accept (`BadRequestError`): those bytes, not a folder, are then the source.
+   */
+  orderSource: (migrations: MigrationFile[]) => MigrationFile[]
   /** Read-only status; never creates or changes anything on the target. */
   status: <T extends MigrationIdentity>(databaseUrl: string, source: T[]) => Promise<MigrationStatus<T>>
   /** Takes the migration lock (waiting at most `waitMs`). */
   lock: (databaseUrl: string, options: { waitMs: number }) => Promise<LockedTarget>
+  /** Optional: shows what applying would do (the command handler's `preview` argv), line by line. */
+  preview?: (databaseUrl: string, onOutput: (line: string) => Promise<void> | void) => Promise<void>
 }

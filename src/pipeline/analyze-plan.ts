@@ -12,8 +12,9 @@ import { DeploymentFailure } from './deployment-failure.js'
  * release manager sees "drops a column" before approving. Rules in `lint.block_on` fail the plan.
  */
 export async function analyzePlan (plan: Plan, pending: MigrationFile[], environment: EnvironmentConfig, logger: Logger): Promise<Plan> {
-  const analyses = await Promise.all(pending.map(async (migration) => await analyzeMigrationSql(migration.sql)))
-  const syntaxErrors = analyses.flatMap((analysis, index) => analysis.parseError === undefined
+  // Files an external tool applies (command handler) are shown as written, not parsed as SQL.
+  const analyses = await Promise.all(pending.map(async (migration) => migration.appliedBy === undefined ? await analyzeMigrationSql(migration.sql) : undefined))
+  const syntaxErrors = analyses.flatMap((analysis, index) => analysis?.parseError === undefined
     ? []
     : [`${pending[index]?.name ?? ''}${analysis.parseError.line === undefined ? '' : ` line ${analysis.parseError.line}`}: ${analysis.parseError.message}`])
   if (syntaxErrors.length > 0) {
@@ -23,15 +24,17 @@ export async function analyzePlan (plan: Plan, pending: MigrationFile[], environ
       extraResult: { syntax_errors: syntaxErrors }
     })
   }
-  const warnings = await lint(pending, environment, logger)
+  const warnings = await lint(pending.filter((migration) => migration.appliedBy === undefined), environment, logger)
   const migrations = plan.migrations.map((migration, index) => {
     const analysis = analyses[index]
     const nonTransactional = (analysis?.nonTransactionalReasons ?? []).map((reason) => ({ rule: 'non-transactional', message: `${reason}: this migration runs outside a transaction; if it fails midway its history row is left failed and must be resolved` }))
     const ownTransaction = analysis?.managesOwnTransaction === true ? [{ rule: 'own-transaction', message: 'This file issues its own BEGIN/COMMIT: it runs as written, not wrapped in a transaction' }] : []
+    const appliedBy = pending[index]?.appliedBy
+    const external = appliedBy === undefined ? [] : [{ rule: 'external-tool', message: `Applied by ${appliedBy.tool} (command handler): the file is shown as written and not analysed here; ${appliedBy.tool} ${appliedBy.transactional ? 'runs migrations in a transaction by default' : 'does not wrap migrations in a transaction: a failure midway leaves the earlier statements applied'}` }]
     return {
       ...migration,
-      transactional: analysis?.transactional === true && analysis.managesOwnTransaction !== true,
-      warnings: [...nonTransactional, ...ownTransaction, ...(warnings.get(migration.name) ?? []).map((w) => ({ rule: w.rule, message: w.line === undefined ? w.message : `line ${w.line}: ${w.message}` }))]
+      transactional: appliedBy?.transactional ?? (analysis?.transactional === true && analysis.managesOwnTransaction !== true),
+      warnings: [...external, ...nonTransactional, ...ownTransaction, ...(warnings.get(migration.name) ?? []).map((w) => ({ rule: w.rule, message: w.line === undefined ? w.message : `line ${w.line}: ${w.message}` }))]
     }
   })
   const blocked = migrations.flatMap((m) => m.warnings.filter((w) => environment.lint.block_on.includes(w.rule)).map((w) => `${m.name}: ${w.rule}`))

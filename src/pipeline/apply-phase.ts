@@ -15,6 +15,7 @@ import { runBackupStep } from './steps/backup.js'
 import { restoreOnFailure, type RollbackOutcome } from './steps/restore-on-failure.js'
 import type { BackupRow } from '../store/backups.js'
 import { targetUrlFor } from './target-url.js'
+import { projectDirectoryOf } from './migration-source.js'
 import { LockTimeoutError, PlanStaleError } from '../errors/pipeline-errors.js'
 
 export interface ApplyPhaseInput {
@@ -39,7 +40,7 @@ export async function runApplyPhase (ctx: PipelineContext, deployment: Deploymen
     throw new DeploymentFailure({ error: `Deployment ${deployment.id} has no plan for a configured environment; create a new deployment` })
   }
   const databaseUrl = targetUrlFor(environment, ctx.env)
-  const handler = handlerFor(environment)
+  const handler = handlerFor(environment, await projectDirectoryOf(deployment, environment, ctx.config))
 
   const lockRequested = performance.now()
   const target = await takeMigrationLock(handler, databaseUrl, environment, recorder)
@@ -107,7 +108,9 @@ async function applyMigrations (ctx: PipelineContext, deployment: DeploymentRow,
       onMigrationApplied: async (migration, durationMs) => {
         await recordAppliedMigration(ctx.pool, { environment: environment.name, name: migration.name, checksum: migration.checksum, durationMs, deploymentId: deployment.id })
         await recorder.log(`✓ Deploying migration: ${migration.name} (${formatSeconds(durationMs)})`, 'migration_applied', { migration: migration.name, checksum: migration.checksum, duration_ms: Math.round(durationMs) })
-      }
+      },
+      // An external tool's output (command handler), line by line, as it runs.
+      onOutput: async (line) => { await recorder.log(`  │ ${line}`, 'tool_output') }
     })
   } catch (error) {
     if (!(error instanceof MigrationFailedError)) throw error

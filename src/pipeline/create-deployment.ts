@@ -44,6 +44,8 @@ export async function createDeployment (pool: pg.Pool, config: Config, principal
       seen.add(migration.name)
     }
     inline = input.migrations.map((m) => ({ name: m.name, sql: m.sql, checksum: sha256Hex(Buffer.from(m.sql, 'utf8')) }))
+    // Refuse now (400) names the tool would not apply, or inline uploads a tool cannot take.
+    handlerFor(environment).orderSource(inline)
   } else {
     const directory = input.working_directory ?? environment.working_directory
     if (directory === undefined) {

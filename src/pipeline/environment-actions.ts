@@ -14,17 +14,23 @@ export function environmentOrThrow (config: Config, name: string): EnvironmentCo
   return environment
 }
 
+/** The environment's default project folder inside the workspace, if it has one. */
+async function defaultProject (config: Config, environment: EnvironmentConfig): Promise<string | undefined> {
+  return environment.working_directory === undefined ? undefined : await resolveInsideWorkspace(config.workspace_root, environment.working_directory)
+}
+
 /** The environment's default migrations folder, or null when it has none (inline-only environments). */
 export async function defaultSource (config: Config, environment: EnvironmentConfig): Promise<MigrationFile[] | null> {
-  if (environment.working_directory === undefined) return null
-  return await handlerFor(environment).readSource(await resolveInsideWorkspace(config.workspace_root, environment.working_directory))
+  const project = await defaultProject(config, environment)
+  if (project === undefined) return null
+  return await handlerFor(environment, project).readSource(project)
 }
 
 /** Like `prisma migrate status`: applied, pending, failed and drifted against the default folder. */
 export async function environmentStatus (config: Config, env: NodeJS.ProcessEnv, name: string): Promise<{ environment: EnvironmentConfig, source: MigrationFile[] | null, status: MigrationStatus }> {
   const environment = environmentOrThrow(config, name)
   const source = await defaultSource(config, environment)
-  const status = await handlerFor(environment).status(targetUrlFor(environment, env), source ?? [])
+  const status = await handlerFor(environment, await defaultProject(config, environment)).status(targetUrlFor(environment, env), source ?? [])
   // Without a source folder, "missing from the source" means nothing.
   if (source === null) status.drifted = []
   return { environment, source, status }
@@ -37,7 +43,7 @@ export async function environmentStatus (config: Config, env: NodeJS.ProcessEnv,
 export async function resolveEnvironmentMigration (pool: pg.Pool, config: Config, env: NodeJS.ProcessEnv, principal: Principal, name: string, migration: string, as: 'applied' | 'rolled_back'): Promise<{ rowsChanged: number }> {
   const environment = environmentOrThrow(config, name)
   const source = await defaultSource(config, environment) ?? []
-  const target = await handlerFor(environment).lock(targetUrlFor(environment, env), { waitMs: environment.migration_lock_wait })
+  const target = await handlerFor(environment, await defaultProject(config, environment)).lock(targetUrlFor(environment, env), { waitMs: environment.migration_lock_wait })
   let result: { rowsChanged: number }
   try {
     result = await target.resolve(migration, as, source)

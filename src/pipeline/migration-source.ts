@@ -1,6 +1,5 @@
 import type { Config, EnvironmentConfig } from '../config/load.js'
 import { BadRequestError } from '../errors/index.js'
-import { compareNamesBytewise } from '../handlers/prisma/read-migrations.js'
 import type { MigrationFile, MigrationHandler } from '../handlers/types.js'
 import { resolveInsideWorkspace } from '../lib/workspace-path.js'
 import type { DeploymentRow } from '../store/deployments.js'
@@ -16,11 +15,26 @@ export async function loadMigrationSource (
   handler: MigrationHandler
 ): Promise<MigrationFile[]> {
   if (deployment.inline_migrations !== null) {
-    return [...deployment.inline_migrations].sort((a, b) => compareNamesBytewise(a.name, b.name))
+    return handler.orderSource([...deployment.inline_migrations])
   }
-  const directory = deployment.working_directory ?? environment.working_directory
-  if (directory === undefined) {
+  const project = await projectDirectoryOf(deployment, environment, config)
+  if (project === undefined) {
     throw new BadRequestError(`environment ${environment.name} has no working_directory configured; send "migrations" inline or a "working_directory"`, undefined, 'NO_MIGRATION_SOURCE')
   }
-  return await handler.readSource(await resolveInsideWorkspace(config.workspace_root, directory))
+  return await handler.readSource(project)
+}
+
+/**
+ * The project folder a deployment deploys from (its `working_directory`, else the environment's,
+ * resolved inside the workspace), or undefined for inline uploads and environments without one.
+ * The command handler runs its tool there.
+ */
+export async function projectDirectoryOf (
+  deployment: Pick<DeploymentRow, 'inline_migrations' | 'working_directory'>,
+  environment: EnvironmentConfig,
+  config: Config
+): Promise<string | undefined> {
+  if (deployment.inline_migrations !== null) return undefined
+  const directory = deployment.working_directory ?? environment.working_directory
+  return directory === undefined ? undefined : await resolveInsideWorkspace(config.workspace_root, directory)
 }

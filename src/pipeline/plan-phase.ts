@@ -14,7 +14,7 @@ import { completedBanner } from './human-log.js'
 import { runPreamble } from './steps/preamble.js'
 import { runRestorePlanPhase } from './restore-phase.js'
 import type { PipelineContext } from './pipeline-context.js'
-import { loadMigrationSource } from './migration-source.js'
+import { loadMigrationSource, projectDirectoryOf } from './migration-source.js'
 import { noPendingReport, previewReport } from './report.js'
 import { runHealthChecks } from './steps/health-check.js'
 import { enforcePromotionGate } from './steps/promotion-gate.js'
@@ -30,11 +30,11 @@ export async function runPlanPhase (ctx: PipelineContext, deployment: Deployment
     await runRestorePlanPhase(ctx, deployment, recorder)
     return
   }
-  const { environment, loaded: source } = await runPreamble(ctx, deployment, recorder, async (environment) => {
-    const files = await loadMigrationSource(deployment, environment, ctx.config, handlerFor(environment))
-    return { value: files, detail: `tool ${environment.migration_tool}, ${files.length} migrations in the source` }
+  const { environment, loaded: { handler, source } } = await runPreamble(ctx, deployment, recorder, async (environment) => {
+    const handler = handlerFor(environment, await projectDirectoryOf(deployment, environment, ctx.config))
+    const files = await loadMigrationSource(deployment, environment, ctx.config, handler)
+    return { value: { handler, source: files }, detail: `tool ${environment.migration_tool}, ${files.length} migrations in the source` }
   })
-  const handler = handlerFor(environment)
 
   const databaseUrl = targetUrlFor(environment, ctx.env)
   const health = await checkHealthBefore(deployment, environment, databaseUrl, handler, source, recorder)
@@ -53,6 +53,10 @@ export async function runPlanPhase (ctx: PipelineContext, deployment: Deployment
   await recorder.log(`✓ Pending migrations: ${plan.pending_migrations} found`)
   await enforcePromotionGate(ctx.pool, deployment, environment, plan, recorder)
   await recorder.finishStep('check_pending', 'passed', `${plan.pending_migrations} pending of ${source.length}`)
+  if (handler.preview !== undefined && plan.pending_migrations > 0) {
+    await recorder.log(`Preview by ${environment.migration_tool} (command.preview):`)
+    await handler.preview(databaseUrl, async (line) => { await recorder.log(`  │ ${line}`, 'tool_output') })
+  }
 
   if (deployment.dry_run) {
     await recorder.finishStep('preview', 'passed', 'dry run: nothing applied')

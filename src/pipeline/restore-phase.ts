@@ -23,7 +23,12 @@ function restoreHealthConfig (environment: EnvironmentConfig): EnvironmentConfig
   return { ...environment, health_check: { ...environment.health_check, checks: environment.health_check.checks.filter((c) => c === 'connectivity') } }
 }
 
+/**
+ * The live history a restore compares with the backup's. Only Prisma's `_prisma_migrations` can
+ * be read back out of an archive (readBackupHistory), so other tools compare nothing.
+ */
 async function liveHistory (handler: MigrationHandler, databaseUrl: string): Promise<HistoryIdentity> {
+  if (handler.tool !== 'prisma') return []
   const status = await handler.status(databaseUrl, [])
   return [...status.applied, ...status.failed].map((entry) => ({ name: entry.name, checksum: entry.checksum }))
 }
@@ -59,7 +64,7 @@ export async function runRestorePlanPhase (ctx: PipelineContext, deployment: Dep
   let backupHistory: Awaited<ReturnType<typeof readBackupHistory>>
   try {
     await readArchiveToc(backup.file as string, pgRestore)
-    backupHistory = await readBackupHistory(backup.file as string, pgRestore)
+    backupHistory = handler.tool === 'prisma' ? await readBackupHistory(backup.file as string, pgRestore) : []
   } catch (error) {
     throw new DeploymentFailure({ error: `Backup ${backup.id} failed verification: ${safeErrorMessage(error)}`, suggestions: ['Choose another backup from GET /environments/' + environment.name + '/backups'] })
   }

@@ -3,7 +3,8 @@ import { BACKUP_ID_PATTERN } from '../backup/backup-id.js'
 import { DEPLOYMENT_STATUSES, OPERATIONS, STEP_NAMES } from '../store/deployments.js'
 
 /** Prisma's folder naming: digits (a timestamp), an underscore, a name. */
-export const MIGRATION_NAME = /^[0-9]+_[A-Za-z0-9][A-Za-z0-9_.-]*$/
+/** A Prisma folder name (`<digits>_<name>`, also the sql handler's plain form) or a Flyway-style `V<version>__<name>` (sql handler). */
+export const MIGRATION_NAME = /^(?:[0-9]+_|V[0-9]+(?:[._][0-9]+)*__)[A-Za-z0-9][A-Za-z0-9_.-]*$/
 
 export const sourceInfoSchema = z.strictObject({
   commit: z.string().max(200).optional(),
@@ -12,7 +13,7 @@ export const sourceInfoSchema = z.strictObject({
 }).meta({ description: 'Where the migrations come from, for reviewers', example: { commit: 'abc123', ref: 'main', url: 'https://ci.example/run/42' } })
 
 export const inlineMigrationSchema = z.strictObject({
-  name: z.string().max(255).regex(MIGRATION_NAME, 'expected a Prisma migration folder name like "20250124140000_add_user_profiles" (digits, "_", a name)'),
+  name: z.string().max(255).regex(MIGRATION_NAME, 'expected a migration name like "20250124140000_add_user_profiles" (digits, "_", a name) or, for the sql handler, "V1_2__add_index"'),
   sql: z.string().max(10 * 1024 * 1024)
 })
 

@@ -184,3 +184,49 @@ t.test('durations: units, bare seconds, and what is refused', async (t) => {
     t.same(error.problems, [`environments.dev.lock_timeout: expected a duration like "5s", "10m" or "24h", got ${JSON.stringify(text)}`])
   }
 })
+
+t.test('migration_tool sql and command: their options, defaults and every problem by path', async (t) => {
+  const config = parseConfig({
+    environments: {
+      dev: { database_url_env: 'DEV_DATABASE_URL', migration_tool: 'command', command: { preset: 'typeorm' }, working_directory: 'typeorm-app' },
+      staging: { database_url_env: 'STAGING_DATABASE_URL', migration_tool: 'sql', working_directory: 'sql-app' },
+      qa: { database_url_env: 'QA_DATABASE_URL', migration_tool: 'command', command: { status: ['node', 'tool.mjs', 'status'], apply: ['node', 'tool.mjs', 'apply'], status_format: 'patterns', status_patterns: { applied: '^A (?<name>\\S+)$', pending: '^P (?<name>\\S+)$' }, url_env: 'TARGET_URL', timeout: '5m' } }
+    }
+  }, tmp)
+  t.same(config.environments.dev?.command, { preset: 'typeorm', url_env: 'DATABASE_URL', env: {}, pass_env: [], timeout: 30 * 60_000, status_timeout: 2 * 60_000 }, 'two lines of config: the preset fills the rest')
+  t.equal(config.environments.dev?.health_check.timeout, 60_000, 'a command tool\'s status starts a process: 60s by default')
+  t.equal(config.environments.staging?.migration_tool, 'sql')
+  t.equal(config.environments.staging?.health_check.timeout, 5000)
+  t.equal(config.environments.qa?.command?.timeout, 5 * 60_000)
+
+  const error = configErrorOf(t, () => parseConfig({
+    environments: {
+      a: { database_url_env: 'A_URL', migration_tool: 'command' },
+      b: { database_url_env: 'B_URL', command: { preset: 'typeorm' } },
+      c: { database_url_env: 'C_URL', migration_tool: 'command', command: { preset: 'knex' }, sql: { history_table: 'h' } },
+      d: { database_url_env: 'D_URL', migration_tool: 'command', command: { apply: [], url_env: 'postgres://x', data_source: 'ds.js' } },
+      e: { database_url_env: 'E_URL', migration_tool: 'command', command: { status: ['t'], apply: ['t'], status_format: 'patterns', status_patterns: { applied: '(unclosed', pending: '^P (\\S+)$' }, env: { DATABASE_URL: 'postgres://u:p@h/db' } } },
+      f: { database_url_env: 'F_URL', migration_tool: 'sql', sql: { history_table: 'Bad Name' } },
+      g: { database_url_env: 'G_URL', migration_tool: 'command', command: { status: ['t'], apply: ['t'], status_format: 'patterns' } }
+    }
+  }, tmp, 'tools.yaml'))
+  const expected: Array<[string, RegExp]> = [
+    ['environments.a.command', /migration_tool command needs command: \{ preset: typeorm \| sequelize \| prisma \}/],
+    ['environments.b.command', /command is only for migration_tool: command \(this environment uses prisma\)/],
+    ['environments.c.command.preset', /expected "typeorm", "sequelize" or "prisma"/],
+    ['environments.c.sql', /sql is only for migration_tool: sql \(this environment uses command\)/],
+    ['environments.d.command.apply', /expected the program and its arguments as a list/],
+    ['environments.d.command.url_env', /the NAME of an environment variable/],
+    ['environments.d.command.data_source', /data_source is for preset: typeorm only/],
+    ['environments.d.command.status', /required without a preset/],
+    ['environments.e.command.status_patterns.applied', /not a valid regular expression/],
+    ['environments.e.command.status_patterns.pending', /needs a \(\?<name>…\) group/],
+    ['environments.e.command.env.DATABASE_URL', /carries the target's URL \(url_env\): it is set by the deployer, never in config/],
+    ['environments.f.sql.history_table', /expected a lowercase table name/],
+    ['environments.g.command.status_patterns', /status_format patterns needs status_patterns/]
+  ]
+  for (const [where, message] of expected) {
+    t.ok(error.problems.some((problem) => problem.startsWith(`${where}: `) && message.test(problem)), `${where}: ${String(message)}\n${error.problems.join('\n')}`)
+  }
+  t.notMatch(error.message, /u:p@/, 'the URL a user put in env is not echoed')
+})

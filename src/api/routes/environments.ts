@@ -39,9 +39,9 @@ const statusSchema = z.object({
   working_directory: z.string().nullable(),
   up_to_date: z.boolean().meta({ description: 'Nothing pending, failed or drifted' }),
   history_table_exists: z.boolean(),
-  applied: z.array(z.object({ name: z.string(), checksum: z.string(), started_at: z.string(), finished_at: z.string().nullable() })),
+  applied: z.array(z.object({ name: z.string(), checksum: z.string(), started_at: z.string().nullable().meta({ description: 'null when the tool keeps no time (command handler)' }), finished_at: z.string().nullable() })),
   pending: z.array(z.object({ name: z.string(), checksum: z.string() })),
-  failed: z.array(z.object({ name: z.string(), started_at: z.string(), logs: z.string().nullable(), resolve: z.string() })),
+  failed: z.array(z.object({ name: z.string(), started_at: z.string().nullable(), logs: z.string().nullable(), resolve: z.string() })),
   drifted: z.array(z.object({ name: z.string(), reason: z.enum(['checksum_changed', 'missing_from_source']), applied_checksum: z.string(), source_checksum: z.string().nullable() })),
   last_deployment: z.object({ id: z.string(), operation: z.string(), status: z.string(), requested_by: z.string(), created_at: z.string(), finished_at: z.string().nullable(), link: z.string() }).nullable(),
   last_backup: z.object({ id: z.string(), created_at: z.string(), size_bytes: z.number().nullable(), restore_command: z.string() }).nullable()
@@ -87,9 +87,9 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
       working_directory: environment.working_directory ?? null,
       up_to_date: status.pending.length === 0 && status.failed.length === 0 && status.drifted.length === 0,
       history_table_exists: status.historyTableExists,
-      applied: status.applied.map((m) => ({ name: m.name, checksum: m.checksum, started_at: m.startedAt.toISOString(), finished_at: m.finishedAt?.toISOString() ?? null })),
+      applied: status.applied.map((m) => ({ name: m.name, checksum: m.checksum, started_at: m.startedAt?.toISOString() ?? null, finished_at: m.finishedAt?.toISOString() ?? null })),
       pending: status.pending.map((m) => ({ name: m.name, checksum: m.checksum })),
-      failed: status.failed.map((m) => ({ name: m.name, started_at: m.startedAt.toISOString(), logs: m.logs, resolve: `POST /environments/${environment.name}/migrations/${m.name}/resolve {"as":"applied"|"rolled_back"}` })),
+      failed: status.failed.map((m) => ({ name: m.name, started_at: m.startedAt?.toISOString() ?? null, logs: m.logs, resolve: `POST /environments/${environment.name}/migrations/${m.name}/resolve {"as":"applied"|"rolled_back"}` })),
       drifted: status.drifted.map((d) => ({ name: d.name, reason: d.reason, applied_checksum: d.appliedChecksum, source_checksum: d.sourceChecksum ?? null })),
       last_deployment: lastDeployment === undefined
         ? null

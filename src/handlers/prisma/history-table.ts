@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto'
 import type pg from 'pg'
 import type { HistoryEntry } from '../types.js'
+import type { HistoryTable } from '../shared/history-table.js'
 
 /** The key Prisma Migrate passes to `pg_advisory_lock`, so our applies and `prisma migrate deploy` exclude each other. */
 export const PRISMA_ADVISORY_LOCK_KEY = 72707369
@@ -35,4 +37,40 @@ export async function readHistory (client: pg.Client): Promise<HistoryEntry[]> {
       ORDER BY started_at, migration_name`
   )
   return rows.map((row) => ({ name: row.migration_name, checksum: row.checksum, startedAt: row.started_at, finishedAt: row.finished_at, logs: row.logs }))
+}
+
+/**
+ * `_prisma_migrations` with Prisma Migrate's row protocol: a UUID v4 id, the row inserted with
+ * `applied_steps_count` 0 before the script runs, then `applied_steps_count = 1` and
+ * `finished_at` set after it; `logs` holds the error of a failed one.
+ */
+export const prismaHistoryTable: HistoryTable = {
+  name: '_prisma_migrations',
+  ensure: async (client) => { await client.query(CREATE_PRISMA_MIGRATIONS_TABLE) },
+  exists: historyTableExists,
+  read: readHistory,
+  async insertStarted (client, migration) {
+    const id = randomUUID()
+    await client.query(
+      'INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)',
+      [id, migration.checksum, migration.name]
+    )
+    return id
+  },
+  async markFinished (client, id) {
+    await client.query('UPDATE "_prisma_migrations" SET applied_steps_count = 1, finished_at = clock_timestamp() WHERE id = $1', [id])
+  },
+  async markFailed (client, id, logs) {
+    await client.query('UPDATE "_prisma_migrations" SET logs = $2 WHERE id = $1', [id, logs])
+  },
+  async markUnfinishedRolledBack (client, name) {
+    const { rowCount } = await client.query('UPDATE "_prisma_migrations" SET rolled_back_at = now() WHERE migration_name = $1 AND finished_at IS NULL AND rolled_back_at IS NULL', [name])
+    return rowCount ?? 0
+  },
+  async insertApplied (client, migration) {
+    await client.query(
+      'INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, finished_at, applied_steps_count) VALUES ($1, $2, $3, now(), now(), 1)',
+      [randomUUID(), migration.checksum, migration.name]
+    )
+  }
 }

@@ -82,7 +82,7 @@ async function runHistoryChecks (input: HealthCheckInput, details: HealthCheckDe
     return undefined
   }
   if (checks.includes('schema')) {
-    const failed = status.failed.map((f) => `${f.name} (started ${f.startedAt.toISOString()}, never finished)`)
+    const failed = status.failed.map((f) => `${f.name} (${f.startedAt === null ? 'started' : `started ${f.startedAt.toISOString()}`}, never finished)`)
     details.push(failed.length === 0
       ? { check: 'schema', passed: true, message: status.historyTableExists ? `history table readable, ${status.applied.length} applied` : 'no history table yet (a new database)' }
       : { check: 'schema', passed: false, message: `unfinished or failed migrations: ${failed.join(', ')}` })

@@ -1,0 +1,1 @@
+CREATE INDEX "gadgets_label_idx" ON "gadgets" ("label");

@@ -1,0 +1,75 @@
+import type pg from 'pg'
+import { FailedMigrationPresentError } from '../../errors/index.js'
+import { connectTarget } from '../target-connection.js'
+import type { LockedTarget, MigrationFile, MigrationHandler, MigrationIdentity, MigrationStatus } from '../types.js'
+import { takeAdvisoryLock, type HeldAdvisoryLock } from './advisory-lock.js'
+import { applyAll } from './apply-all.js'
+import { computeStatus } from './compute-status.js'
+import type { HistoryTable } from './history-table.js'
+import { resolveMigration } from './resolve-migration.js'
+
+/** What distinguishes one SQL-applying handler from another: its files, its table and its lock. */
+export interface HistoryHandlerSpec {
+  tool: string
+  readSource: (directory: string) => Promise<MigrationFile[]>
+  orderSource: (migrations: MigrationFile[]) => MigrationFile[]
+  table: HistoryTable
+  lockKey: number
+}
+
+async function readStatus<T extends MigrationIdentity> (client: pg.Client, table: HistoryTable, source: T[]): Promise<MigrationStatus<T>> {
+  const exists = await table.exists(client)
+  const history = exists ? await table.read(client) : []
+  return computeStatus(source, history, exists)
+}
+
+/**
+ * A handler that applies SQL files itself and records them in its own history table (Prisma's
+ * `_prisma_migrations`, the sql handler's `migration_deployer_history`): status read without
+ * locking, apply and resolve under an advisory lock held on a dedicated connection while a second
+ * connection does the work.
+ */
+export function createHistoryHandler (spec: HistoryHandlerSpec): MigrationHandler {
+  const { table } = spec
+  return {
+    tool: spec.tool,
+    readSource: spec.readSource,
+    orderSource: spec.orderSource,
+
+    async status (databaseUrl, source) {
+      const client = await connectTarget(databaseUrl, { applicationName: 'migration-deployer status' })
+      try {
+        return await readStatus(client, table, source)
+      } finally {
+        await client.end().catch(() => {})
+      }
+    },
+
+    async lock (databaseUrl, { waitMs }): Promise<LockedTarget> {
+      const lock: HeldAdvisoryLock = await takeAdvisoryLock(databaseUrl, spec.lockKey, waitMs)
+      let work: pg.Client
+      try {
+        work = await connectTarget(databaseUrl, { applicationName: 'migration-deployer apply' })
+      } catch (error) {
+        await lock.release()
+        throw error
+      }
+      return {
+        lockWaitMs: lock.waitMs,
+        status: async (source) => await readStatus(work, table, source),
+        apply: async (migrations, options, progress) => {
+          const failed = (await table.read(work)).filter((entry) => entry.finishedAt === null)
+          if (failed.length > 0) {
+            throw new FailedMigrationPresentError(`migration ${failed[0]?.name ?? ''} failed earlier and is not resolved; resolve it first`, failed.map((f) => f.name))
+          }
+          return await applyAll(work, table, migrations, options, progress)
+        },
+        resolve: async (name, as, source) => await resolveMigration(work, table, name, as, source),
+        release: async () => {
+          await work.end().catch(() => {})
+          await lock.release()
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,29 @@
+import type pg from 'pg'
+import type { HistoryEntry, MigrationFile } from '../types.js'
+
+/**
+ * A handler's history table, as the shared apply, status and resolve code uses it. Each handler
+ * keeps its own table and row protocol (Prisma's `_prisma_migrations`, the sql handler's
+ * `migration_deployer_history`); the rules around them (one transaction with the row, a row left
+ * failed outside one, rolled-back rows ignored) are the same.
+ */
+export interface HistoryTable {
+  /** The table's name, for messages. */
+  readonly name: string
+  /** Creates the table if it is missing. */
+  ensure: (client: pg.Client) => Promise<void>
+  /** Whether the table exists in the connection's search path. */
+  exists: (client: pg.Client) => Promise<boolean>
+  /** The rows that count (not rolled back), in the order they were started; [] without a table. */
+  read: (client: pg.Client) => Promise<HistoryEntry[]>
+  /** Inserts the row of a migration about to run (unfinished) and returns its id. */
+  insertStarted: (client: pg.Client, migration: MigrationFile) => Promise<string>
+  /** Marks the row finished: the migration is applied. */
+  markFinished: (client: pg.Client, id: string) => Promise<void>
+  /** Stores the error of a migration that failed outside a transaction; its row stays unfinished. */
+  markFailed: (client: pg.Client, id: string, logs: string) => Promise<void>
+  /** Sets `rolled_back_at` on the unfinished rows of `name`; returns how many. */
+  markUnfinishedRolledBack: (client: pg.Client, name: string) => Promise<number>
+  /** Records a migration as applied without running it (resolve as applied). */
+  insertApplied: (client: pg.Client, migration: MigrationFile) => Promise<void>
+}
