@@ -12,6 +12,7 @@ processes:
 
 client (talks to DEPLOYER_URL with DEPLOYER_TOKEN, or --server/--token):
   deploy      --env <name> [--dir <folder>] [--dry-run] [--skip-backup] [--skip-health-check] [--wait] [--timeout <d>] [--json]
+  restore     --env <name> --backup <id> [--dry-run] [--wait] [--timeout <d>] [--json]
   approve     <id> [--comment <text>]
   reject      <id> --reason <text>
   cancel      <id>
@@ -23,7 +24,7 @@ client (talks to DEPLOYER_URL with DEPLOYER_TOKEN, or --server/--token):
 exit codes: 0 succeeded, 1 failed, 2 bad usage or refused, 3 rejected/cancelled/expired, 4 timeout
 migration-deployer <command> --help shows a command's options.`
 
-const CLIENT_COMMAND_NAMES = ['deploy', 'approve', 'reject', 'cancel', 'status', 'log', 'envs', 'env-status']
+const CLIENT_COMMAND_NAMES = ['deploy', 'restore', 'approve', 'reject', 'cancel', 'status', 'log', 'envs', 'env-status']
 
 async function main (argv: string[]): Promise<number> {
   const [command] = argv

@@ -3,11 +3,9 @@ import type { MigrationFile } from '../../handlers/types.js'
 import { sha256Hex } from '../../lib/checksum.js'
 import type { DeploymentResource } from '../../schemas/deployment.js'
 import { ApiClient } from './api-client.js'
-import { describePendingApproval } from './approval-notice.js'
 import { CONNECTION_HELP, type ClientCommand, type CliIo } from './command.js'
 import { UsageError } from './errors.js'
-import { EXIT, exitCodeForStatus } from './exit-codes.js'
-import { followDeployment } from './follow.js'
+import { reportOutcome } from './report-outcome.js'
 import { parseCommandArgs, resolveConnection, stringOption, timeoutOption } from './options.js'
 
 const USAGE = `usage: migration-deployer deploy --env <name> [--dir <migrations folder>] [--dry-run] [--skip-backup]
@@ -102,25 +100,6 @@ export const deployCommand: ClientCommand = {
     const what = migrations === undefined ? 'the server\'s configured migrations' : `${migrations.length} migration${migrations.length === 1 ? '' : 's'} from ${dir}`
     note(`Created ${created.id} (${created.status}): ${what} → ${environment}${created.dry_run ? ' (dry run)' : ''}\n  ${client.server}${created.links.self}`)
 
-    if (values.wait !== true) {
-      if (json) io.out(JSON.stringify({ id: created.id, status: created.status, links: created.links }, null, 2))
-      else io.out(`Follow it: migration-deployer log ${created.id} --follow`)
-      return EXIT.ok
-    }
-
-    const { deployment, timedOut } = await followDeployment(client, created.id, {
-      timeoutMs,
-      onLine: (line) => { if (!json) io.out(line) },
-      onNotice: (text) => io.err(text),
-      onPendingApproval: async (pending) => note(await describePendingApproval(client, pending))
-    })
-    if (timedOut) {
-      const message = `${deployment.id} is still ${deployment.status} after --timeout ${stringOption(values, 'timeout') ?? ''}; it goes on without this command (migration-deployer log ${deployment.id} --follow)`
-      if (json) io.out(JSON.stringify({ status: 'timeout', deployment_id: deployment.id, deployment_status: deployment.status, message }, null, 2))
-      else io.err(`⌛ ${message}`)
-      return EXIT.timeout
-    }
-    if (json) io.out(JSON.stringify(deployment.report ?? { status: deployment.status, deployment_id: deployment.id }, null, 2))
-    return exitCodeForStatus(deployment.status)
+    return await reportOutcome(client, created, io, { wait: values.wait === true, json, timeoutMs, timeoutText: stringOption(values, 'timeout') })
   }
 }
