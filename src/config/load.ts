@@ -77,7 +77,7 @@ function resolveEnvironment (name: string, env: RawEnvironmentConfig): Environme
     ...env,
     name,
     mode,
-    approval: env.approval ?? { required_approvals: 1, roles: ['approver', 'admin'], allow_self_approval: false, expires_after: 24 * 3_600_000 },
+    approval: env.approval ?? { required_approvals: 1, roles: ['approver', 'admin'], allow_self_approval: false, expires_after: 24 * 3_600_000, auto_approve_roles: [] },
     backup: env.backup ?? { provider: 'pg_dump', dir: '.data/backups', keep: 10 },
     backup_before_migrate: env.backup_before_migrate ?? env.protected,
     // A command tool's status starts a Node process (about a second or two): give it more than 5s.

@@ -12,7 +12,12 @@ const approvalSchema = z.strictObject({
   roles: z.array(z.enum(ROLES)).nonempty().default(['approver', 'admin']),
   approvers: z.array(z.string().min(1)).optional(),
   allow_self_approval: z.boolean().default(false),
-  expires_after: durationMs.default(24 * 3_600_000)
+  expires_after: durationMs.default(24 * 3_600_000),
+  /**
+   * Roles whose deployments are approved on creation ("unless auto-approved"). Never the default,
+   * never for a restore; recorded in the audit trail with the rule that granted it.
+   */
+  auto_approve_roles: z.array(z.enum(ROLES)).default([])
 })
 
 const backupSchema = z.strictObject({

@@ -12,6 +12,7 @@ import { scheduleExpiry } from './expire-deployment.js'
 import type { DeploymentRecorder } from './deployment-recorder.js'
 import { completedBanner } from './human-log.js'
 import { runPreamble } from './steps/preamble.js'
+import { autoApprove } from './auto-approve.js'
 import { runRestorePlanPhase } from './restore-phase.js'
 import type { PipelineContext } from './pipeline-context.js'
 import { loadMigrationSource, projectDirectoryOf } from './migration-source.js'
@@ -73,7 +74,11 @@ export async function runPlanPhase (ctx: PipelineContext, deployment: Deployment
     // Reviewers must see what safety steps the requester turned off before they approve.
     if (deployment.skip_backup) await recorder.log('⚠ skip_backup was requested: no backup will be taken before applying', 'safety_override', { skip_backup: true })
     if (deployment.skip_health_check) await recorder.log('⚠ skip_health_check was requested: no health checks before or after applying', 'safety_override', { skip_health_check: true })
-    await waitForApproval(ctx, deployment, environment, recorder, plan.checksum)
+    if (!await autoApprove(ctx, deployment, environment, recorder, plan.checksum)) {
+      await waitForApproval(ctx, deployment, environment, recorder, plan.checksum)
+      return
+    }
+    await runApplyPhase(ctx, { ...deployment, plan, source_snapshot: snapshot }, recorder, { source, healthBefore: health.summary, startedMs, frozen: true })
     return
   }
   await recorder.finishStep('approval', 'skipped', environment.protected ? 'dev mode skips approval' : `${environment.name} is not protected`)
