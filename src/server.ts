@@ -10,6 +10,6 @@ export async function buildServer (runtime: Runtime): Promise<FastifyInstance> {
     // Ids are short; anything longer than this is refused by the router before any work.
     routerOptions: { maxParamLength: 200 }
   })
-  await server.register(app, { services: { config: runtime.config, pool: runtime.pool, queue: runtime.queue, redis: runtime.redis, logger: runtime.logger, env: runtime.pipeline.env } })
+  await server.register(app, { services: { config: runtime.config, pool: runtime.pool, queue: runtime.queue, redis: runtime.redis, logger: runtime.logger, env: runtime.pipeline.env, ...(runtime.settings.reliability === undefined ? {} : { enqueueTimeoutMs: runtime.settings.reliability.enqueueTimeoutMs }) } })
   return server
 }

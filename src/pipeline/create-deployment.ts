@@ -25,7 +25,7 @@ export interface CreateDeploymentInput {
  * Validates a deployment request against the config and records it as `queued`. The row is
  * committed before anything is enqueued: the control database is the source of truth.
  */
-export async function createDeployment (pool: pg.Pool, config: Config, principal: Principal, input: CreateDeploymentInput): Promise<DeploymentRow> {
+export async function createDeployment (pool: pg.Pool, config: Config, principal: Principal, input: CreateDeploymentInput, options: { inTransaction?: (db: pg.PoolClient, row: DeploymentRow) => Promise<void> } = {}): Promise<DeploymentRow> {
   const environment = config.environments[input.environment]
   if (environment === undefined) {
     const known = Object.keys(config.environments)
@@ -69,6 +69,8 @@ export async function createDeployment (pool: pg.Pool, config: Config, principal
       actor: principal.name,
       data: { environment: row.environment, operation: row.operation, dry_run: dryRun, skip_backup: input.skip_backup, skip_health_check: input.skip_health_check, source: input.source ?? null, inline_migrations: inline?.length ?? null }
     })
+    // Written with the row or not at all (the Idempotency-Key record, for one).
+    await options.inTransaction?.(db, row)
     return row
   })
 }

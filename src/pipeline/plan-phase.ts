@@ -13,6 +13,7 @@ import { loadMigrationSource } from './migration-source.js'
 import { noPendingReport, previewReport } from './report.js'
 import { runHealthChecks } from './steps/health-check.js'
 import { targetUrlFor } from './target-url.js'
+import { applyBegan } from './resume.js'
 
 /**
  * The plan phase: validate, check health, find what is pending, then either finish (dry run,
@@ -59,7 +60,8 @@ export async function runPlanPhase (ctx: PipelineContext, deployment: Deployment
     await finishWithoutApplying(ctx, deployment, recorder, previewReport(environment.name, plan.migrations), startedMs)
     return
   }
-  if (plan.pending_migrations === 0) {
+  // After an interrupted apply, "nothing pending" may be this deployment's own work: apply reports it.
+  if (plan.pending_migrations === 0 && !applyBegan(deployment)) {
     await finishWithoutApplying(ctx, deployment, recorder, noPendingReport(deployment.operation, environment.name), startedMs)
     return
   }

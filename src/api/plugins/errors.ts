@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod'
 import { AppError } from '../../errors/index.js'
 import { safeErrorMessage } from '../../lib/mask-secrets.js'
+import { describeConnectionError, isConnectionError } from '../../lib/connection-errors.js'
 
 const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', '57P01', '57P03', '08006', '08001', '08003'])
 
@@ -50,9 +51,12 @@ export default fp(async function errorsPlugin (app) {
     const parseError = error.code === undefined ? undefined : BODY_PARSE_ERRORS[error.code]
     if (parseError !== undefined) return await reply.code(parseError.status).send(body(parseError.code, parseError.message))
     const code = (error as { code?: string }).code
-    if (code !== undefined && CONNECTION_ERRORS.has(code)) {
-      request.log.error({ err: { message: safeErrorMessage(error), code } }, 'a dependency is unavailable')
-      return await reply.code(503).send(body('SERVICE_UNAVAILABLE', 'a dependency (control database or queue) is unavailable; retry shortly'))
+    if ((code !== undefined && CONNECTION_ERRORS.has(code)) || isConnectionError(error)) {
+      // Routes reach Redis only through calls that degrade on their own, so this is the control database.
+      request.log.error({ err: { message: safeErrorMessage(error), code } }, 'the control database is unavailable')
+      return await reply.code(503).header('retry-after', '5').send(body('SERVICE_UNAVAILABLE',
+        `the control database is unavailable (${describeConnectionError(error)}): the request could not be completed; retry shortly. GET /readyz shows each dependency's state`,
+        { dependency: 'control_database' }))
     }
     const status = error.statusCode ?? 500
     if (status >= 400 && status < 500) {

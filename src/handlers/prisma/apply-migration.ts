@@ -14,7 +14,7 @@ export async function ensureHistoryTable (client: pg.Client): Promise<void> {
  * If anything fails the transaction rolls back, so neither the schema change nor the row remains.
  */
 export async function applyMigrationInTransaction (client: pg.Client, migration: MigrationFile, options: ApplyOptions): Promise<void> {
-  const id = randomUUID()
+  const id = options.historyIdFor?.(migration) ?? randomUUID()
   await client.query('BEGIN')
   try {
     // SET LOCAL lasts until the end of this transaction only: each migration gets the configured bounds.

@@ -1,0 +1,47 @@
+import type { DeploymentRow } from './deployments.js'
+import type { Queryable } from './pool.js'
+
+export type QueuedApply = Pick<DeploymentRow, 'id' | 'phase' | 'status'> & { apply_ticket: number }
+
+/**
+ * The deployment whose turn it is to apply to `environment`: the lowest ticket among the
+ * unfinished ones that will apply in their current phase. A deployment in its `apply` phase
+ * always will; one in its `plan` phase will only where plans apply without approval
+ * (`planPhaseApplies`). Dry runs never apply.
+ */
+export async function applyQueueHead (db: Queryable, environment: string, planPhaseApplies: boolean): Promise<QueuedApply | undefined> {
+  const { rows } = await db.query<QueuedApply>(
+    `SELECT id, phase, status, apply_ticket FROM deployments
+      WHERE environment = $1 AND status IN ('queued', 'running') AND NOT dry_run
+        AND (phase = 'apply' OR $2::boolean)
+      ORDER BY apply_ticket, id
+      LIMIT 1`,
+    [environment, planPhaseApplies]
+  )
+  return rows[0]
+}
+
+/** How many deployments are ahead of `ticket` in the environment's queue. */
+export async function countAhead (db: Queryable, environment: string, planPhaseApplies: boolean, ticket: number): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM deployments
+      WHERE environment = $1 AND status IN ('queued', 'running') AND NOT dry_run
+        AND (phase = 'apply' OR $2::boolean) AND apply_ticket < $3`,
+    [environment, planPhaseApplies, ticket]
+  )
+  return rows[0]?.n ?? 0
+}
+
+/**
+ * A new place at the back of the environment's queue: taken when an approval releases a
+ * deployment, so approved plans apply in order of approval (creation takes the first ticket).
+ */
+export async function takeApplyTicket (db: Queryable, deploymentId: string): Promise<void> {
+  await db.query(`UPDATE deployments SET apply_ticket = nextval('deployment_apply_ticket_seq') WHERE id = $1`, [deploymentId])
+}
+
+/** A deployment's place in its environment's queue. */
+export async function applyTicketOf (db: Queryable, deploymentId: string): Promise<number | undefined> {
+  const { rows } = await db.query<{ apply_ticket: number }>('SELECT apply_ticket FROM deployments WHERE id = $1', [deploymentId])
+  return rows[0]?.apply_ticket
+}
