@@ -81,7 +81,7 @@ export async function approveDeployment (pool: pg.Pool, config: Config, logger: 
     await recorder.finishStep('approval', 'passed', `approved by ${approvals.map((a) => a.approver).join(', ')}`)
     const queued = await transitionDeployment(db, id, ['pending_approval'], { status: 'queued', phase: 'apply', steps: recorder.steps })
     // Approved plans apply in order of approval: a new place at the back of the environment's line.
-    await takeApplyTicket(db, id)
+    await takeApplyTicket(db, id, deployment.environment)
     await recorder.event('status_changed', { from: 'pending_approval', to: 'queued', phase: 'apply' }, principal.name)
     await recorder.log(`✓ Approval confirmed (${approvals.map((a) => a.approver).join(', ')})`)
     return { deployment: queued ?? deployment, released: true }

@@ -7,6 +7,7 @@ import { sha256Hex } from '../lib/checksum.js'
 import { resolveInsideWorkspace } from '../lib/workspace-path.js'
 import { insertDeployment, type DeploymentRow, type Operation, type SourceInfo } from '../store/deployments.js'
 import { appendEvent } from '../store/events.js'
+import { takeApplyTicket } from '../store/apply-queue.js'
 import { withTransaction } from '../store/pool.js'
 import type pg from 'pg'
 
@@ -69,6 +70,8 @@ export async function createDeployment (pool: pg.Pool, config: Config, principal
       actor: principal.name,
       data: { environment: row.environment, operation: row.operation, dry_run: dryRun, skip_backup: input.skip_backup, skip_health_check: input.skip_health_check, source: input.source ?? null, inline_migrations: inline?.length ?? null }
     })
+    // Its place in the environment's line, in commit order (see takeApplyTicket).
+    await takeApplyTicket(db, row.id, row.environment)
     // Written with the row or not at all (the Idempotency-Key record, for one).
     await options.inTransaction?.(db, row)
     return row

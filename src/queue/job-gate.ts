@@ -1,10 +1,10 @@
-import type pg from 'pg'
 import type { EnvironmentConfig } from '../config/load.js'
 import type { PipelineContext } from '../pipeline/pipeline-context.js'
 import { applyQueueHead, countAhead } from '../store/apply-queue.js'
 import { LOCK_NAMESPACES, openControlSession, tryAdvisoryLock } from '../store/control-locks.js'
 import { getDeployment, type DeploymentRow, type Phase } from '../store/deployments.js'
 import { appendEvent } from '../store/events.js'
+import type { Queryable } from '../store/pool.js'
 import { withTimeout } from '../lib/with-timeout.js'
 import { deploymentJobId } from './deployment-jobs.js'
 
@@ -12,8 +12,12 @@ import { deploymentJobId } from './deployment-jobs.js'
 export const GATE_RETRY_MS = {
   /** Another worker holds this deployment (a duplicate job after a Redis flush, or a stalled worker still alive). */
   leaseBusy: 1000,
-  /** Other deployments of the environment are ahead in line; the one finishing promotes the next. */
-  notYourTurn: 2000,
+  /**
+   * Per deployment ahead in line, capped: the one finishing promotes the next, so this is only
+   * the fallback, and those far back look less often.
+   */
+  perDeploymentAhead: 1000,
+  notYourTurnMax: 15_000,
   /** First in line, but the previous holder's session is still closing. */
   guardBusy: 200
 } as const
@@ -43,7 +47,13 @@ function appliesInPhase (environment: EnvironmentConfig | undefined, row: Deploy
  * environments keep running in parallel.
  */
 export async function enterDeploymentJob (ctx: PipelineContext, deploymentId: string, phase: Phase): Promise<JobGate> {
-  const session = await openControlSession(ctx.pool, 'migration-deployer job')
+  // A cheap look first, on the pool: jobs that are not first in line leave without a session.
+  const peek = await getDeployment(ctx.pool, deploymentId)
+  const waiting = peek === undefined ? undefined : await notFirstInLine(ctx, peek, phase)
+  if (waiting !== undefined) return waiting
+
+  // The pid in the name tells operators (pg_stat_activity) which worker process runs what.
+  const session = await openControlSession(ctx.pool, `migration-deployer job pid ${process.pid}`)
   const close = async (): Promise<void> => { await session.end().catch(() => {}) }
   try {
     if (!await tryAdvisoryLock(session, LOCK_NAMESPACES.deploymentLease, deploymentId)) {
@@ -51,20 +61,17 @@ export async function enterDeploymentJob (ctx: PipelineContext, deploymentId: st
       return { kind: 'wait', retryInMs: GATE_RETRY_MS.leaseBusy, reason: 'another worker is running this deployment' }
     }
     const row = await getDeployment(session, deploymentId)
-    if (row === undefined || (row.status !== 'queued' && row.status !== 'running') || row.phase !== phase) {
+    if (row === undefined || !runnable(row, phase)) {
       // Nothing to run: the phase will say so and return.
       return { kind: 'run', environment: row?.environment, holdsTurn: false, resumed: false, close }
     }
     const resumed = row.status === 'running'
-    const environment = ctx.config.environments[row.environment]
-    if (!appliesInPhase(environment, row)) return { kind: 'run', environment: row.environment, holdsTurn: false, resumed, close }
-
-    const planApplies = planPhaseApplies(environment)
-    const head = await applyQueueHead(session, row.environment, planApplies)
-    if (head !== undefined && head.id !== row.id) {
-      await noteWaiting(session, row, planApplies, head.id)
+    if (!appliesInPhase(ctx.config.environments[row.environment], row)) return { kind: 'run', environment: row.environment, holdsTurn: false, resumed, close }
+    // Under the lease, look again: the line may have moved since the peek.
+    const stillWaiting = await notFirstInLine(ctx, row, phase)
+    if (stillWaiting !== undefined) {
       await close()
-      return { kind: 'wait', retryInMs: GATE_RETRY_MS.notYourTurn, reason: `${head.id} is ahead in ${row.environment}` }
+      return stillWaiting
     }
     if (!await tryAdvisoryLock(session, LOCK_NAMESPACES.environmentGuard, row.environment)) {
       await close()
@@ -77,11 +84,26 @@ export async function enterDeploymentJob (ctx: PipelineContext, deploymentId: st
   }
 }
 
+function runnable (row: DeploymentRow, phase: Phase): boolean {
+  return (row.status === 'queued' || row.status === 'running') && row.phase === phase
+}
+
+/** A wait when this deployment's phase applies and another deployment is first in its environment's line. */
+async function notFirstInLine (ctx: PipelineContext, row: DeploymentRow & { apply_ticket?: number }, phase: Phase): Promise<JobGate | undefined> {
+  const environment = ctx.config.environments[row.environment]
+  if (!runnable(row, phase) || !appliesInPhase(environment, row)) return undefined
+  const planApplies = planPhaseApplies(environment)
+  const head = await applyQueueHead(ctx.pool, row.environment, planApplies)
+  if (head === undefined || head.id === row.id) return undefined
+  const ahead = row.apply_ticket === undefined ? 1 : Math.max(1, await countAhead(ctx.pool, row.environment, planApplies, row.apply_ticket))
+  await noteWaiting(ctx.pool, row, ahead, head.id)
+  return { kind: 'wait', retryInMs: Math.min(GATE_RETRY_MS.perDeploymentAhead * ahead, GATE_RETRY_MS.notYourTurnMax), reason: `${ahead} ahead in ${row.environment}, ${head.id} first` }
+}
+
 /** One line in the deployment's log the first time it waits for its turn in a phase. */
-async function noteWaiting (db: pg.Client, row: DeploymentRow & { apply_ticket?: number }, planApplies: boolean, headId: string): Promise<void> {
+async function noteWaiting (db: Queryable, row: DeploymentRow, ahead: number, headId: string): Promise<void> {
   const { rowCount } = await db.query(`SELECT 1 FROM deployment_events WHERE deployment_id = $1 AND type = 'waiting_for_turn' AND data->>'phase' = $2 LIMIT 1`, [row.id, row.phase])
   if ((rowCount ?? 0) > 0) return
-  const ahead = row.apply_ticket === undefined ? 1 : await countAhead(db, row.environment, planApplies, row.apply_ticket)
   await appendEvent(db, {
     deploymentId: row.id,
     type: 'waiting_for_turn',

@@ -1,3 +1,4 @@
+import { LOCK_NAMESPACES } from './control-locks.js'
 import type { DeploymentRow } from './deployments.js'
 import type { Queryable } from './pool.js'
 
@@ -33,10 +34,14 @@ export async function countAhead (db: Queryable, environment: string, planPhaseA
 }
 
 /**
- * A new place at the back of the environment's queue: taken when an approval releases a
- * deployment, so approved plans apply in order of approval (creation takes the first ticket).
+ * A new place at the back of the environment's line, inside the caller's transaction: taken
+ * when a deployment is created (unprotected environments apply in order of request) and when an
+ * approval releases it (approved plans apply in order of approval). The transaction lock makes
+ * tickets commit in the order they are taken, so a lower ticket never appears after a higher
+ * one has been seen (a sequence alone would let a slow transaction commit a lower number later).
  */
-export async function takeApplyTicket (db: Queryable, deploymentId: string): Promise<void> {
+export async function takeApplyTicket (db: Queryable, deploymentId: string, environment: string): Promise<void> {
+  await db.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_NAMESPACES.applyTicket, environment])
   await db.query(`UPDATE deployments SET apply_ticket = nextval('deployment_apply_ticket_seq') WHERE id = $1`, [deploymentId])
 }
 

@@ -14,7 +14,9 @@ export const LOCK_NAMESPACES = {
   /** Held while a deployment applies (or plans and applies) to an environment: one at a time per environment. */
   environmentGuard: 5_170_002,
   /** Held (transaction-scoped) by the reconciler pass: one pass at a time across all workers. */
-  reconciler: 5_170_003
+  reconciler: 5_170_003,
+  /** Held (transaction-scoped) while taking an apply ticket: tickets become visible in the order they are taken. */
+  applyTicket: 5_170_004
 } as const
 
 /**

@@ -7,6 +7,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { pino } from 'pino'
 import { parseConfig, type Config } from '../../src/config/load.js'
 import { redisConnectionOptions, type RuntimeSettings } from '../../src/config/runtime.js'
+import { DEFAULT_RELIABILITY, type ReliabilitySettings } from '../../src/config/reliability.js'
 import { createRuntime, type Runtime } from '../../src/process/runtime.js'
 import type { DeploymentResource } from '../../src/schemas/deployment.js'
 import { buildServer } from '../../src/server.js'
@@ -37,6 +38,10 @@ export interface HarnessOptions {
   limits?: Record<string, unknown>
   /** Start a BullMQ worker in the test process (default true). */
   worker?: boolean
+  /** Another Redis than REDIS_URL (tests that stop or flush their own redis-server). */
+  redisUrl?: string
+  /** Reconciler, stalled-job and enqueue tuning for this service. */
+  reliability?: Partial<ReliabilitySettings>
 }
 
 export interface Harness {
@@ -94,19 +99,20 @@ export async function startHarness (options: HarnessOptions = {}): Promise<Harne
   const settings: RuntimeSettings = {
     configPath: 'test-config',
     databaseUrl: databaseUrl(controlDb),
-    redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:56379',
+    redisUrl: options.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:56379',
     host: '127.0.0.1',
     port: 0,
     logLevel: 'info',
     queueName: `test-${suffix}`,
-    workerConcurrency: 2
+    workerConcurrency: 2,
+    reliability: { ...DEFAULT_RELIABILITY, ...options.reliability }
   }
   const runtime = await createRuntime(settings, { config, logger, env })
   const app = await buildServer(runtime)
   await app.ready()
   const worker = options.worker === false
     ? undefined
-    : createDeploymentWorker(runtime.pipeline, { queueName: settings.queueName, connection: redisConnectionOptions(settings.redisUrl), concurrency: 2 })
+    : createDeploymentWorker(runtime.pipeline, { queueName: settings.queueName, connection: redisConnectionOptions(settings.redisUrl), concurrency: 2, reliability: settings.reliability })
 
   const request: Harness['request'] = async (method, url, { as = 'ci-bot', body, payload, headers = {} } = {}) => {
     const allHeaders: Record<string, string> = { ...headers }
