@@ -38,6 +38,8 @@ export interface HarnessOptions {
   limits?: Record<string, unknown>
   /** Start a BullMQ worker in the test process (default true). */
   worker?: boolean
+  /** A control database of the test's own (tests that stop its server); by default one is cloned from the template. */
+  controlDatabaseUrl?: string
   /** Another Redis than REDIS_URL (tests that stop or flush their own redis-server). */
   redisUrl?: string
   /** Reconciler, stalled-job and enqueue tuning for this service. */
@@ -76,7 +78,7 @@ export const DEFAULT_ENVIRONMENTS: Record<string, Record<string, unknown>> = {
  */
 export async function startHarness (options: HarnessOptions = {}): Promise<Harness> {
   const suffix = randomBytes(4).toString('hex')
-  const controlDb = await createControlDatabase()
+  const controlDb = options.controlDatabaseUrl === undefined ? await createControlDatabase() : undefined
   const environments = options.environments ?? DEFAULT_ENVIRONMENTS
   const targets: Record<string, string> = {}
   const env: NodeJS.ProcessEnv = {}
@@ -98,7 +100,7 @@ export async function startHarness (options: HarnessOptions = {}): Promise<Harne
   const logger = pino({ level: 'info' }, new Writable({ write (chunk, _encoding, done) { logLines.push(String(chunk)); done() } }))
   const settings: RuntimeSettings = {
     configPath: 'test-config',
-    databaseUrl: databaseUrl(controlDb),
+    databaseUrl: options.controlDatabaseUrl ?? databaseUrl(controlDb as string),
     redisUrl: options.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:56379',
     host: '127.0.0.1',
     port: 0,
@@ -140,7 +142,7 @@ export async function startHarness (options: HarnessOptions = {}): Promise<Harne
     await app.close()
     await runtime.queue.obliterate({ force: true }).catch(() => {})
     await runtime.close()
-    await Promise.all([controlDb, ...Object.values(targets)].map(dropDatabase))
+    await Promise.all([...(controlDb === undefined ? [] : [controlDb]), ...Object.values(targets)].map(dropDatabase))
   }
 
   return { app, runtime, config, worker, targets, logLines, request, waitFor, close }
