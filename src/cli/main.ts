@@ -10,7 +10,9 @@ commands:
   serve     the HTTP API only
   worker    the BullMQ worker only
 
-environment: DEPLOYER_CONFIG, DATABASE_URL, REDIS_URL, HOST, PORT, LOG_LEVEL, WORKER_CONCURRENCY`
+environment: DEPLOYER_CONFIG, DATABASE_URL, REDIS_URL, HOST, PORT, LOG_LEVEL, WORKER_CONCURRENCY,
+  DEPLOYER_QUEUE, RECONCILE_INTERVAL, WORKER_LOCK_DURATION, WORKER_STALLED_INTERVAL,
+  WORKER_MAX_STALLED, SHUTDOWN_GRACE, ENQUEUE_TIMEOUT`
 
 async function main (argv: string[]): Promise<number> {
   const [command] = argv

@@ -1,8 +1,8 @@
 import type { EnvironmentConfig } from '../config/load.js'
 import type { PipelineContext } from '../pipeline/pipeline-context.js'
-import { applyQueueHead, countAhead } from '../store/apply-queue.js'
+import { applyQueueHead, countAhead, getTurnState, type DeploymentTurnState } from '../store/apply-queue.js'
 import { LOCK_NAMESPACES, openControlSession, tryAdvisoryLock } from '../store/control-locks.js'
-import { getDeployment, type DeploymentRow, type Phase } from '../store/deployments.js'
+import type { Phase } from '../store/deployments.js'
 import { appendEvent } from '../store/events.js'
 import type { Queryable } from '../store/pool.js'
 import { withTimeout } from '../lib/with-timeout.js'
@@ -31,7 +31,7 @@ export function planPhaseApplies (environment: EnvironmentConfig | undefined): b
   return environment !== undefined && !(environment.protected && environment.mode === 'deploy')
 }
 
-function appliesInPhase (environment: EnvironmentConfig | undefined, row: DeploymentRow): boolean {
+function appliesInPhase (environment: EnvironmentConfig | undefined, row: DeploymentTurnState): boolean {
   if (row.dry_run || environment === undefined) return false
   return row.phase === 'apply' || planPhaseApplies(environment)
 }
@@ -48,7 +48,7 @@ function appliesInPhase (environment: EnvironmentConfig | undefined, row: Deploy
  */
 export async function enterDeploymentJob (ctx: PipelineContext, deploymentId: string, phase: Phase): Promise<JobGate> {
   // A cheap look first, on the pool: jobs that are not first in line leave without a session.
-  const peek = await getDeployment(ctx.pool, deploymentId)
+  const peek = await getTurnState(ctx.pool, deploymentId)
   const waiting = peek === undefined ? undefined : await notFirstInLine(ctx, peek, phase)
   if (waiting !== undefined) return waiting
 
@@ -60,7 +60,7 @@ export async function enterDeploymentJob (ctx: PipelineContext, deploymentId: st
       await close()
       return { kind: 'wait', retryInMs: GATE_RETRY_MS.leaseBusy, reason: 'another worker is running this deployment' }
     }
-    const row = await getDeployment(session, deploymentId)
+    const row = await getTurnState(session, deploymentId)
     if (row === undefined || !runnable(row, phase)) {
       // Nothing to run: the phase will say so and return.
       return { kind: 'run', environment: row?.environment, holdsTurn: false, resumed: false, close }
@@ -84,24 +84,24 @@ export async function enterDeploymentJob (ctx: PipelineContext, deploymentId: st
   }
 }
 
-function runnable (row: DeploymentRow, phase: Phase): boolean {
+function runnable (row: DeploymentTurnState, phase: Phase): boolean {
   return (row.status === 'queued' || row.status === 'running') && row.phase === phase
 }
 
 /** A wait when this deployment's phase applies and another deployment is first in its environment's line. */
-async function notFirstInLine (ctx: PipelineContext, row: DeploymentRow & { apply_ticket?: number }, phase: Phase): Promise<JobGate | undefined> {
+async function notFirstInLine (ctx: PipelineContext, row: DeploymentTurnState, phase: Phase): Promise<JobGate | undefined> {
   const environment = ctx.config.environments[row.environment]
   if (!runnable(row, phase) || !appliesInPhase(environment, row)) return undefined
   const planApplies = planPhaseApplies(environment)
   const head = await applyQueueHead(ctx.pool, row.environment, planApplies)
   if (head === undefined || head.id === row.id) return undefined
-  const ahead = row.apply_ticket === undefined ? 1 : Math.max(1, await countAhead(ctx.pool, row.environment, planApplies, row.apply_ticket))
+  const ahead = Math.max(1, await countAhead(ctx.pool, row.environment, planApplies, row.apply_ticket))
   await noteWaiting(ctx.pool, row, ahead, head.id)
   return { kind: 'wait', retryInMs: Math.min(GATE_RETRY_MS.perDeploymentAhead * ahead, GATE_RETRY_MS.notYourTurnMax), reason: `${ahead} ahead in ${row.environment}, ${head.id} first` }
 }
 
 /** One line in the deployment's log the first time it waits for its turn in a phase. */
-async function noteWaiting (db: Queryable, row: DeploymentRow, ahead: number, headId: string): Promise<void> {
+async function noteWaiting (db: Queryable, row: DeploymentTurnState, ahead: number, headId: string): Promise<void> {
   const { rowCount } = await db.query(`SELECT 1 FROM deployment_events WHERE deployment_id = $1 AND type = 'waiting_for_turn' AND data->>'phase' = $2 LIMIT 1`, [row.id, row.phase])
   if ((rowCount ?? 0) > 0) return
   await appendEvent(db, {

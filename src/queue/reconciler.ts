@@ -3,7 +3,8 @@ import type { PipelineContext } from '../pipeline/pipeline-context.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
 import { withTimeout } from '../lib/with-timeout.js'
 import { LOCK_NAMESPACES, tryTransactionLock } from '../store/control-locks.js'
-import { getDeployment, listUnfinishedDeployments, type DeploymentRow } from '../store/deployments.js'
+import { listUnfinishedDeployments, type DeploymentRow } from '../store/deployments.js'
+import { getTurnState } from '../store/apply-queue.js'
 import { deleteExpiredIdempotencyKeys } from '../store/idempotency-keys.js'
 import { withTransaction, type Queryable } from '../store/pool.js'
 import { deploymentJobId, enqueueDeploymentPhase, type DeploymentJobData } from './deployment-jobs.js'
@@ -62,7 +63,7 @@ async function reconcileDeployment (ctx: PipelineContext, db: Queryable, deploym
     const removed = await withTimeout(job.remove(), REDIS_TIMEOUT_MS, 'Redis').then(() => true, () => false)
     if (!removed) return
   }
-  const fresh = await getDeployment(db, deployment.id)
+  const fresh = await getTurnState(db, deployment.id)
   if (fresh === undefined || (fresh.status !== 'queued' && fresh.status !== 'running') || fresh.phase !== deployment.phase) return
   await withTimeout(enqueueDeploymentPhase(ctx.queue, deployment.id, deployment.phase), REDIS_TIMEOUT_MS, 'Redis')
   result.enqueued.push(deployment.id)

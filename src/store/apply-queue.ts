@@ -4,6 +4,14 @@ import type { Queryable } from './pool.js'
 
 export type QueuedApply = Pick<DeploymentRow, 'id' | 'phase' | 'status'> & { apply_ticket: number }
 
+/** What the job gate needs of a deployment: the small columns only (never the uploaded migrations). */
+export type DeploymentTurnState = Pick<DeploymentRow, 'id' | 'status' | 'phase' | 'environment' | 'dry_run'> & { apply_ticket: number }
+
+export async function getTurnState (db: Queryable, deploymentId: string): Promise<DeploymentTurnState | undefined> {
+  const { rows } = await db.query<DeploymentTurnState>('SELECT id, status, phase, environment, dry_run, apply_ticket FROM deployments WHERE id = $1', [deploymentId])
+  return rows[0]
+}
+
 /**
  * The deployment whose turn it is to apply to `environment`: the lowest ticket among the
  * unfinished ones that will apply in their current phase. A deployment in its `apply` phase
