@@ -1,25 +1,44 @@
 import { DelayedError, Worker, type ConnectionOptions, type Job } from 'bullmq'
+import { DEFAULT_RELIABILITY, type ReliabilitySettings } from './config/reliability.js'
 import type { DeploymentJobData, JobPhase } from './queue/deployment-jobs.js'
-import { enqueueDeploymentExpiry, enqueueDeploymentPhase } from './queue/deployment-jobs.js'
-import { listPendingApprovalExpiries, listUnfinishedDeployments } from './store/deployments.js'
+import { processDeploymentJob } from './queue/process-deployment-job.js'
+import type { Phase } from './store/deployments.js'
 import { expireDeployment } from './pipeline/expire-deployment.js'
 import type { PipelineContext } from './pipeline/pipeline-context.js'
-import { runDeploymentPhase } from './pipeline/run-phase.js'
 import { safeErrorMessage } from './lib/mask-secrets.js'
+
+export { reconcileQueue, startReconciler } from './queue/reconciler.js'
+
+export interface DeploymentWorkerOptions {
+  queueName: string
+  connection: ConnectionOptions
+  concurrency: number
+  /** Stalled-job tuning; defaults suit production. */
+  reliability?: Pick<ReliabilitySettings, 'lockDurationMs' | 'stalledIntervalMs' | 'maxStalledCount'>
+}
 
 /**
  * The BullMQ worker: each job is `{deploymentId, phase}` and runs that phase of the pipeline.
  * Deployment failures are recorded on the deployment, so a job only fails (and retries) when
- * the control database itself cannot be reached.
+ * the control database itself cannot be reached. A worker that dies holding a job loses its
+ * lock after `lockDurationMs`; another worker's stalled check (every `stalledIntervalMs`) then
+ * hands the job over, and the phase resumes from the target's history.
  */
-export function createDeploymentWorker (ctx: PipelineContext, options: { queueName: string, connection: ConnectionOptions, concurrency: number }): Worker<DeploymentJobData, void, JobPhase> {
+export function createDeploymentWorker (ctx: PipelineContext, options: DeploymentWorkerOptions): Worker<DeploymentJobData, void, JobPhase> {
+  const reliability = options.reliability ?? DEFAULT_RELIABILITY
   const worker = new Worker<DeploymentJobData, void, JobPhase>(options.queueName, async (job, token) => {
     if (job.data.phase === 'expire') {
       await runExpiryJob(ctx, job, token)
       return
     }
-    await runDeploymentPhase(ctx, job.data.deploymentId, job.data.phase)
-  }, { connection: options.connection, concurrency: options.concurrency })
+    await processDeploymentJob(ctx, job as Job<DeploymentJobData, void, Phase>, token)
+  }, {
+    connection: options.connection,
+    concurrency: options.concurrency,
+    lockDuration: reliability.lockDurationMs,
+    stalledInterval: reliability.stalledIntervalMs,
+    maxStalledCount: reliability.maxStalledCount
+  })
   worker.on('failed', (job, error) => {
     ctx.logger.error({ deployment_id: job?.data.deploymentId, phase: job?.data.phase, err: { message: safeErrorMessage(error) } }, 'job failed; BullMQ will retry it')
   })
@@ -39,20 +58,4 @@ async function runExpiryJob (ctx: PipelineContext, job: Job<DeploymentJobData, v
     await job.moveToDelayed(result.dueAt.getTime(), token)
     throw new DelayedError()
   }
-}
-
-/**
- * Puts every queued or running deployment back on the queue, and schedules the expiry of every
- * pending one. Job ids are deterministic, so a job that still exists is left alone; one lost
- * with Redis (or never enqueued) is recreated.
- */
-export async function reconcileQueue (ctx: PipelineContext): Promise<number> {
-  const unfinished = await listUnfinishedDeployments(ctx.pool)
-  for (const deployment of unfinished) {
-    await enqueueDeploymentPhase(ctx.queue, deployment.id, deployment.phase)
-  }
-  for (const pending of await listPendingApprovalExpiries(ctx.pool)) {
-    await enqueueDeploymentExpiry(ctx.queue, pending.id, pending.expires_at)
-  }
-  return unfinished.length
 }

@@ -14,6 +14,8 @@ export interface ApiServices {
   logger: Logger
   /** Where target URLs are read from; defaults to process.env (tests pass their own). */
   env?: NodeJS.ProcessEnv
+  /** How long POST /deployments waits for Redis before answering with a warning (ENQUEUE_TIMEOUT). */
+  enqueueTimeoutMs?: number
 }
 
 declare module 'fastify' {

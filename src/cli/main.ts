@@ -8,7 +8,9 @@ processes:
   start       API and worker in one process (what npm start runs)
   serve       the HTTP API only
   worker      the BullMQ worker only
-  environment: DEPLOYER_CONFIG, DATABASE_URL, REDIS_URL, HOST, PORT, LOG_LEVEL, WORKER_CONCURRENCY, METRICS_PORT
+  environment: DEPLOYER_CONFIG, DATABASE_URL, REDIS_URL, HOST, PORT, LOG_LEVEL, WORKER_CONCURRENCY, METRICS_PORT,
+    DEPLOYER_QUEUE, RECONCILE_INTERVAL, WORKER_LOCK_DURATION, WORKER_STALLED_INTERVAL,
+    WORKER_MAX_STALLED, SHUTDOWN_GRACE, ENQUEUE_TIMEOUT
 
 client (talks to DEPLOYER_URL with DEPLOYER_TOKEN, or --server/--token):
   deploy      --env <name> [--dir <folder>] [--dry-run] [--skip-backup] [--skip-health-check] [--wait] [--timeout <d>] [--json]

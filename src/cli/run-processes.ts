@@ -1,8 +1,9 @@
 import closeWithGrace from 'close-with-grace'
+import { DEFAULT_RELIABILITY } from '../config/reliability.js'
 import { readRuntimeSettings, redisConnectionOptions } from '../config/runtime.js'
 import { createRuntime } from '../process/runtime.js'
 import { buildServer } from '../server.js'
-import { createDeploymentWorker, reconcileQueue } from '../worker.js'
+import { createDeploymentWorker, startReconciler } from '../worker.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
 import { startMetricsServer } from '../metrics/metrics-server.js'
 import { createScrapeRegistry } from '../metrics/scrape.js'
@@ -12,16 +13,23 @@ export type ProcessRole = 'serve' | 'worker' | 'start'
 
 /**
  * Runs the API, the worker, or both in one process (SPEC §2). SIGTERM stops taking new work,
- * lets the job in flight finish, closes queues and pools, and exits.
+ * lets the migration in flight finish and record (the apply then stops and its job goes back
+ * to the queue for another worker), closes queues and pools, and exits 0 — or 1 if that takes
+ * longer than SHUTDOWN_GRACE, in which case PostgreSQL rolls the migration in flight back.
  */
 export async function runProcesses (role: ProcessRole): Promise<void> {
   const settings = readRuntimeSettings()
+  const reliability = settings.reliability ?? DEFAULT_RELIABILITY
   const runtime = await createRuntime(settings)
   const { logger } = runtime
+  const stopping = new AbortController()
+  runtime.pipeline.shutdown = stopping.signal
   const server = role === 'worker' ? undefined : await buildServer(runtime)
   const worker = role === 'serve'
     ? undefined
-    : createDeploymentWorker(runtime.pipeline, { queueName: settings.queueName, connection: redisConnectionOptions(settings.redisUrl), concurrency: settings.workerConcurrency })
+    : createDeploymentWorker(runtime.pipeline, { queueName: settings.queueName, connection: redisConnectionOptions(settings.redisUrl), concurrency: settings.workerConcurrency, reliability })
+  // Every worker reconciles (one pass at a time across all of them): at start, then periodically.
+  const reconciler = worker === undefined ? undefined : startReconciler(runtime.pipeline, reliability.reconcileIntervalMs)
 
   // Worker processes dispatch the notification outbox (webhooks, finished-deployment metrics).
   const notifications = worker === undefined
@@ -39,24 +47,22 @@ export async function runProcesses (role: ProcessRole): Promise<void> {
       logger
     })
 
-  closeWithGrace({ delay: 30_000, logger }, async ({ signal, err }) => {
+  closeWithGrace({ delay: reliability.shutdownGraceMs, logger }, async ({ signal, err }) => {
     if (err !== undefined) logger.error({ err: { message: safeErrorMessage(err) } }, 'shutting down after an error')
-    else logger.info({ signal }, 'shutting down')
-    await server?.close()
-    await worker?.close()
+    else logger.info({ signal, grace_ms: reliability.shutdownGraceMs }, 'shutting down')
+    stopping.abort()
+    await reconciler?.stop()
+    await Promise.all([server?.close(), worker?.close()])
     await notifications?.close()
     await metricsServer?.close()
     await runtime.close()
+    logger.info({ role }, 'shut down cleanly')
   })
 
-  if (worker !== undefined) {
-    const requeued = await reconcileQueue(runtime.pipeline)
-    if (requeued > 0) logger.info({ requeued }, 're-enqueued unfinished deployments')
-  }
   if (server !== undefined) {
     await server.listen({ host: settings.host, port: settings.port })
   }
-  logger.info({ role, config: runtime.config.source, environments: Object.keys(runtime.config.environments), ...(metricsServer === undefined ? {} : { metrics_port: metricsServer.port }) }, 'migration-deployer ready')
+  logger.info({ role, config: runtime.config.source, environments: Object.keys(runtime.config.environments), ...(metricsServer === undefined ? {} : { metrics_port: metricsServer.port }), ...(server === undefined ? {} : { address: server.addresses()[0] }) }, 'migration-deployer ready')
 }
 
 function metricsPortFrom (env: NodeJS.ProcessEnv): number | undefined {

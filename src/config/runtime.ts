@@ -1,4 +1,5 @@
 import path from 'node:path'
+import { readReliabilitySettings, type ReliabilitySettings } from './reliability.js'
 
 /** Process settings from the environment (SPEC §2). Target URLs are read per environment, on use. */
 export interface RuntimeSettings {
@@ -11,6 +12,8 @@ export interface RuntimeSettings {
   /** BullMQ queue name; tests give each run its own. */
   queueName: string
   workerConcurrency: number
+  /** Reconciler, stalled-job and shutdown tuning (defaults when absent). */
+  reliability?: ReliabilitySettings
 }
 
 export function readRuntimeSettings (env: NodeJS.ProcessEnv = process.env): RuntimeSettings {
@@ -30,7 +33,8 @@ export function readRuntimeSettings (env: NodeJS.ProcessEnv = process.env): Runt
     port,
     logLevel: env.LOG_LEVEL ?? 'info',
     queueName: env.DEPLOYER_QUEUE ?? 'deployments',
-    workerConcurrency: concurrency
+    workerConcurrency: concurrency,
+    reliability: readReliabilitySettings(env)
   }
 }
 

@@ -15,6 +15,8 @@ export interface MigrationFile {
 
 /** A row of the target's history table, as the handler understands it. */
 export interface HistoryEntry {
+  /** The history row's own id, where the tool has one (Prisma: a UUID). */
+  id?: string
   name: string
   checksum: string
   /** Null when the tool keeps no time (the command handler's tools). */
@@ -57,6 +59,11 @@ export interface ApplyOptions {
   lockTimeoutMs: number
   /** Per-migration `statement_timeout` in ms (0 = none). */
   statementTimeoutMs: number
+  /**
+   * The id to give a migration's history row (default: a random UUID). Deployments derive it
+   * from their own id, so a resumed apply recognises the rows it wrote before an interruption.
+   */
+  historyIdFor?: (migration: MigrationFile) => string
 }
 
 /**

@@ -1,4 +1,4 @@
-import { MigrationFailedError } from '../errors/index.js'
+import { MigrationFailedError, throwIfStopping } from '../errors/index.js'
 import { handlerFor } from '../handlers/index.js'
 import type { AppliedMigration, LockedTarget, MigrationFile, MigrationHandler } from '../handlers/types.js'
 import type { EnvironmentConfig } from '../config/load.js'
@@ -17,6 +17,7 @@ import type { BackupRow } from '../store/backups.js'
 import { targetUrlFor } from './target-url.js'
 import { projectDirectoryOf } from './migration-source.js'
 import { LockTimeoutError, PlanStaleError } from '../errors/pipeline-errors.js'
+import { appliedEarlierBy, historyIdFor, remainingOfApprovedPlan, type EarlierApplied } from './resume.js'
 
 export interface ApplyPhaseInput {
   /**
@@ -46,8 +47,9 @@ export async function runApplyPhase (ctx: PipelineContext, deployment: Deploymen
   const target = await takeMigrationLock(handler, databaseUrl, environment, recorder)
   const lockWaitMs = performance.now() - lockRequested
   try {
-    const toApply = await pendingUnderLock(deployment, environment, target, recorder, input)
-    if (toApply.length === 0) {
+    const { earlier, toApply } = await pendingUnderLock(deployment, environment, target, recorder, input)
+    if (earlier.length > 0) await noteResume(ctx, deployment, recorder, earlier, toApply.length)
+    if (toApply.length === 0 && earlier.length === 0) {
       await recorder.finishStep('deploy', 'passed', 'nothing pending any more: another deployment applied it first')
       const done = await transitionDeployment(ctx.pool, deployment.id, ['running'], { status: 'succeeded', report: noPendingReport(deployment.operation, environment.name, environment.mode), steps: recorder.steps })
       if (done === undefined) return
@@ -61,28 +63,30 @@ export async function runApplyPhase (ctx: PipelineContext, deployment: Deploymen
     const rollback = async (): Promise<RollbackOutcome> => await restoreOnFailure(backup, environment, databaseUrl, recorder)
 
     await recorder.startStep('deploy', `migration lock held after ${formatSeconds(lockWaitMs)} waiting`)
-    const applied = await applyMigrations(ctx, deployment, environment, target, toApply, recorder, backup, rollback)
-    await recorder.finishStep('deploy', 'passed', `${applied.length} applied`)
+    const applied = await applyMigrations(ctx, deployment, environment, target, toApply, recorder, backup, rollback, earlier)
+    await recorder.finishStep('deploy', 'passed', earlier.length > 0 ? `${applied.length} applied, ${earlier.length} applied before an interruption` : `${applied.length} applied`)
 
     const healthAfter = await checkHealthAfter(deployment, databaseUrl, environment, handler, recorder, backup, rollback)
-    await verifyApplied(databaseUrl, handler, toApply, recorder)
+    await verifyApplied(databaseUrl, handler, [...earlier, ...toApply], recorder)
 
     const backupId = backup?.id ?? null
-    const report = successReport({ environment: environment.name, mode: environment.mode, migrations: applied, totalDurationMs: performance.now() - input.startedMs, backupId, healthCheckBefore: input.healthBefore, healthCheckAfter: healthAfter })
+    const report = successReport({ environment: environment.name, mode: environment.mode, migrations: [...earlier, ...applied], totalDurationMs: performance.now() - input.startedMs, backupId, healthCheckBefore: input.healthBefore, healthCheckAfter: healthAfter })
     const done = await transitionDeployment(ctx.pool, deployment.id, ['running'], { status: 'succeeded', report, steps: recorder.steps })
     if (done === undefined) return
     await recorder.event('status_changed', { from: 'running', to: 'succeeded' })
-    await recorder.log(completedBanner({ environment: environment.name, migrationsApplied: applied.length, durationMs: performance.now() - input.startedMs, backupId, healthy: healthAfter !== 'failed' }), 'banner')
+    await recorder.log(completedBanner({ environment: environment.name, migrationsApplied: earlier.length + applied.length, durationMs: performance.now() - input.startedMs, backupId, healthy: healthAfter !== 'failed' }), 'banner')
   } finally {
     await target.release()
   }
 }
 
 /** What to apply now: an approved plan's exact migrations if it still holds, else (unfrozen) whatever is pending. */
-async function pendingUnderLock (deployment: DeploymentRow, environment: EnvironmentConfig, target: LockedTarget, recorder: DeploymentRecorder, input: ApplyPhaseInput): Promise<MigrationFile[]> {
+async function pendingUnderLock (deployment: DeploymentRow, environment: EnvironmentConfig, target: LockedTarget, recorder: DeploymentRecorder, input: ApplyPhaseInput): Promise<{ earlier: EarlierApplied[], toApply: MigrationFile[] }> {
   if (input.frozen) {
     try {
-      return await checkPlanStillHolds(deployment, target.status.bind(target))
+      const plan = deployment.plan as NonNullable<DeploymentRow['plan']>
+      const { done, remaining } = remainingOfApprovedPlan({ ...deployment, plan }, await target.status(deployment.source_snapshot ?? []))
+      return { earlier: done, toApply: remaining }
     } catch (error) {
       if (!(error instanceof PlanStaleError)) throw error
       await recorder.finishStep('deploy', 'failed', error.message)
@@ -98,13 +102,27 @@ async function pendingUnderLock (deployment: DeploymentRow, environment: Environ
   if (planChecksum(environment.name, status.pending) !== deployment.plan?.checksum) {
     await recorder.log(`ℹ Pending set changed while waiting for the lock: ${status.pending.length} to apply now`)
   }
-  return status.pending
+  return { earlier: appliedEarlierBy(deployment.id, status.applied), toApply: status.pending }
+}
+
+/**
+ * Records a resumed apply: the migrations this deployment applied before it was interrupted
+ * (kept, never reapplied) and, for the one that committed on the target just before the worker
+ * died, the control-database record it never got.
+ */
+async function noteResume (ctx: PipelineContext, deployment: DeploymentRow, recorder: DeploymentRecorder, earlier: EarlierApplied[], remaining: number): Promise<void> {
+  for (const migration of earlier) {
+    await recordAppliedMigration(ctx.pool, { environment: deployment.environment, name: migration.name, checksum: migration.checksum, durationMs: migration.durationMs, deploymentId: deployment.id })
+  }
+  await recorder.log(`↻ Resuming: ${earlier.length} migration${earlier.length === 1 ? ' was' : 's were'} applied by this deployment before it was interrupted (kept, not reapplied); ${remaining} to apply now`, 'apply_resumed', { applied_before: earlier.map((m) => m.name), remaining })
 }
 
 /** Applies through the handler; a failing migration triggers the configured rollback and fails the deployment. */
-async function applyMigrations (ctx: PipelineContext, deployment: DeploymentRow, environment: EnvironmentConfig, target: LockedTarget, toApply: MigrationFile[], recorder: DeploymentRecorder, backup: BackupRow | null, rollback: () => Promise<RollbackOutcome>): Promise<AppliedMigration[]> {
+async function applyMigrations (ctx: PipelineContext, deployment: DeploymentRow, environment: EnvironmentConfig, target: LockedTarget, toApply: MigrationFile[], recorder: DeploymentRecorder, backup: BackupRow | null, rollback: () => Promise<RollbackOutcome>, earlier: EarlierApplied[]): Promise<AppliedMigration[]> {
   try {
-    return await target.apply(toApply, { lockTimeoutMs: environment.lock_timeout, statementTimeoutMs: environment.statement_timeout }, {
+    return await target.apply(toApply, { lockTimeoutMs: environment.lock_timeout, statementTimeoutMs: environment.statement_timeout, historyIdFor: (migration) => historyIdFor(deployment.id, migration.name) }, {
+      // A graceful shutdown stops here, between migrations: the one before has finished and been recorded.
+      onMigrationStart: () => { throwIfStopping(ctx.shutdown) },
       onMigrationApplied: async (migration, durationMs) => {
         await recordAppliedMigration(ctx.pool, { environment: environment.name, name: migration.name, checksum: migration.checksum, durationMs, deploymentId: deployment.id })
         await recorder.log(`✓ Deploying migration: ${migration.name} (${formatSeconds(durationMs)})`, 'migration_applied', { migration: migration.name, checksum: migration.checksum, duration_ms: Math.round(durationMs) })
@@ -121,7 +139,7 @@ async function applyMigrations (ctx: PipelineContext, deployment: DeploymentRow,
     throw new DeploymentFailure({
       error: `Migration ${error.migration} failed`,
       failedMigration: error.migration,
-      migrationsAppliedBeforeFailure: error.applied,
+      migrationsAppliedBeforeFailure: [...earlier.map((m) => m.name), ...error.applied],
       backupId: backup?.id ?? null,
       rollbackInitiated: outcome.rollback_initiated,
       rollbackStatus: outcome.rollback_status,
@@ -154,24 +172,6 @@ async function takeMigrationLock (handler: MigrationHandler, databaseUrl: string
   }
 }
 
-/**
- * An approved plan applies only if the target's pending set is still exactly the approved one;
- * the SQL applied is the approved SQL stored in the plan, never re-read from disk.
- */
-async function checkPlanStillHolds (deployment: DeploymentRow, status: (source: Array<{ name: string, checksum: string }>) => Promise<{ pending: Array<{ name: string, checksum: string }>, failed: Array<{ name: string }> }>): Promise<MigrationFile[]> {
-  const plan = deployment.plan as NonNullable<DeploymentRow['plan']>
-  const current = await status(deployment.source_snapshot ?? [])
-  const nowChecksum = planChecksum(deployment.environment, current.pending)
-  if (nowChecksum !== plan.checksum || current.failed.length > 0) {
-    const planned = plan.migrations.map((m) => m.name)
-    const pendingNow = current.pending.map((m) => m.name)
-    throw new PlanStaleError(
-      `plan is stale: the target changed since the plan was approved (planned ${planned.length} pending, now ${pendingNow.length}${current.failed.length > 0 ? `, failed: ${current.failed.map((f) => f.name).join(', ')}` : ''}); nothing was applied`,
-      { planned, pending_now: pendingNow, approved_checksum: plan.checksum, current_checksum: nowChecksum }
-    )
-  }
-  return plan.migrations.map((m) => ({ name: m.name, sql: m.sql, checksum: m.checksum }))
-}
 
 async function checkHealthAfter (deployment: DeploymentRow, databaseUrl: string, environment: EnvironmentConfig, handler: MigrationHandler, recorder: DeploymentRecorder, backup: BackupRow | null, rollback: () => Promise<RollbackOutcome>): Promise<string> {
   if (deployment.skip_health_check) {
@@ -203,7 +203,7 @@ async function checkHealthAfter (deployment: DeploymentRow, databaseUrl: string,
 }
 
 /** Every migration we applied must now read as applied, with the same checksum, from a fresh connection. */
-async function verifyApplied (databaseUrl: string, handler: ReturnType<typeof handlerFor>, applied: MigrationFile[], recorder: DeploymentRecorder): Promise<void> {
+async function verifyApplied (databaseUrl: string, handler: ReturnType<typeof handlerFor>, applied: Array<Pick<MigrationFile, 'name' | 'checksum'>>, recorder: DeploymentRecorder): Promise<void> {
   await recorder.startStep('verify')
   const status = await handler.status(databaseUrl, applied)
   const appliedNames = new Map(status.applied.map((entry) => [entry.name, entry.checksum]))

@@ -4,6 +4,7 @@ import { hasRole, type Principal } from '../auth/principal.js'
 import type { Config, EnvironmentConfig } from '../config/load.js'
 import { ConflictError, ForbiddenError, GoneError, NotFoundError } from '../errors/index.js'
 import { insertApproval, listApprovals } from '../store/approvals.js'
+import { takeApplyTicket } from '../store/apply-queue.js'
 import { getDeployment, transitionDeployment, type DeploymentRow } from '../store/deployments.js'
 import { withTransaction } from '../store/pool.js'
 import { DeploymentRecorder } from './deployment-recorder.js'
@@ -68,6 +69,8 @@ export async function approveDeployment (pool: pg.Pool, config: Config, logger: 
     }
     await recorder.finishStep('approval', 'passed', `approved by ${approvals.map((a) => a.approver).join(', ')}`)
     const queued = await transitionDeployment(db, id, ['pending_approval'], { status: 'queued', phase: 'apply', steps: recorder.steps })
+    // Approved plans apply in order of approval: a new place at the back of the environment's line.
+    await takeApplyTicket(db, id, deployment.environment)
     await recorder.event('status_changed', { from: 'pending_approval', to: 'queued', phase: 'apply' }, principal.name)
     await recorder.log(`✓ Approval confirmed (${approvals.map((a) => a.approver).join(', ')})`)
     return { deployment: queued ?? deployment, released: true }

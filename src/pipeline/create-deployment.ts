@@ -7,6 +7,7 @@ import { sha256Hex } from '../lib/checksum.js'
 import { resolveInsideWorkspace } from '../lib/workspace-path.js'
 import { insertDeployment, type DeploymentRow, type Operation, type SourceInfo } from '../store/deployments.js'
 import { appendEvent } from '../store/events.js'
+import { takeApplyTicket } from '../store/apply-queue.js'
 import { withTransaction } from '../store/pool.js'
 import { getBackup } from '../store/backups.js'
 import type pg from 'pg'
@@ -27,7 +28,7 @@ export interface CreateDeploymentInput {
  * Validates a deployment request against the config and records it as `queued`. The row is
  * committed before anything is enqueued: the control database is the source of truth.
  */
-export async function createDeployment (pool: pg.Pool, config: Config, principal: Principal, input: CreateDeploymentInput): Promise<DeploymentRow> {
+export async function createDeployment (pool: pg.Pool, config: Config, principal: Principal, input: CreateDeploymentInput, options: { inTransaction?: (db: pg.PoolClient, row: DeploymentRow) => Promise<void> } = {}): Promise<DeploymentRow> {
   const environment = config.environments[input.environment]
   if (environment === undefined) {
     const known = Object.keys(config.environments)
@@ -76,6 +77,10 @@ export async function createDeployment (pool: pg.Pool, config: Config, principal
       actor: principal.name,
       data: { environment: row.environment, operation: row.operation, backup_id: input.backup_id ?? null, dry_run: dryRun, skip_backup: input.skip_backup, skip_health_check: input.skip_health_check, source: input.source ?? null, inline_migrations: inline?.length ?? null }
     })
+    // Its place in the environment's line, in commit order (see takeApplyTicket).
+    await takeApplyTicket(db, row.id, row.environment)
+    // Written with the row or not at all (the Idempotency-Key record, for one).
+    await options.inTransaction?.(db, row)
     return row
   })
 }

@@ -11,4 +11,6 @@ export interface PipelineContext {
   logger: Logger
   /** Where target URLs are read from (the variables each environment names). */
   env: NodeJS.ProcessEnv
+  /** Fires when the worker begins a graceful shutdown: applies stop before their next migration. */
+  shutdown?: AbortSignal
 }

@@ -20,6 +20,7 @@ import { noPendingReport, previewReport } from './report.js'
 import { runHealthChecks } from './steps/health-check.js'
 import { enforcePromotionGate } from './steps/promotion-gate.js'
 import { targetUrlFor } from './target-url.js'
+import { applyBegan } from './resume.js'
 
 /**
  * The plan phase: validate, check health, find what is pending, then either finish (dry run,
@@ -65,7 +66,8 @@ export async function runPlanPhase (ctx: PipelineContext, deployment: Deployment
     await finishWithoutApplying(ctx, deployment, recorder, previewReport(environment.name, plan.migrations, environment.mode), startedMs)
     return
   }
-  if (plan.pending_migrations === 0) {
+  // After an interrupted apply, "nothing pending" may be this deployment's own work: apply reports it.
+  if (plan.pending_migrations === 0 && !applyBegan(deployment)) {
     await finishWithoutApplying(ctx, deployment, recorder, noPendingReport(deployment.operation, environment.name, environment.mode), startedMs)
     return
   }

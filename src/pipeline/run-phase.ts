@@ -1,4 +1,5 @@
-import { AppError } from '../errors/index.js'
+import { AppError, WorkerStoppingError } from '../errors/index.js'
+import { isConnectionError } from '../lib/connection-errors.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
 import { claimDeployment, transitionDeployment, type DeploymentRow, type Phase } from '../store/deployments.js'
 import { runApplyPhase } from './apply-phase.js'
@@ -34,6 +35,10 @@ export async function runDeploymentPhase (ctx: PipelineContext, deploymentId: st
       else await runApplyPhase(ctx, deployment, recorder, { frozen: true, healthBefore: healthBeforeOf(deployment), startedMs })
     }
   } catch (error) {
+    // A graceful shutdown is not a failure: the worker hands the job to another one.
+    if (error instanceof WorkerStoppingError) throw error
+    // A lost connection (the control database, mostly) is retried by BullMQ; the retry resumes.
+    if (!(error instanceof AppError) && isConnectionError(error)) throw error
     await recordFailure(ctx, deployment, recorder, error)
   }
 }

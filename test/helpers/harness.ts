@@ -7,6 +7,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { parseConfig, type Config } from '../../src/config/load.js'
 import { redisConnectionOptions, type RuntimeSettings } from '../../src/config/runtime.js'
 import { createLogger } from '../../src/logger.js'
+import { DEFAULT_RELIABILITY, type ReliabilitySettings } from '../../src/config/reliability.js'
 import { createRuntime, type Runtime } from '../../src/process/runtime.js'
 import type { DeploymentResource } from '../../src/schemas/deployment.js'
 import { buildServer } from '../../src/server.js'
@@ -40,6 +41,12 @@ export interface HarnessOptions {
   extraConfig?: Record<string, unknown>
   /** More variables for the pipeline's environment (e.g. webhook secrets). */
   env?: Record<string, string>
+  /** A control database of the test's own (tests that stop its server); by default one is cloned from the template. */
+  controlDatabaseUrl?: string
+  /** Another Redis than REDIS_URL (tests that stop or flush their own redis-server). */
+  redisUrl?: string
+  /** Reconciler, stalled-job and enqueue tuning for this service. */
+  reliability?: Partial<ReliabilitySettings>
 }
 
 export interface Harness {
@@ -74,7 +81,7 @@ export const DEFAULT_ENVIRONMENTS: Record<string, Record<string, unknown>> = {
  */
 export async function startHarness (options: HarnessOptions = {}): Promise<Harness> {
   const suffix = randomBytes(4).toString('hex')
-  const controlDb = await createControlDatabase()
+  const controlDb = options.controlDatabaseUrl === undefined ? await createControlDatabase() : undefined
   const environments = options.environments ?? DEFAULT_ENVIRONMENTS
   const targets: Record<string, string> = {}
   const env: NodeJS.ProcessEnv = { ...options.env }
@@ -99,20 +106,21 @@ export async function startHarness (options: HarnessOptions = {}): Promise<Harne
   const logger = createLogger('info', new Writable({ write (chunk, _encoding, done) { logLines.push(String(chunk)); done() } }))
   const settings: RuntimeSettings = {
     configPath: 'test-config',
-    databaseUrl: databaseUrl(controlDb),
-    redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:56379',
+    databaseUrl: options.controlDatabaseUrl ?? databaseUrl(controlDb as string),
+    redisUrl: options.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:56379',
     host: '127.0.0.1',
     port: 0,
     logLevel: 'info',
     queueName: `test-${suffix}`,
-    workerConcurrency: 2
+    workerConcurrency: 2,
+    reliability: { ...DEFAULT_RELIABILITY, ...options.reliability }
   }
   const runtime = await createRuntime(settings, { config, logger, env })
   const app = await buildServer(runtime)
   await app.ready()
   const worker = options.worker === false
     ? undefined
-    : createDeploymentWorker(runtime.pipeline, { queueName: settings.queueName, connection: redisConnectionOptions(settings.redisUrl), concurrency: 2 })
+    : createDeploymentWorker(runtime.pipeline, { queueName: settings.queueName, connection: redisConnectionOptions(settings.redisUrl), concurrency: 2, reliability: settings.reliability })
 
   const request: Harness['request'] = async (method, url, { as = 'ci-bot', body, payload, headers = {} } = {}) => {
     const allHeaders: Record<string, string> = { ...headers }
@@ -140,7 +148,7 @@ export async function startHarness (options: HarnessOptions = {}): Promise<Harne
     await app.close()
     await runtime.queue.obliterate({ force: true }).catch(() => {})
     await runtime.close()
-    await Promise.all([controlDb, ...Object.values(targets)].map(dropDatabase))
+    await Promise.all([...(controlDb === undefined ? [] : [controlDb]), ...Object.values(targets)].map(dropDatabase))
   }
 
   return { app, runtime, config, worker, targets, logLines, request, waitFor, close }

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod'
 import { AppError } from '../../errors/index.js'
 import { maskSecretsDeep, safeErrorMessage } from '../../lib/mask-secrets.js'
+import { describeConnectionError, isConnectionError } from '../../lib/connection-errors.js'
 
 // PostgreSQL's character_not_in_repertoire and untranslatable_character: text it cannot store.
 const TEXT_ENCODING_ERRORS = new Set(['22021', '22P05'])
@@ -55,9 +56,12 @@ export default fp(async function errorsPlugin (app) {
     if (code !== undefined && TEXT_ENCODING_ERRORS.has(code)) {
       return await reply.code(400).send(body('INVALID_TEXT', 'the request holds text the database cannot store (a NUL character or an invalid byte sequence); remove it and retry'))
     }
-    if (code !== undefined && CONNECTION_ERRORS.has(code)) {
-      request.log.error({ err: { message: safeErrorMessage(error), code } }, 'a dependency is unavailable')
-      return await reply.code(503).send(body('SERVICE_UNAVAILABLE', 'a dependency (control database or queue) is unavailable; retry shortly'))
+    if ((code !== undefined && CONNECTION_ERRORS.has(code)) || isConnectionError(error)) {
+      // Routes reach Redis only through calls that degrade on their own, so this is the control database.
+      request.log.error({ err: { message: safeErrorMessage(error), code } }, 'the control database is unavailable')
+      return await reply.code(503).header('retry-after', '5').send(body('SERVICE_UNAVAILABLE',
+        `the control database is unavailable (${describeConnectionError(error)}): the request could not be completed; retry shortly. GET /readyz shows each dependency's state`,
+        { dependency: 'control_database' }))
     }
     const status = error.statusCode ?? 500
     if (status >= 400 && status < 500) {

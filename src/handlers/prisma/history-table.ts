@@ -30,13 +30,13 @@ export async function historyTableExists (client: pg.Client): Promise<boolean> {
  */
 export async function readHistory (client: pg.Client): Promise<HistoryEntry[]> {
   if (!await historyTableExists(client)) return []
-  const { rows } = await client.query<{ migration_name: string, checksum: string, started_at: Date, finished_at: Date | null, logs: string | null }>(
-    `SELECT migration_name, checksum, started_at, finished_at, logs
+  const { rows } = await client.query<{ id: string, migration_name: string, checksum: string, started_at: Date, finished_at: Date | null, logs: string | null }>(
+    `SELECT id, migration_name, checksum, started_at, finished_at, logs
        FROM "_prisma_migrations"
       WHERE rolled_back_at IS NULL
       ORDER BY started_at, migration_name`
   )
-  return rows.map((row) => ({ name: row.migration_name, checksum: row.checksum, startedAt: row.started_at, finishedAt: row.finished_at, logs: row.logs }))
+  return rows.map((row) => ({ id: row.id, name: row.migration_name, checksum: row.checksum, startedAt: row.started_at, finishedAt: row.finished_at, logs: row.logs }))
 }
 
 /**
@@ -49,8 +49,8 @@ export const prismaHistoryTable: HistoryTable = {
   ensure: async (client) => { await client.query(CREATE_PRISMA_MIGRATIONS_TABLE) },
   exists: historyTableExists,
   read: readHistory,
-  async insertStarted (client, migration) {
-    const id = randomUUID()
+  async insertStarted (client, migration, wanted) {
+    const id = wanted ?? randomUUID()
     await client.query(
       'INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)',
       [id, migration.checksum, migration.name]

@@ -13,7 +13,7 @@ export async function applyMigrationInTransaction (client: pg.Client, table: His
     // SET LOCAL lasts until the end of this transaction only: each migration gets the configured bounds.
     await client.query(`SET LOCAL lock_timeout = ${Math.max(0, Math.trunc(options.lockTimeoutMs))}`)
     await client.query(`SET LOCAL statement_timeout = ${Math.max(0, Math.trunc(options.statementTimeoutMs))}`)
-    const id = await table.insertStarted(client, migration)
+    const id = await table.insertStarted(client, migration, options.historyIdFor?.(migration))
     // The simple query protocol (no parameters) runs the whole multi-statement script.
     await client.query(migration.sql)
     await table.markFinished(client, id)

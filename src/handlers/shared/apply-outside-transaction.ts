@@ -12,7 +12,7 @@ import type { HistoryTable } from './history-table.js'
  * (`POST /environments/:name/migrations/:migration/resolve`).
  */
 export async function applyMigrationOutsideTransaction (client: pg.Client, table: HistoryTable, migration: MigrationFile, statements: AnalyzedStatement[], options: ApplyOptions): Promise<void> {
-  const id = await table.insertStarted(client, migration)
+  const id = await table.insertStarted(client, migration, options.historyIdFor?.(migration))
   try {
     // Session-level settings: there is no transaction to scope them to.
     await client.query(`SET lock_timeout = ${Math.max(0, Math.trunc(options.lockTimeoutMs))}`)

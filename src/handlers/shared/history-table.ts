@@ -16,8 +16,11 @@ export interface HistoryTable {
   exists: (client: pg.Client) => Promise<boolean>
   /** The rows that count (not rolled back), in the order they were started; [] without a table. */
   read: (client: pg.Client) => Promise<HistoryEntry[]>
-  /** Inserts the row of a migration about to run (unfinished) and returns its id. */
-  insertStarted: (client: pg.Client, migration: MigrationFile) => Promise<string>
+  /**
+   * Inserts the row of a migration about to run (unfinished) and returns its id. `id`, where the
+   * table takes one (Prisma), makes the row recognisable to a resumed apply.
+   */
+  insertStarted: (client: pg.Client, migration: MigrationFile, id?: string) => Promise<string>
   /** Marks the row finished: the migration is applied. */
   markFinished: (client: pg.Client, id: string) => Promise<void>
   /** Stores the error of a migration that failed outside a transaction; its row stays unfinished. */

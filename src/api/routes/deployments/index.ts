@@ -2,6 +2,10 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { NotFoundError } from '../../../errors/index.js'
 import { safeErrorMessage } from '../../../lib/mask-secrets.js'
+import { withTimeout } from '../../../lib/with-timeout.js'
+import { DEFAULT_RELIABILITY } from '../../../config/reliability.js'
+import { createdDeploymentSchema, createDeploymentHeaders } from '../../../schemas/create-deployment-response.js'
+import { createOnce, idempotencyKeyOf } from '../../idempotency.js'
 import { enqueueDeploymentPhase } from '../../../queue/deployment-jobs.js'
 import { approveDeployment, cancelDeployment, rejectDeployment } from '../../../pipeline/approval-actions.js'
 import { createDeployment } from '../../../pipeline/create-deployment.js'
@@ -17,6 +21,8 @@ import { unwrapEnvelope } from './envelope.js'
 import { streamDeploymentEvents, toEventJson, wantsEventStream } from './event-stream.js'
 
 const READ_ROLES = ['viewer', 'deployer', 'approver'] as const
+
+const QUEUE_UNAVAILABLE_WARNING = 'the queue (Redis) is unavailable: the deployment is recorded and a worker will pick it up when the queue is back'
 
 const eventSchema = z.object({
   id: z.number().int().meta({ description: 'Increasing; the SSE `id:` and the `Last-Event-ID` to resume after' }),
@@ -43,6 +49,7 @@ const notModified = z.null().meta({ description: 'Not modified: the deployment s
 /** The deployments resource: create, list, read, approve, reject, cancel, log, events. */
 const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
   const { pool, config, queue, logger } = app.services
+  const enqueueTimeoutMs = app.services.enqueueTimeoutMs ?? DEFAULT_RELIABILITY.enqueueTimeoutMs
 
   async function loadResource (id: string): Promise<z.output<typeof deploymentSchema>> {
     const row = await getDeployment(pool, id)
@@ -55,12 +62,17 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
     if (rowCount === 0) throw new NotFoundError(`deployment ${id} not found`)
   }
 
-  /** Enqueues after the row is committed; a Redis outage leaves the row for the reconciler. */
-  async function enqueue (row: DeploymentRow, phase: 'plan' | 'apply'): Promise<void> {
+  /**
+   * Enqueues after the row is committed; a Redis outage (or a Redis slower than the enqueue
+   * timeout) leaves the row for the workers' reconciler. Returns false when it did.
+   */
+  async function enqueue (row: DeploymentRow, phase: 'plan' | 'apply'): Promise<boolean> {
     try {
-      await enqueueDeploymentPhase(queue, row.id, phase)
+      await withTimeout(enqueueDeploymentPhase(queue, row.id, phase), enqueueTimeoutMs, 'the queue (Redis)')
+      return true
     } catch (error) {
       logger.warn({ deployment_id: row.id, err: { message: safeErrorMessage(error) } }, 'could not enqueue; the worker will pick the deployment up when the queue is back')
+      return false
     }
   }
 
@@ -70,14 +82,29 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['deployments'],
       summary: 'Create a deployment',
-      description: 'Records the deployment and queues its plan phase. Protected environments stop in `pending_approval`.',
+      description: 'Records the deployment and queues its plan phase. Protected environments stop in `pending_approval`. ' +
+        'With an `Idempotency-Key` header, a retry with the same key and body (same token, within 24 h) returns the same deployment with 200; the same key with another body is a 409. ' +
+        'If the queue is unavailable the deployment is still recorded (202 with `warnings`) and a worker picks it up when the queue is back.',
+      headers: createDeploymentHeaders,
       body: createDeploymentBody,
-      response: { 202: deploymentSchema, 400: errorBodySchema, 413: errorBodySchema, ...authErrors }
+      response: { 200: createdDeploymentSchema, 202: createdDeploymentSchema, 400: errorBodySchema, 409: errorBodySchema, 413: errorBodySchema, 503: errorBodySchema, ...authErrors }
     }
   }, async (request, reply) => {
-    const row = await createDeployment(pool, config, principalOf(request), request.body)
-    await enqueue(row, 'plan')
-    return await reply.code(202).header('location', `/deployments/${row.id}`).send(toDeploymentResource(row, []))
+    const principal = principalOf(request)
+    const key = idempotencyKeyOf(request)
+    let row: DeploymentRow
+    if (key === undefined) {
+      row = await createDeployment(pool, config, principal, request.body)
+    } else {
+      const outcome = await createOnce(pool, principal.name, key, request.body, async (inTransaction) => await createDeployment(pool, config, principal, request.body, { inTransaction }))
+      if ('replayOf' in outcome) {
+        return await reply.code(200).header('location', `/deployments/${outcome.replayOf}`).header('idempotent-replayed', 'true').send(await loadResource(outcome.replayOf))
+      }
+      row = outcome.created
+    }
+    const queued = await enqueue(row, 'plan')
+    const resource = toDeploymentResource(row, [])
+    return await reply.code(202).header('location', `/deployments/${row.id}`).send(queued ? resource : { ...resource, warnings: [QUEUE_UNAVAILABLE_WARNING] })
   })
 
   app.get('/deployments', {

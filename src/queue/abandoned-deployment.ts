@@ -1,0 +1,43 @@
+import { DeploymentRecorder } from '../pipeline/deployment-recorder.js'
+import { failedBanner } from '../pipeline/human-log.js'
+import type { PipelineContext } from '../pipeline/pipeline-context.js'
+import { errorReport } from '../pipeline/report.js'
+import { LOCK_NAMESPACES, openControlSession, tryAdvisoryLock } from '../store/control-locks.js'
+import { getDeployment, transitionDeployment, type Phase } from '../store/deployments.js'
+
+/**
+ * Ends a deployment whose worker died more often than `WORKER_MAX_STALLED` allows (BullMQ failed
+ * its job as stalled): something in it keeps killing workers (memory, a crashing driver), so
+ * retrying forever would not help. Nothing is half-applied — each migration commits with its
+ * history row or not at all — and the report says which migrations this deployment applied.
+ * Only done while no live worker holds the deployment's lease. Returns true if it failed it.
+ */
+export async function failAbandonedDeployment (ctx: PipelineContext, deploymentId: string, phase: Phase): Promise<boolean> {
+  const session = await openControlSession(ctx.pool, 'migration-deployer reconciler')
+  try {
+    if (!await tryAdvisoryLock(session, LOCK_NAMESPACES.deploymentLease, deploymentId)) return false
+    const deployment = await getDeployment(session, deploymentId)
+    if (deployment === undefined || (deployment.status !== 'queued' && deployment.status !== 'running') || deployment.phase !== phase) return false
+    const { rows } = await session.query<{ migration_name: string }>('SELECT migration_name FROM applied_migrations WHERE deployment_id = $1 ORDER BY applied_at, migration_name', [deploymentId])
+    const applied = rows.map((row) => row.migration_name)
+    const error = `The worker running this deployment stopped (crashed or was killed) too many times during its ${phase} phase (WORKER_MAX_STALLED)`
+    const suggestions = [
+      'Nothing is half-applied: each migration commits together with its history row, or not at all',
+      ...(applied.length > 0 ? [`${applied.length} migration${applied.length === 1 ? '' : 's'} applied by this deployment stayed applied: ${applied.join(', ')}`] : []),
+      'Look at the worker logs and the machine (out of memory? killed by the orchestrator?), then create a new deployment for what is still pending',
+      `Compare with GET /environments/${deployment.environment}/status`
+    ]
+    const recorder = new DeploymentRecorder(session, deployment, ctx.logger.child({ deployment_id: deploymentId }))
+    const running = recorder.runningStep()
+    if (running !== undefined) await recorder.finishStep(running, 'failed', error)
+    const report = errorReport({ operation: deployment.operation, environment: deployment.environment, mode: deployment.mode, error, migrationsAppliedBeforeFailure: applied, suggestions })
+    const failed = await transitionDeployment(session, deploymentId, ['queued', 'running'], { status: 'failed', report, steps: recorder.steps })
+    if (failed === undefined) return false
+    await recorder.event('status_changed', { from: deployment.status, to: 'failed', error })
+    await recorder.log(failedBanner({ environment: deployment.environment, error, suggestions }), 'banner')
+    ctx.logger.error({ deployment_id: deploymentId, phase }, 'deployment failed: its worker kept dying')
+    return true
+  } finally {
+    await session.end().catch(() => {})
+  }
+}
