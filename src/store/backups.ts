@@ -51,6 +51,12 @@ export async function getBackup (db: Queryable, id: string): Promise<BackupRow |
   return rows[0] === undefined ? undefined : normalize(rows[0])
 }
 
+/** The backup a deployment already took (before an interruption), if any. */
+export async function backupOfDeployment (db: Queryable, deploymentId: string): Promise<BackupRow | undefined> {
+  const { rows } = await db.query<BackupRow>('SELECT * FROM backups WHERE deployment_id = $1 AND deleted_at IS NULL ORDER BY created_at LIMIT 1', [deploymentId])
+  return rows[0] === undefined ? undefined : normalize(rows[0])
+}
+
 /** Marks a backup as pruned; false when it was already marked (another worker pruned it). */
 export async function markBackupDeleted (db: Queryable, id: string): Promise<boolean> {
   const { rowCount } = await db.query('UPDATE backups SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL', [id])

@@ -1,7 +1,7 @@
 import { BackupError, backupRecord, pruneBackups, takeBackup } from '../../backup/index.js'
 import type { Config, EnvironmentConfig } from '../../config/load.js'
 import { safeErrorMessage } from '../../lib/mask-secrets.js'
-import { recordBackup, type BackupRow } from '../../store/backups.js'
+import { backupOfDeployment, recordBackup, type BackupRow } from '../../store/backups.js'
 import type { DeploymentRow } from '../../store/deployments.js'
 import type { Queryable } from '../../store/pool.js'
 import { DeploymentFailure } from '../deployment-failure.js'
@@ -30,6 +30,14 @@ export async function runBackupStep (db: Queryable, config: Config, deployment: 
     await recorder.finishStep('backup', 'skipped', decision.reason)
     if (deployment.skip_backup && environment.protected) await recorder.log(`⚠ Backup: skipped (${decision.reason})`)
     return null
+  }
+  // A resumed apply (after a worker died) keeps the backup of the state before its first migration:
+  // a new one would capture a half-applied database.
+  const earlier = await backupOfDeployment(db, deployment.id)
+  if (earlier !== undefined) {
+    await recorder.finishStep('backup', 'passed', `${earlier.id} (taken before the interruption, kept)`)
+    await recorder.log(`✓ Backup kept: ${earlier.id} (taken before the interruption)`)
+    return earlier
   }
   await recorder.startStep('backup', `provider ${environment.backup.provider}`)
   let backup: BackupRow
