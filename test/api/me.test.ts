@@ -28,7 +28,7 @@ t.test('GET /me is documented with its response schema', async (t) => {
   const spec = (await h.request('GET', '/openapi.json', { as: null })).json()
   const operation = spec.paths['/me']?.get
   t.ok(operation, '/me is in the OpenAPI document')
-  t.same(Object.keys(operation.responses).sort(), ['200', '401', '403'])
+  t.same(Object.keys(operation.responses).sort(), ['200', '401', '403', '429'])
   t.equal(operation.responses['200'].content['application/json'].schema.$ref, '#/components/schemas/Me')
   const me = spec.components.schemas.Me
   t.same(me.required?.sort(), ['name', 'roles'])

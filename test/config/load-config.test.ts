@@ -155,7 +155,7 @@ t.test('defaults: mode by name, backups follow protected, approvals and checks f
   t.same(env.dev?.requires_success_in, [])
   t.equal(env.dev?.lock_timeout, 10_000)
   t.equal(env.dev?.statement_timeout, 0)
-  t.same(env.production?.approval, { required_approvals: 1, roles: ['approver', 'admin'], allow_self_approval: false, expires_after: 86_400_000 })
+  t.same(env.production?.approval, { required_approvals: 1, roles: ['approver', 'admin'], allow_self_approval: false, expires_after: 86_400_000, auto_approve_roles: [] })
   t.same(env.production?.backup, { provider: 'pg_dump', dir: '.data/backups', keep: 10 })
   t.same(env.production?.health_check, { checks: ['connectivity', 'schema', 'migrations'], timeout: 5000, sql: [] })
   t.equal(env.production?.name, 'production')
@@ -165,7 +165,7 @@ t.test('defaults: mode by name, backups follow protected, approvals and checks f
 
   // Partial blocks get the rest of their defaults.
   const partial = parseConfig({ workspace_root: 'ws', environments: { production: { database_url_env: 'P', approval: { required_approvals: 2 }, health_check: { timeout: '500ms' } } } }, tmp)
-  t.same(partial.environments.production?.approval, { required_approvals: 2, roles: ['approver', 'admin'], allow_self_approval: false, expires_after: 86_400_000 })
+  t.same(partial.environments.production?.approval, { required_approvals: 2, roles: ['approver', 'admin'], allow_self_approval: false, expires_after: 86_400_000, auto_approve_roles: [] })
   t.same(partial.environments.production?.health_check, { checks: ['connectivity', 'schema', 'migrations'], timeout: 500, sql: [] })
   t.equal(partial.workspace_root, path.join(tmp, 'ws'))
 })
