@@ -1,0 +1,102 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createDatabase, databaseUrl, dropDatabase } from './databases.js'
+
+export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url))
+
+/**
+ * The documenso corpus beside the project (a CI clone has `../shared` too). BENCH_CORPUS_DIR
+ * overrides it, for a checkout that does not sit beside `shared/`.
+ */
+export function corpusDir (): string {
+  return path.resolve(process.env.BENCH_CORPUS_DIR ?? path.join(PROJECT_ROOT, '../shared/corpus/documenso'))
+}
+
+/** Everything one bench run owns: its databases, queue, tokens, config file and workspace. */
+export interface BenchEnv {
+  suffix: string
+  tmp: string
+  configPath: string
+  queueName: string
+  controlDb: string
+  devDb: string
+  /** Recreated before every apply through the service. */
+  corpusDb: string
+  /** The psql baseline's database, recreated before every psql run. */
+  psqlDb: string
+  corpus: string
+  tokens: { deployer: string, viewer: string }
+  /** The environment of the service processes (URLs, config, queue). */
+  serviceEnv: NodeJS.ProcessEnv
+  cleanup: () => Promise<void>
+}
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex')
+
+/**
+ * Creates fresh databases (CREATE DATABASE) for the control DB and the targets, a workspace
+ * holding copies of the example app and the corpus, and a config file with tokens of its own.
+ */
+export async function createBenchEnv (): Promise<BenchEnv> {
+  const corpus = corpusDir()
+  if (!existsSync(path.join(corpus, '20230404095503_initial_migration', 'migration.sql'))) {
+    throw new Error(`the documenso corpus is not at ${corpus}: set BENCH_CORPUS_DIR to its folder`)
+  }
+  const suffix = randomBytes(4).toString('hex')
+  const tmp = await mkdtemp(path.join(tmpdir(), 'md-bench-'))
+  const created: string[] = []
+  const make = async (prefix: string): Promise<string> => {
+    const name = `${prefix}_${suffix}`
+    await createDatabase(name)
+    created.push(name)
+    return name
+  }
+  const cleanup = async (): Promise<void> => {
+    await Promise.all(created.map(async (name) => { await dropDatabase(name).catch(() => {}) }))
+    await rm(tmp, { recursive: true, force: true })
+  }
+  try {
+    const [controlDb, devDb, corpusDb, psqlDb] = [await make('mdb_control'), await make('mdb_dev'), await make('mdb_corpus'), await make('mdb_psql')]
+    const workspace = path.join(tmp, 'workspace')
+    await mkdir(workspace)
+    await cp(path.join(PROJECT_ROOT, 'migrations-fixtures', 'app'), path.join(workspace, 'app'), { recursive: true })
+    await cp(corpus, path.join(workspace, 'documenso'), { recursive: true })
+
+    const tokens = { deployer: `bench-ci-${randomBytes(16).toString('hex')}`, viewer: `bench-viewer-${randomBytes(16).toString('hex')}` }
+    const config = {
+      workspace_root: workspace,
+      environments: {
+        dev: { database_url_env: 'BENCH_DEV_DATABASE_URL', working_directory: 'app' },
+        // Not dev/test by name: deploy mode, unprotected, so it applies without approval or backup.
+        corpus: { database_url_env: 'BENCH_CORPUS_DATABASE_URL', working_directory: 'documenso' }
+      },
+      auth: {
+        tokens: [
+          { name: 'bench-ci', sha256: sha256(tokens.deployer), roles: ['deployer'] },
+          { name: 'bench-viewer', sha256: sha256(tokens.viewer), roles: ['viewer'] }
+        ]
+      }
+    }
+    const configPath = path.join(tmp, 'migration-deployer.yaml')
+    // JSON is YAML.
+    await writeFile(configPath, JSON.stringify(config, null, 2))
+    const queueName = `bench-${suffix}`
+    const serviceEnv: NodeJS.ProcessEnv = {
+      DATABASE_URL: databaseUrl(controlDb),
+      REDIS_URL: process.env.REDIS_URL,
+      DEPLOYER_CONFIG: configPath,
+      DEPLOYER_QUEUE: queueName,
+      BENCH_DEV_DATABASE_URL: databaseUrl(devDb),
+      BENCH_CORPUS_DATABASE_URL: databaseUrl(corpusDb),
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info'
+    }
+    return { suffix, tmp, configPath, queueName, controlDb, devDb, corpusDb, psqlDb, corpus, tokens, serviceEnv, cleanup }
+  } catch (error) {
+    await cleanup()
+    throw error
+  }
+}
