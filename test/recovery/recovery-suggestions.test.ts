@@ -83,4 +83,11 @@ t.test('every error report names only things that exist, and its rollback_comman
   t.match(run.stdout, /✓ Restored backup: backup-/)
   const usage = await runCli(['restore', '--env', 'staging'], { DEPLOYER_URL: server, DEPLOYER_TOKEN: tokenOf('ci-bot') })
   t.equal(usage.code, 2, 'a restore without --backup is a usage error')
+
+  // `status --env` shows the last deployment and the last backup with the command that restores it.
+  const status = await runCli(['status', '--env', 'staging'], { DEPLOYER_URL: server, DEPLOYER_TOKEN: tokenOf('viewer') })
+  t.equal(status.code, 0, status.stderr)
+  t.match(status.stdout, /^staging: /)
+  t.match(status.stdout, /last deployment: dep_\w+ restore-backup succeeded/)
+  t.match(status.stdout, /last backup: +backup-\S+ .*restore: migration-deployer restore --env staging --backup backup-/)
 })

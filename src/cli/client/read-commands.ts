@@ -1,7 +1,7 @@
 import type { DeploymentResource } from '../../schemas/deployment.js'
 import { ApiClient } from './api-client.js'
 import { describePendingApproval } from './approval-notice.js'
-import { CONNECTION_HELP, type ClientCommand } from './command.js'
+import { CONNECTION_HELP, type ClientCommand, type CliIo } from './command.js'
 import { UsageError } from './errors.js'
 import { EXIT, exitCodeForStatus, TERMINAL } from './exit-codes.js'
 import { followDeployment } from './follow.js'
@@ -13,9 +13,14 @@ const STEP_MARK: Record<string, string> = { passed: '✓', failed: '✗', skippe
 export const statusCommand: ClientCommand = {
   name: 'status',
   summary: 'show a deployment: status, approvals, steps, report',
-  usage: `usage: migration-deployer status <deployment id> [--json]\n\nexits 0 succeeded or still running, 1 failed, 3 rejected/cancelled/expired, 2 refused\n${CONNECTION_HELP}`,
+  usage: `usage: migration-deployer status <deployment id> [--json]\n       migration-deployer status --env <environment> [--json]   (same as env-status)\n\nexits 0 succeeded or still running, 1 failed, 3 rejected/cancelled/expired, 2 refused\n${CONNECTION_HELP}`,
   async run (args, io) {
-    const { values, positionals } = parseCommandArgs(args, {})
+    const { values, positionals } = parseCommandArgs(args, { env: { type: 'string' } })
+    const environment = typeof values.env === 'string' ? values.env : undefined
+    if (environment !== undefined) {
+      if (positionals.length > 0) throw new UsageError('give either a deployment id or --env <environment>, not both')
+      return await printEnvironmentStatus(environment, values, io)
+    }
     const id = onePositional(positionals, 'deployment id')
     const client = new ApiClient(resolveConnection(values, io.env))
     const d = await client.json<DeploymentResource>('GET', `/deployments/${encodeURIComponent(id)}`)
@@ -91,7 +96,34 @@ export const envsCommand: ClientCommand = {
   }
 }
 
-interface StatusView { environment: string, up_to_date: boolean, applied: Array<{ name: string }>, pending: Array<{ name: string }>, failed: Array<{ name: string, resolve: string }>, drifted: Array<{ name: string, reason: string }> }
+interface StatusView {
+  environment: string
+  up_to_date: boolean
+  applied: Array<{ name: string }>
+  pending: Array<{ name: string }>
+  failed: Array<{ name: string, resolve: string }>
+  drifted: Array<{ name: string, reason: string }>
+  last_deployment: { id: string, operation: string, status: string, created_at: string } | null
+  last_backup: { id: string, created_at: string, restore_command: string } | null
+}
+
+/** An environment's migrations, its last deployment and last backup (`env-status`, `status --env`). */
+async function printEnvironmentStatus (name: string, values: Record<string, unknown>, io: CliIo): Promise<number> {
+  const client = new ApiClient(resolveConnection(values as Parameters<typeof resolveConnection>[0], io.env))
+  const s = await client.json<StatusView>('GET', `/environments/${encodeURIComponent(name)}/status`)
+  if (values.json === true) {
+    io.out(JSON.stringify(s, null, 2))
+    return EXIT.ok
+  }
+  const lines = [`${s.environment}: ${s.up_to_date ? 'up to date' : 'NOT up to date'} (${s.applied.length} applied, ${s.pending.length} pending, ${s.failed.length} failed, ${s.drifted.length} drifted)`]
+  for (const m of s.pending) lines.push(`  pending  ${m.name}`)
+  for (const m of s.failed) lines.push(`  FAILED   ${m.name}  → ${m.resolve}`)
+  for (const m of s.drifted) lines.push(`  DRIFTED  ${m.name} (${m.reason})`)
+  if (s.last_deployment !== null) lines.push(`last deployment: ${s.last_deployment.id} ${s.last_deployment.operation} ${s.last_deployment.status} (${s.last_deployment.created_at})`)
+  if (s.last_backup !== null) lines.push(`last backup:     ${s.last_backup.id} (${s.last_backup.created_at}); restore: ${s.last_backup.restore_command}`)
+  io.out(lines.join('\n'))
+  return EXIT.ok
+}
 
 export const envStatusCommand: ClientCommand = {
   name: 'env-status',
@@ -99,19 +131,7 @@ export const envStatusCommand: ClientCommand = {
   usage: `usage: migration-deployer env-status <environment> [--json]\n${CONNECTION_HELP}`,
   async run (args, io) {
     const { values, positionals } = parseCommandArgs(args, {})
-    const name = onePositional(positionals, 'environment name')
-    const client = new ApiClient(resolveConnection(values, io.env))
-    const s = await client.json<StatusView>('GET', `/environments/${encodeURIComponent(name)}/status`)
-    if (values.json === true) {
-      io.out(JSON.stringify(s, null, 2))
-      return EXIT.ok
-    }
-    const lines = [`${s.environment}: ${s.up_to_date ? 'up to date' : 'NOT up to date'} (${s.applied.length} applied, ${s.pending.length} pending, ${s.failed.length} failed, ${s.drifted.length} drifted)`]
-    for (const m of s.pending) lines.push(`  pending  ${m.name}`)
-    for (const m of s.failed) lines.push(`  FAILED   ${m.name}  → ${m.resolve}`)
-    for (const m of s.drifted) lines.push(`  DRIFTED  ${m.name} (${m.reason})`)
-    io.out(lines.join('\n'))
-    return EXIT.ok
+    return await printEnvironmentStatus(onePositional(positionals, 'environment name'), values, io)
   }
 }
 
