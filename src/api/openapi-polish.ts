@@ -38,6 +38,7 @@ const DESCRIPTIONS: Record<string, string> = {
   410: 'Gone: the approval window closed',
   413: 'Request body larger than the server\'s limit',
   415: 'Unsupported content type',
+  429: 'Too many requests for this token: retry after the Retry-After header',
   503: 'A dependency (control database, queue or target database) is unavailable'
 }
 
@@ -50,6 +51,7 @@ const ERROR_EXAMPLES: Record<string, { code: string, message: string }> = {
   410: { code: 'GONE', message: 'deployment dep_01JH7Z0A8Q9YB4W1D2K3M4N5P6 expired without enough approvals; create a new deployment' },
   413: { code: 'PAYLOAD_TOO_LARGE', message: 'request body is larger than the server\'s limit of 5242880 bytes' },
   415: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'unsupported content-type: send JSON with "Content-Type: application/json"' },
+  429: { code: 'RATE_LIMITED', message: 'too many requests for token ci-bot: at most 600 per 60s; retry in 12s (see the Retry-After header)' },
   503: { code: 'SERVICE_UNAVAILABLE', message: 'a dependency (control database or queue) is unavailable; retry shortly' }
 }
 

@@ -1,6 +1,6 @@
 import type { EnvironmentConfig } from '../config/load.js'
 import { insertApproval } from '../store/approvals.js'
-import type { DeploymentRow } from '../store/deployments.js'
+import { transitionDeployment, type DeploymentRow } from '../store/deployments.js'
 import type { DeploymentRecorder } from './deployment-recorder.js'
 import type { PipelineContext } from './pipeline-context.js'
 
@@ -18,6 +18,7 @@ export async function autoApprove (ctx: PipelineContext, deployment: DeploymentR
   const role = requester?.roles.find((r) => environment.approval.auto_approve_roles.includes(r))
   if (role === undefined) return false
   const rule = `environments.${environment.name}.approval.auto_approve_roles includes ${role} (held by ${deployment.requested_by})`
+  await transitionDeployment(ctx.pool, deployment.id, ['running'], { approvals_required: environment.approval.required_approvals })
   await insertApproval(ctx.pool, { deployment_id: deployment.id, approver: AUTO_APPROVER, comment: `automatic approval: ${rule}`, plan_checksum: checksum })
   await recorder.event('approved', { automatic: true, rule, plan_checksum: checksum }, AUTO_APPROVER)
   await recorder.finishStep('approval', 'passed', `auto-approved: ${rule}`)
