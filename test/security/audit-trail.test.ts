@@ -127,6 +127,12 @@ t.test('the database itself refuses UPDATE, DELETE and TRUNCATE of the audit tra
   for (const [what, sql] of attempts) {
     const error = await h.runtime.pool.query(sql).then(() => undefined, (e: { code?: string, message?: string }) => e)
     t.ok(error !== undefined, `${what} is refused`)
+    if (what === 'TRUNCATE') {
+      // The webhook outbox references the events, so PostgreSQL refuses a plain TRUNCATE even
+      // before the trigger would; with CASCADE (below) the trigger is what refuses it.
+      t.match(error?.message, /deployment_events is append-only|cannot truncate a table referenced in a foreign key constraint/)
+      continue
+    }
     t.equal(error?.code, '42501', `${what}: insufficient_privilege`)
     t.match(error?.message, /deployment_events is append-only/)
   }

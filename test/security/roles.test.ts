@@ -32,6 +32,9 @@ const ROUTES: RouteRule[] = [
   { method: 'GET', path: '/deployments/{id}/events', roles: READ },
   { method: 'GET', path: '/environments', roles: READ },
   { method: 'GET', path: '/environments/{name}/status', roles: READ },
+  { method: 'GET', path: '/environments/{name}/backups', roles: READ },
+  { method: 'GET', path: '/me', roles: READ },
+  { method: 'GET', path: '/metrics', roles: READ },
   { method: 'POST', path: '/environments/{name}/migrations/{migration}/resolve', roles: ['approver'], body: { as: 'rolled_back' } }
 ]
 /** Routes anyone may call (SPEC §4). */
