@@ -1,20 +1,12 @@
 import t from 'tap'
-import { startHarness } from '../helpers/harness.js'
-import { killAll, serviceEnv, slowMigrations, spawnService, until, writeServiceConfig, type ServiceProcess } from './helpers/processes.js'
+import { serviceEnv, slowMigrations, spawnService, until, startProcessHarness } from './helpers/processes.js'
 import { appliedCount, migrationStates, unfinishedRows } from './helpers/target-state.js'
 
 const environments = { staging: { health_check: { checks: ['connectivity'], timeout: '5s' } } }
 const MIGRATIONS = slowMigrations(20)
 
 t.test('SIGTERM mid-apply: the migration in flight finishes and is recorded, the worker exits 0, another worker continues', async (t) => {
-  const h = await startHarness({ environments, worker: false })
-  const config = writeServiceConfig(h, environments)
-  const processes: ServiceProcess[] = []
-  t.teardown(async () => {
-    await killAll(processes)
-    config.cleanup()
-    await h.close()
-  })
+  const { h, config, processes } = await startProcessHarness(t, environments)
   const env = serviceEnv(h, config.file, { SHUTDOWN_GRACE: '20s', RECONCILE_INTERVAL: '1s' })
   const first = spawnService('worker', env, processes)
   await first.ready

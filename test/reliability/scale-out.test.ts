@@ -1,7 +1,7 @@
 import t from 'tap'
-import { startHarness, tokenOf, type TokenName } from '../helpers/harness.js'
+import { tokenOf, type TokenName } from '../helpers/harness.js'
 import type { DeploymentResource } from '../../src/schemas/deployment.js'
-import { killAll, serviceEnv, slowMigrations, spawnService, freePort, until, writeServiceConfig, type ServiceProcess } from './helpers/processes.js'
+import { serviceEnv, slowMigrations, spawnService, freePort, until, startProcessHarness } from './helpers/processes.js'
 import { migrationStates } from './helpers/target-state.js'
 
 const HEALTH = { checks: ['connectivity'], timeout: '5s' }
@@ -13,14 +13,7 @@ const MIGRATIONS = slowMigrations(8, 0.02)
 const TERMINAL = ['succeeded', 'failed', 'rejected', 'cancelled', 'expired']
 
 t.test('two API and two worker processes on one Redis and one control DB behave like one of each', async (t) => {
-  const h = await startHarness({ environments, worker: false })
-  const config = writeServiceConfig(h, environments)
-  const processes: ServiceProcess[] = []
-  t.teardown(async () => {
-    await killAll(processes)
-    config.cleanup()
-    await h.close()
-  })
+  const { h, config, processes } = await startProcessHarness(t, environments)
   const apis = await Promise.all([0, 1].map(async () => spawnService('serve', serviceEnv(h, config.file, { PORT: String(await freePort()) }), processes)))
   const workers = [0, 1].map(() => spawnService('worker', serviceEnv(h, config.file, { RECONCILE_INTERVAL: '1s' }), processes))
   await Promise.all([...apis, ...workers].map(async (p) => { await p.ready }))

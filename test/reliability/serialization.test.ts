@@ -1,7 +1,6 @@
 import t from 'tap'
-import { startHarness } from '../helpers/harness.js'
 import type { DeploymentResource } from '../../src/schemas/deployment.js'
-import { killAll, serviceEnv, slowMigrations, spawnService, writeServiceConfig, type ServiceProcess } from './helpers/processes.js'
+import { serviceEnv, slowMigrations, spawnService, startProcessHarness } from './helpers/processes.js'
 import { migrationStates } from './helpers/target-state.js'
 
 const HEALTH = { checks: ['connectivity'], timeout: '5s' }
@@ -42,14 +41,7 @@ function overlaps (intervals: Interval[]): string[] {
 }
 
 t.test('30 concurrent deployments to one environment across two worker processes: one apply at a time, in order of approval, all succeed; another environment runs alongside', async (t) => {
-  const h = await startHarness({ environments, worker: false })
-  const config = writeServiceConfig(h, environments)
-  const processes: ServiceProcess[] = []
-  t.teardown(async () => {
-    await killAll(processes)
-    config.cleanup()
-    await h.close()
-  })
+  const { h, config, processes } = await startProcessHarness(t, environments)
   const env = serviceEnv(h, config.file, { WORKER_CONCURRENCY: '3', RECONCILE_INTERVAL: '2s' })
   const workers = [spawnService('worker', env, processes), spawnService('worker', env, processes)]
   await Promise.all(workers.map(async (w) => { await w.ready }))

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createHash } from 'node:crypto'
 import { stringify } from 'yaml'
-import { FIXTURES, PROJECT_ROOT, TOKENS, type Harness } from '../../helpers/harness.js'
+import { FIXTURES, PROJECT_ROOT, startHarness, TOKENS, type Harness } from '../../helpers/harness.js'
 
 /** A real `migration-deployer <role>` process, as operators run it. */
 export interface ServiceProcess {
@@ -138,4 +138,20 @@ export async function until<T> (check: () => Promise<T | undefined>, what: strin
     if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${timeoutMs} ms`)
     await new Promise((resolve) => setTimeout(resolve, everyMs))
   }
+}
+
+/**
+ * A harness without an in-process worker, a service config file for real processes, and the list
+ * those processes go in; the test's teardown kills them, removes the file and closes the harness.
+ */
+export async function startProcessHarness (t: { teardown: (fn: () => Promise<void>) => void }, environments: Record<string, Record<string, unknown>>): Promise<{ h: Harness, config: { file: string, cleanup: () => void }, processes: ServiceProcess[] }> {
+  const h = await startHarness({ environments, worker: false })
+  const config = writeServiceConfig(h, environments)
+  const processes: ServiceProcess[] = []
+  t.teardown(async () => {
+    await killAll(processes)
+    config.cleanup()
+    await h.close()
+  })
+  return { h, config, processes }
 }
