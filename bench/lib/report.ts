@@ -1,4 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import path from 'node:path'
 
 /** One printed figure: a value, and when the issue sets one, its target and whether it was met. */
 export interface Figure {
@@ -49,5 +50,6 @@ export async function updateReadmeBlock (readme: string, content: string): Promi
 }
 
 export async function writeJson (file: string, value: unknown): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true })
   await writeFile(file, `${JSON.stringify(value, null, 2)}\n`)
 }
