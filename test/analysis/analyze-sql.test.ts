@@ -1,22 +1,13 @@
-import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { loadModule, parseSync } from 'libpg-query'
 import t from 'tap'
+import { readPrismaMigrations } from '../../src/handlers/prisma/read-migrations.js'
 import { analyzeMigrationSql, type SqlAnalysis } from '../../src/analysis/analyze-sql.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const FIXTURES = path.join(ROOT, 'migrations-fixtures')
 const DOCUMENSO = path.resolve(ROOT, '../shared/corpus/documenso')
-
-/** The migration files of a Prisma migrations folder, in Prisma's (byte-wise) order. */
-function readMigrations (dir: string): Array<{ name: string, sql: string }> {
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory())
-    .map((entry) => entry.name)
-    .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
-    .map((name) => ({ name, sql: readFileSync(path.join(dir, name, 'migration.sql'), 'utf8') }))
-}
 
 /**
  * What is wrong with the cut, if anything: the statements' texts must be the file's own, found
@@ -145,7 +136,7 @@ t.test('decisions that depend on options (no server needed: PostgreSQL 17/18 syn
 })
 
 t.test('the fixtures: concurrent-index has one non-transactional file, app has none', async (t) => {
-  const concurrent = readMigrations(path.join(FIXTURES, 'concurrent-index/prisma/migrations'))
+  const concurrent = await readPrismaMigrations(path.join(FIXTURES, 'concurrent-index/prisma/migrations'))
   t.same(concurrent.map((m) => m.name), ['20250401090000_init', '20250402090000_add_user_name_index'])
   const [init, index] = await Promise.all(concurrent.map(async (m) => await analyzeMigrationSql(m.sql)))
   t.equal(init?.transactional, true)
@@ -157,7 +148,7 @@ t.test('the fixtures: concurrent-index has one non-transactional file, app has n
     managesOwnTransaction: false
   })
 
-  const app = readMigrations(path.join(FIXTURES, 'app/prisma/migrations'))
+  const app = await readPrismaMigrations(path.join(FIXTURES, 'app/prisma/migrations'))
   t.equal(app.length, 5)
   for (const migration of app) {
     const analysis = await analyzeMigrationSql(migration.sql)
@@ -170,7 +161,7 @@ t.test('the fixtures: concurrent-index has one non-transactional file, app has n
 })
 
 t.test('documenso: all 163 files parse; none is non-transactional', async (t) => {
-  const migrations = readMigrations(DOCUMENSO)
+  const migrations = await readPrismaMigrations(DOCUMENSO)
   t.equal(migrations.length, 163)
   const started = performance.now()
   const analyses: SqlAnalysis[] = []

@@ -1,23 +1,16 @@
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { readPrismaMigrations } from '../../src/handlers/prisma/read-migrations.js'
 import { lintMigrations } from '../../src/analysis/lint.js'
 import { LintError } from '../../src/analysis/lint-error.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const DOCUMENSO = path.resolve(ROOT, '../shared/corpus/documenso')
 
-function readMigrations (dir: string): Array<{ name: string, sql: string }> {
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory())
-    .map((entry) => entry.name)
-    .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
-    .map((name) => ({ name, sql: readFileSync(path.join(dir, name, 'migration.sql'), 'utf8') }))
-}
-
-const dropColumn = readMigrations(path.join(ROOT, 'migrations-fixtures/drop-column/prisma/migrations'))
+const dropColumn = await readPrismaMigrations(path.join(ROOT, 'migrations-fixtures/drop-column/prisma/migrations'))
 const squawkDirs = (): string[] => readdirSync(tmpdir()).filter((name) => name.startsWith('md-squawk-'))
 
 t.test('drop-column: the second migration gets a ban-drop-column warning, the first none', async (t) => {
@@ -72,7 +65,7 @@ t.test('edge cases of the input', async (t) => {
 })
 
 t.test('documenso: 163 files in one squawk run', async (t) => {
-  const migrations = readMigrations(DOCUMENSO)
+  const migrations = await readPrismaMigrations(DOCUMENSO)
   t.equal(migrations.length, 163)
   const started = performance.now()
   const results = await lintMigrations(migrations, { pgVersion: '15' })
