@@ -22,6 +22,7 @@ import { round } from './lib/stats.js'
  * and the table in bench/README.md. Needs DATABASE_URL and REDIS_URL (npm run bench sets them up)
  * and the built service (npm run bench builds it).
  *
+ * BENCH_API_NODE_ARGS adds node flags to the API process (profiling).
  * BENCH_ONLY=polling,latency,apply,planning,accept runs a subset (then nothing is committed-ready:
  * results go to bench/results/partial.json.tmp and the README is left alone).
  */
@@ -58,7 +59,9 @@ async function measureAll (env: BenchEnv, results: Results): Promise<void> {
   const processes: BenchProcess[] = []
   let control: pg.Client | undefined
   try {
-    const api = await startApi(env.serviceEnv, apiPort, path.join(env.tmp, 'api.log'))
+    // BENCH_API_NODE_ARGS: node flags for the API process (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof to profile it).
+    const apiNodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '')
+    const api = await startApi(env.serviceEnv, apiPort, path.join(env.tmp, 'api.log'), apiNodeArgs)
     processes.push(api)
     const worker = await startWorker(env.serviceEnv, path.join(env.tmp, 'worker.log'))
     processes.push(worker)

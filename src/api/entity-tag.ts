@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
 
-/** A strong ETag of a JSON-able resource: the hash of its serialized form. */
-export function entityTag (resource: unknown): string {
-  return `"${createHash('sha256').update(JSON.stringify(resource)).digest('hex').slice(0, 32)}"`
+/** A strong ETag of a response body: the hash of its exact bytes. */
+export function entityTag (body: Buffer): string {
+  return `"${createHash('sha256').update(body).digest('hex').slice(0, 32)}"`
 }
 
 /** Whether an If-None-Match header (`*`, one tag, a list, weak `W/` tags) matches `etag`. */

@@ -11,10 +11,10 @@ import { approveDeployment, cancelDeployment, rejectDeployment } from '../../../
 import { createDeployment } from '../../../pipeline/create-deployment.js'
 import { authErrors, deploymentIdParams, errorBodySchema } from '../../../schemas/common.js'
 import { approveBody, createDeploymentBody, deploymentListSchema, deploymentSchema, listDeploymentsQuery, rejectBody } from '../../../schemas/deployment.js'
-import { listApprovals } from '../../../store/approvals.js'
-import { getDeployment, listDeployments, type DeploymentRow } from '../../../store/deployments.js'
+import { listDeployments, type DeploymentRow } from '../../../store/deployments.js'
 import { listEvents, listLogLines } from '../../../store/events.js'
-import { entityTag, matchesEntityTag } from '../../entity-tag.js'
+import { matchesEntityTag } from '../../entity-tag.js'
+import { createDeploymentReads, loadDeploymentResource } from '../../deployment-reads.js'
 import { decodeCursor, encodeCursor, toDeploymentResource, toDeploymentSummary } from '../../deployment-resource.js'
 import { principalOf } from '../../plugins/auth.js'
 import { unwrapEnvelope } from './envelope.js'
@@ -51,11 +51,8 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
   const { pool, config, queue, logger } = app.services
   const enqueueTimeoutMs = app.services.enqueueTimeoutMs ?? DEFAULT_RELIABILITY.enqueueTimeoutMs
 
-  async function loadResource (id: string): Promise<z.output<typeof deploymentSchema>> {
-    const row = await getDeployment(pool, id)
-    if (row === undefined) throw new NotFoundError(`deployment ${id} not found`)
-    return toDeploymentResource(row, await listApprovals(pool, id))
-  }
+  const loadResource = async (id: string): Promise<z.output<typeof deploymentSchema>> => await loadDeploymentResource(pool, id)
+  const polled = createDeploymentReads(pool)
 
   async function mustExist (id: string): Promise<void> {
     const { rowCount } = await pool.query('SELECT 1 FROM deployments WHERE id = $1', [id])
@@ -129,11 +126,11 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
       response: { 200: deploymentSchema, 304: notModified, 404: errorBodySchema, ...authErrors }
     }
   }, async (request, reply) => {
-    const resource = await loadResource(request.params.id)
-    const etag = entityTag(resource)
+    const { bytes, etag } = await polled.get(request.params.id)
     void reply.header('etag', etag).header('cache-control', 'private, no-cache')
     if (matchesEntityTag(request.headers['if-none-match'], etag)) return await reply.code(304).send(null)
-    return resource
+    // Already serialized through the response schema (see createDeploymentReads): sent as they are.
+    return await reply.type('application/json; charset=utf-8').send(bytes as unknown as z.output<typeof deploymentSchema>)
   })
 
   app.post('/deployments/:id/approve', {

@@ -1,0 +1,61 @@
+import pg from 'pg'
+import type { ApprovalRow } from './approvals.js'
+import type { DeploymentRow } from './deployments.js'
+import type { Queryable } from './pool.js'
+
+// The columns the API shows. The uploaded bundle and the source snapshot (which can be
+// megabytes) are left out: the resource never shows them, and parsing them is what polling would pay for.
+const RESOURCE_COLUMNS = `d.id, d.operation, d.environment, d.mode, d.status, d.phase, d.requested_by, d.dry_run, d.skip_backup, d.skip_health_check,
+       d.working_directory, d.backup_id, d.source, NULL::jsonb AS inline_migrations, NULL::jsonb AS source_snapshot, d.plan, d.approvals_required,
+       d.expires_at, d.steps, d.report, d.created_at, d.updated_at, d.started_at, d.finished_at`
+
+// Which versions of the rows a resource is made of: the deployment row's xmin (the transaction
+// that wrote its current version: any UPDATE, whatever it changes, makes a new one) and those of
+// its approvals. Equal versions mean equal rows, without reading the rows.
+const VERSION = `d.xmin::text || '/' || COALESCE((SELECT string_agg(a.xmin::text || ':' || a.approver, ',' ORDER BY a.approver) FROM approvals a WHERE a.deployment_id = d.id), '')`
+
+// Approvals come along as one JSON array, in the order listApprovals gives, with created_at
+// as timestamptz text so it is parsed exactly as a timestamptz column would be.
+const READ_DEPLOYMENT = `SELECT ${RESOURCE_COLUMNS}, ${VERSION} AS version,
+       (SELECT json_agg(json_build_object('deployment_id', a.deployment_id, 'approver', a.approver, 'comment', a.comment,
+                                          'plan_checksum', a.plan_checksum, 'created_at', a.created_at::text)
+                        ORDER BY a.created_at, a.approver)
+          FROM approvals a WHERE a.deployment_id = d.id) AS approvals_json
+  FROM deployments d
+ WHERE d.id = $1`
+
+const READ_VERSION = `SELECT ${VERSION} AS version FROM deployments d WHERE d.id = $1`
+
+const parseTimestamptz = pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ) as (text: string) => Date
+
+type RawApproval = Omit<ApprovalRow, 'created_at'> & { created_at: string }
+
+export interface DeploymentWithApprovals {
+  row: DeploymentRow
+  approvals: ApprovalRow[]
+  /** The versions of the rows read (see readDeploymentVersion). */
+  version: string
+}
+
+/**
+ * A deployment and its approvals in one query on the primary keys of both tables: what
+ * `GET /deployments/:id` shows. `inline_migrations` and `source_snapshot` come back null.
+ */
+export async function readDeploymentWithApprovals (db: Queryable, id: string): Promise<DeploymentWithApprovals | undefined> {
+  const { rows } = await db.query<DeploymentRow & { version: string, approvals_json: RawApproval[] | null }>(READ_DEPLOYMENT, [id])
+  const found = rows[0]
+  if (found === undefined) return undefined
+  const { approvals_json: approvalsJson, version, ...row } = found
+  const approvals = (approvalsJson ?? []).map((approval) => ({ ...approval, created_at: parseTimestamptz(approval.created_at) }))
+  return { row, approvals, version }
+}
+
+/**
+ * The current version of a deployment and its approvals, without reading them: equal to the
+ * `version` of an earlier read exactly when nothing of what it read has changed since. Undefined
+ * when there is no such deployment.
+ */
+export async function readDeploymentVersion (db: Queryable, id: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ version: string }>(READ_VERSION, [id])
+  return rows[0]?.version
+}
