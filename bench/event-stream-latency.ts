@@ -42,7 +42,7 @@ const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
 
 async function newDeployment (): Promise<string> {
   const id = `dep_bench_${Math.random().toString(36).slice(2)}`
-  await insertDeployment(runtime.pool, { id, operation: 'deploy-migrations', environment: 'dev', mode: 'dev', requested_by: 'bench', dry_run: false, skip_backup: false, skip_health_check: false, working_directory: null, source: null, inline_migrations: null })
+  await insertDeployment(runtime.pool, { id, operation: 'deploy-migrations', environment: 'dev', mode: 'dev', requested_by: 'bench', dry_run: false, skip_backup: false, skip_health_check: false, working_directory: null, source: null, inline_migrations: null }, { actor: 'bench', data: {} })
   return id
 }
 

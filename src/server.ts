@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import app from './app.js'
+import { OneLineRequestLog } from './api/request-log.js'
 import { frameworkErrorHandler } from './api/plugins/errors.js'
 import type { Runtime } from './process/runtime.js'
 
@@ -7,6 +8,7 @@ import type { Runtime } from './process/runtime.js'
 export async function buildServer (runtime: Runtime): Promise<FastifyInstance> {
   const server = Fastify({
     loggerInstance: runtime.logger as FastifyBaseLogger,
+    logController: new OneLineRequestLog(),
     bodyLimit: runtime.config.limits.body_bytes,
     // Ids are short; anything longer than this is refused by the router before any work.
     routerOptions: { maxParamLength: 200 },

@@ -1,4 +1,5 @@
-import { hasSqlDetails, loadModule, parseSync, type ParseResult } from 'libpg-query'
+import type { ParseResult } from 'libpg-query'
+import { loadPgParser } from './pg-parser.js'
 import { nonTransactionalReason } from './non-transactional.js'
 import { splitStatements } from './split-statements.js'
 
@@ -60,7 +61,7 @@ export interface SqlAnalysis {
  * transactional (PostgreSQL ≥ 12), though the new value cannot be used before the commit.
  */
 export async function analyzeMigrationSql (sql: string): Promise<SqlAnalysis> {
-  await loadModule()
+  const { hasSqlDetails, parseSync } = await loadPgParser()
   const analysis: SqlAnalysis = { statements: [], transactional: true, nonTransactionalReasons: [], managesOwnTransaction: false }
   if (sql === '') return analysis // the parser refuses an empty string; a file of only comments is fine
   const nul = sql.indexOf('\0')

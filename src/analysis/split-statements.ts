@@ -1,4 +1,5 @@
-import { scanSync, type Node, type RawStmt } from 'libpg-query'
+import type { Node, RawStmt } from 'libpg-query'
+import { loadedPgParser } from './pg-parser.js'
 
 /** One statement of a file: its exact text (comments attached), where it starts, and its parse node. */
 export interface SplitStatement {
@@ -28,12 +29,12 @@ function tokenKind (name: string, text: string): TokenKind {
  * - comments after its `;` on the same line (`...; -- why`), and, for the last statement,
  *   every comment that follows it, so no comment of the file is lost.
  *
- * Must be called after `loadModule()`; `parsed` is `parseSync(text).stmts`.
+ * Must be called after `loadPgParser()`; `parsed` is `parseSync(text).stmts`.
  */
 export function splitStatements (text: string, parsed: RawStmt[]): SplitStatement[] {
   if (parsed.length === 0) return []
   const bytes = Buffer.from(text, 'utf8')
-  const tokens: Token[] = (scanSync(text).tokens ?? []).map((t) => ({ start: t.start, end: t.end, kind: tokenKind(t.tokenName, t.text) }))
+  const tokens: Token[] = (loadedPgParser().scanSync(text).tokens ?? []).map((t) => ({ start: t.start, end: t.end, kind: tokenKind(t.tokenName, t.text) }))
   const lastCodeEnd = tokens.reduce((end, t) => (t.kind === 'other' ? t.end : end), 0)
 
   // The statements and the tokens are both in file order, so one cursor walks both.

@@ -87,6 +87,11 @@ export interface MigrationHandler {
   /** Reads the migrations of a folder (the project folder or its migrations folder). */
   readSource: (directory: string) => Promise<MigrationFile[]>
   /**
+   * Checks that a folder holds migrations, failing as readSource would, without reading them all:
+   * what `POST /deployments` checks before accepting. Optional; without it the check is a readSource.
+   */
+  checkSource?: (directory: string) => Promise<void>
+  /**
    * Orders migrations uploaded inline the way the tool would apply them, refusing names the tool
    * would not accept (`BadRequestError`): those bytes, not a folder, are then the source.
    */

@@ -1,13 +1,11 @@
-import { ulid } from 'ulid'
 import type { Principal } from '../auth/principal.js'
 import type { Config } from '../config/load.js'
 import { BadRequestError } from '../errors/index.js'
 import { handlerFor } from '../handlers/index.js'
 import { sha256Hex } from '../lib/checksum.js'
+import { newUlid } from '../lib/ulid-id.js'
 import { resolveInsideWorkspace } from '../lib/workspace-path.js'
-import { insertDeployment, type DeploymentRow, type Operation, type SourceInfo } from '../store/deployments.js'
-import { appendEvent } from '../store/events.js'
-import { takeApplyTicket } from '../store/apply-queue.js'
+import { insertDeployment, type DeploymentRow, type NewDeployment, type Operation, type SourceInfo } from '../store/deployments.js'
 import { withTransaction } from '../store/pool.js'
 import { getBackup } from '../store/backups.js'
 import type pg from 'pg'
@@ -53,35 +51,36 @@ export async function createDeployment (pool: pg.Pool, config: Config, principal
       throw new BadRequestError(`environment ${environment.name} has no default working_directory: send "migrations" inline or a "working_directory"`, undefined, 'NO_MIGRATION_SOURCE')
     }
     // Fail now, with a 400, rather than later in the worker: the folder must exist inside the workspace and hold migrations.
-    await handlerFor(environment).readSource(await resolveInsideWorkspace(config.workspace_root, directory))
+    const handler = handlerFor(environment)
+    await (handler.checkSource ?? handler.readSource)(await resolveInsideWorkspace(config.workspace_root, directory))
   }
   const dryRun = input.dry_run || input.operation === 'preview-migrations'
+  const row: NewDeployment = {
+    id: `dep_${newUlid()}`,
+    operation: dryRun && input.operation === 'deploy-migrations' ? 'preview-migrations' : input.operation,
+    environment: environment.name,
+    mode: environment.mode,
+    requested_by: principal.name,
+    dry_run: dryRun,
+    skip_backup: input.skip_backup,
+    skip_health_check: input.skip_health_check,
+    working_directory: input.working_directory ?? null,
+    source: input.source ?? null,
+    inline_migrations: inline,
+    backup_id: input.backup_id ?? null
+  }
+  const created = {
+    actor: principal.name,
+    data: { environment: row.environment, operation: row.operation, backup_id: row.backup_id, dry_run: dryRun, skip_backup: input.skip_backup, skip_health_check: input.skip_health_check, source: row.source, inline_migrations: inline?.length ?? null }
+  }
+  // One statement (row, created event, place in line) unless something must be written with it.
+  const { inTransaction } = options
+  if (inTransaction === undefined) return await insertDeployment(pool, row, created)
   return await withTransaction(pool, async (db) => {
-    const row = await insertDeployment(db, {
-      id: `dep_${ulid()}`,
-      operation: dryRun && input.operation === 'deploy-migrations' ? 'preview-migrations' : input.operation,
-      environment: environment.name,
-      mode: environment.mode,
-      requested_by: principal.name,
-      dry_run: dryRun,
-      skip_backup: input.skip_backup,
-      skip_health_check: input.skip_health_check,
-      working_directory: input.working_directory ?? null,
-      source: input.source ?? null,
-      inline_migrations: inline,
-      backup_id: input.backup_id ?? null
-    })
-    await appendEvent(db, {
-      deploymentId: row.id,
-      type: 'created',
-      actor: principal.name,
-      data: { environment: row.environment, operation: row.operation, backup_id: input.backup_id ?? null, dry_run: dryRun, skip_backup: input.skip_backup, skip_health_check: input.skip_health_check, source: input.source ?? null, inline_migrations: inline?.length ?? null }
-    })
-    // Its place in the environment's line, in commit order (see takeApplyTicket).
-    await takeApplyTicket(db, row.id, row.environment)
+    const inserted = await insertDeployment(db, row, created)
     // Written with the row or not at all (the Idempotency-Key record, for one).
-    await options.inTransaction?.(db, row)
-    return row
+    await inTransaction(db, inserted)
+    return inserted
   })
 }
 

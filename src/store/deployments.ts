@@ -1,4 +1,5 @@
 import type { MigrationFile } from '../handlers/types.js'
+import { LOCK_NAMESPACES } from './control-locks.js'
 import type { Queryable } from './pool.js'
 
 export const DEPLOYMENT_STATUSES = ['queued', 'running', 'pending_approval', 'succeeded', 'failed', 'rejected', 'cancelled', 'expired'] as const
@@ -88,16 +89,43 @@ export interface DeploymentRow {
 
 export type NewDeployment = Pick<DeploymentRow, 'id' | 'operation' | 'environment' | 'mode' | 'requested_by' | 'dry_run' | 'skip_backup' | 'skip_health_check' | 'working_directory' | 'source' | 'inline_migrations'> & { backup_id?: string | null }
 
-/** Inserts a new deployment as `queued` for its plan phase. */
-export async function insertDeployment (db: Queryable, deployment: NewDeployment): Promise<DeploymentRow> {
+/**
+ * The columns the API shows of a deployment. The uploaded bundle and the source snapshot (which
+ * can be megabytes) come back null: no resource shows them, and parsing them is what every read
+ * would pay for. `prefix` qualifies them (`d.`).
+ */
+export function resourceColumns (prefix = ''): string {
+  return ['id', 'operation', 'environment', 'mode', 'status', 'phase', 'requested_by', 'dry_run', 'skip_backup', 'skip_health_check',
+    'working_directory', 'backup_id', 'source', 'plan', 'approvals_required', 'expires_at', 'steps', 'report',
+    'created_at', 'updated_at', 'started_at', 'finished_at'].map((column) => `${prefix}${column}`).join(', ') +
+    ', NULL::jsonb AS inline_migrations, NULL::jsonb AS source_snapshot'
+}
+
+/**
+ * Records a new deployment, `queued` for its plan phase, with its `created` audit event and its
+ * place in the environment's apply line, in ONE statement: all or nothing like a transaction
+ * around them, in one round trip. A deployment that may apply takes its ticket under the
+ * environment's transaction lock, as takeApplyTicket does (tickets commit in the order they are
+ * taken); the lock is in a subquery the ticket's row is selected from, so it is taken before
+ * `nextval` runs. Dry runs never apply: they take a number without the lock.
+ * The row comes back without the uploaded bundle (see resourceColumns).
+ */
+export async function insertDeployment (db: Queryable, deployment: NewDeployment, created: { actor: string, data: Record<string, unknown> }): Promise<DeploymentRow> {
+  const inLine = deployment.dry_run ? '' : 'FROM (SELECT pg_advisory_xact_lock($15, hashtext($3)) OFFSET 0) AS in_line'
   const { rows } = await db.query<DeploymentRow>(
-    `INSERT INTO deployments (id, operation, environment, mode, status, phase, requested_by, dry_run, skip_backup, skip_health_check, working_directory, source, inline_migrations, backup_id)
-     VALUES ($1, $2, $3, $4, 'queued', 'plan', $5, $6, $7, $8, $9, $10, $11, $12)
-     RETURNING *`,
+    `WITH inserted AS (
+       INSERT INTO deployments (id, operation, environment, mode, status, phase, requested_by, dry_run, skip_backup, skip_health_check, working_directory, source, inline_migrations, backup_id, apply_ticket)
+       SELECT $1, $2, $3, $4, 'queued', 'plan', $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12, nextval('deployment_apply_ticket_seq') ${inLine}
+       RETURNING ${resourceColumns()}
+     ), created AS (
+       INSERT INTO deployment_events (deployment_id, type, actor, message, data) SELECT id, 'created', $13, NULL, $14::jsonb FROM inserted
+     )
+     SELECT * FROM inserted`,
     [deployment.id, deployment.operation, deployment.environment, deployment.mode, deployment.requested_by, deployment.dry_run,
       deployment.skip_backup, deployment.skip_health_check, deployment.working_directory,
       deployment.source === null ? null : JSON.stringify(deployment.source),
-      deployment.inline_migrations === null ? null : JSON.stringify(deployment.inline_migrations), deployment.backup_id ?? null]
+      deployment.inline_migrations === null ? null : JSON.stringify(deployment.inline_migrations), deployment.backup_id ?? null,
+      created.actor, JSON.stringify(created.data), ...(deployment.dry_run ? [] : [LOCK_NAMESPACES.applyTicket])]
   )
   return rows[0] as DeploymentRow
 }

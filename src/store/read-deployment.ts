@@ -1,13 +1,7 @@
 import pg from 'pg'
 import type { ApprovalRow } from './approvals.js'
-import type { DeploymentRow } from './deployments.js'
+import { resourceColumns, type DeploymentRow } from './deployments.js'
 import type { Queryable } from './pool.js'
-
-// The columns the API shows. The uploaded bundle and the source snapshot (which can be
-// megabytes) are left out: the resource never shows them, and parsing them is what polling would pay for.
-const RESOURCE_COLUMNS = `d.id, d.operation, d.environment, d.mode, d.status, d.phase, d.requested_by, d.dry_run, d.skip_backup, d.skip_health_check,
-       d.working_directory, d.backup_id, d.source, NULL::jsonb AS inline_migrations, NULL::jsonb AS source_snapshot, d.plan, d.approvals_required,
-       d.expires_at, d.steps, d.report, d.created_at, d.updated_at, d.started_at, d.finished_at`
 
 // Which versions of the rows a resource is made of: the deployment row's xmin (the transaction
 // that wrote its current version: any UPDATE, whatever it changes, makes a new one) and those of
@@ -16,7 +10,7 @@ const VERSION = `d.xmin::text || '/' || COALESCE((SELECT string_agg(a.xmin::text
 
 // Approvals come along as one JSON array, in the order listApprovals gives, with created_at
 // as timestamptz text so it is parsed exactly as a timestamptz column would be.
-const READ_DEPLOYMENT = `SELECT ${RESOURCE_COLUMNS}, ${VERSION} AS version,
+const READ_DEPLOYMENT = `SELECT ${resourceColumns('d.')}, ${VERSION} AS version,
        (SELECT json_agg(json_build_object('deployment_id', a.deployment_id, 'approver', a.approver, 'comment', a.comment,
                                           'plan_checksum', a.plan_checksum, 'created_at', a.created_at::text)
                         ORDER BY a.created_at, a.approver)

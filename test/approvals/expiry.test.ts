@@ -29,6 +29,10 @@ async function pending (h: Harness): Promise<DeploymentResource> {
   if (created.statusCode !== 202) throw new Error(created.body)
   const deployment = await h.waitFor(created.json().id, ['pending_approval', 'failed', 'succeeded'])
   if (deployment.status !== 'pending_approval') throw new Error(`expected pending_approval: ${JSON.stringify(deployment.report)}`)
+  // The worker schedules the expiry job right after the status change: wait for it too.
+  for (const deadline = Date.now() + 5_000; await expiryJob(h, deployment.id) === undefined && Date.now() < deadline;) {
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
   return deployment
 }
 

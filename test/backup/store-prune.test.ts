@@ -41,7 +41,7 @@ t.test('recordBackup, getBackup and listBackups', async (t) => {
   const deployment = await insertDeployment(pool, {
     id: 'dep_backup_store_1', operation: 'deploy-migrations', environment: 'staging', mode: 'deploy', requested_by: 'ci-bot',
     dry_run: false, skip_backup: false, skip_health_check: false, working_directory: null, source: null, inline_migrations: null
-  })
+  }, { actor: 'ci-bot', data: {} })
   const [first] = await takeFour('staging', deployment.id)
   const row = await getBackup(pool, (first as BackupResult).backupId)
   t.match(row, {

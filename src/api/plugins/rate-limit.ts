@@ -2,6 +2,7 @@ import rateLimit from '@fastify/rate-limit'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { RateLimitedError } from '../../errors/index.js'
+import { LeasedRedisStore } from '../leased-rate-limit-store.js'
 
 // Probes from load balancers and orchestrators are never limited.
 const UNLIMITED_ROUTES = new Set(['/healthz', '/readyz'])
@@ -23,9 +24,9 @@ export default fp(async function rateLimitPlugin (app) {
     global: false,
     max,
     timeWindow: window,
-    redis: app.services.redis,
-    // The queue name identifies one deployment of the service (tests give each run its own).
-    nameSpace: `${app.services.queue.name}:rate-limit:`,
+    // Counted in Redis in leased blocks (see LeasedRedisStore). The queue name identifies one
+    // deployment of the service (tests give each run its own).
+    store: LeasedRedisStore.on(app.services.redis, `${app.services.queue.name}:rate-limit:`),
     skipOnError: true,
     keyGenerator: keyOf,
     allowList: (request) => UNLIMITED_ROUTES.has(request.routeOptions.url ?? ''),

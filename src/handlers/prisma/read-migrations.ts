@@ -49,21 +49,40 @@ async function isFile (file: string): Promise<boolean> {
 }
 
 /**
- * Reads every `<name>/migration.sql` of a Prisma migrations folder, in Prisma's order
- * (byte-wise by folder name). Checksums are of the raw bytes, CRLF and BOM included.
+ * The `<name>/migration.sql` files of a Prisma migrations folder, in Prisma's order (byte-wise by
+ * folder name), names checked; the files themselves are not read.
  */
-export async function readPrismaMigrations (directory: string): Promise<MigrationFile[]> {
+async function listPrismaMigrations (directory: string): Promise<Array<{ name: string, file: string }>> {
   const folder = await findMigrationsFolder(directory)
   const entries = await readdir(folder, { withFileTypes: true })
   const names = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort(compareNamesBytewise)
-  const files = await Promise.all(names.map(async (name) => {
+  const found = await Promise.all(names.map(async (name) => {
     const file = path.join(folder, name, 'migration.sql')
     if (!await isFile(file)) return undefined
     if (!MIGRATION_FOLDER_NAME.test(name) || Buffer.byteLength(name) > 255) {
       throw new BadRequestError(`migration folder ${JSON.stringify(name)} is not named <digits>_<name> (like "20250124140000_add_user_profiles"); rename it the way Prisma names migrations`, { folder: name }, 'INVALID_MIGRATION_NAME')
     }
+    return { name, file }
+  }))
+  return found.filter((entry) => entry !== undefined)
+}
+
+/**
+ * Checks a Prisma project the way readPrismaMigrations would (the folder exists and holds
+ * migrations, every name is valid) without reading and hashing every file: what accepting a
+ * deployment needs; the worker reads the files when it plans.
+ */
+export async function checkPrismaMigrations (directory: string): Promise<void> {
+  await listPrismaMigrations(directory)
+}
+
+/**
+ * Reads every `<name>/migration.sql` of a Prisma migrations folder, in Prisma's order
+ * (byte-wise by folder name). Checksums are of the raw bytes, CRLF and BOM included.
+ */
+export async function readPrismaMigrations (directory: string): Promise<MigrationFile[]> {
+  return await Promise.all((await listPrismaMigrations(directory)).map(async ({ name, file }) => {
     const bytes = await readFile(file)
     return { name, sql: bytes.toString('utf8'), checksum: sha256Hex(bytes) }
   }))
-  return files.filter((file): file is MigrationFile => file !== undefined)
 }

@@ -12,6 +12,7 @@ import { resolveMigration } from './resolve-migration.js'
 export interface HistoryHandlerSpec {
   tool: string
   readSource: (directory: string) => Promise<MigrationFile[]>
+  checkSource?: (directory: string) => Promise<void>
   orderSource: (migrations: MigrationFile[]) => MigrationFile[]
   table: HistoryTable
   lockKey: number
@@ -34,6 +35,7 @@ export function createHistoryHandler (spec: HistoryHandlerSpec): MigrationHandle
   return {
     tool: spec.tool,
     readSource: spec.readSource,
+    ...(spec.checkSource === undefined ? {} : { checkSource: spec.checkSource }),
     orderSource: spec.orderSource,
 
     async status (databaseUrl, source) {
