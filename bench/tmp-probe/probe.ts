@@ -1,3 +1,4 @@
+import { createRequire } from "node:module"; const require = createRequire(import.meta.url)
 import { readFile, readdir } from 'node:fs/promises'
 import path from 'node:path'
 import { createBenchEnv } from '../lib/bench-env.js'
@@ -44,10 +45,19 @@ assertSucceeded(id, await waitForTerminal(control, id, { everyMs: 20, timeoutMs:
 const headers = { authorization: `Bearer ${env.tokens.viewer}` }
 console.log('idle rss', await api.rssMb())
 await runLoad({ url: `${url}/deployments/${id}`, connections: 100, duration: 2, headers })
+const stats = async (): Promise<Record<string, number>> => (await control.query('SELECT xact_commit::int AS commits, tup_inserted::int AS ins, tup_fetched::int AS fetched, tup_returned::int AS returned, tup_updated::int AS upd FROM pg_stat_database WHERE datname = current_database()')).rows[0]
+const s0 = await stats()
 const t0 = await threadCpu(api.pid); const a0 = await allCpu()
-const run = await runLoad({ url: `${url}/deployments/${id}`, connections: 100, duration: Number(process.env.SECS ?? 5), headers })
+if (process.env.POST === '1') await worker.stop()
+const run = process.env.POST === '1'
+  ? await runLoad({ url: `${url}/deployments`, method: 'POST', connections: 100, duration: Number(process.env.SECS ?? 5), headers: { authorization: `Bearer ${env.tokens.deployer}`, 'content-type': 'application/json' }, body: JSON.stringify({ environment: 'dev', dry_run: true }) })
+  : await runLoad({ url: `${url}/deployments/${id}`, connections: 100, duration: Number(process.env.SECS ?? 5), headers })
 const t1 = await threadCpu(api.pid); const a1 = await allCpu()
+await new Promise((r) => setTimeout(r, 600))
+const s1 = await stats()
+const n = run.total
+console.log('per request:', Object.fromEntries(Object.keys(s1).map((k) => [k, ((s1[k] - s0[k]) / n).toFixed(2)])))
 console.log('rps', Math.round(run.rps), 'p50', run.p50Ms, 'p99', run.p99Ms, 'rss', await api.rssMb())
 console.log('api threads:', diff(t0, t1))
 console.log('all processes:', diff(a0, a1))
-await control.end(); await api.stop(); await worker.stop(); await env.cleanup()
+console.log(require("fs").readFileSync(env.tmp + "/api.log", "utf8").split("\n").filter((l: string) => l.startsWith("fs ")).slice(-4).join("\n")); await control.end(); await api.stop(); if (process.env.POST !== '1') await worker.stop(); await env.cleanup()

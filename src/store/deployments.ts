@@ -112,8 +112,10 @@ export function resourceColumns (prefix = ''): string {
  */
 export async function insertDeployment (db: Queryable, deployment: NewDeployment, created: { actor: string, data: Record<string, unknown> }): Promise<DeploymentRow> {
   const inLine = deployment.dry_run ? '' : 'FROM (SELECT pg_advisory_xact_lock($15, hashtext($3)) OFFSET 0) AS in_line'
-  const { rows } = await db.query<DeploymentRow>(
-    `WITH inserted AS (
+  // Named: each connection parses and plans it once, not on every request.
+  const { rows } = await db.query<DeploymentRow>({
+    name: deployment.dry_run ? 'insert-dry-run-deployment' : 'insert-deployment',
+    text: `WITH inserted AS (
        INSERT INTO deployments (id, operation, environment, mode, status, phase, requested_by, dry_run, skip_backup, skip_health_check, working_directory, source, inline_migrations, backup_id, apply_ticket)
        SELECT $1, $2, $3, $4, 'queued', 'plan', $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12, nextval('deployment_apply_ticket_seq') ${inLine}
        RETURNING ${resourceColumns()}
@@ -121,12 +123,12 @@ export async function insertDeployment (db: Queryable, deployment: NewDeployment
        INSERT INTO deployment_events (deployment_id, type, actor, message, data) SELECT id, 'created', $13, NULL, $14::jsonb FROM inserted
      )
      SELECT * FROM inserted`,
-    [deployment.id, deployment.operation, deployment.environment, deployment.mode, deployment.requested_by, deployment.dry_run,
+    values: [deployment.id, deployment.operation, deployment.environment, deployment.mode, deployment.requested_by, deployment.dry_run,
       deployment.skip_backup, deployment.skip_health_check, deployment.working_directory,
       deployment.source === null ? null : JSON.stringify(deployment.source),
       deployment.inline_migrations === null ? null : JSON.stringify(deployment.inline_migrations), deployment.backup_id ?? null,
       created.actor, JSON.stringify(created.data), ...(deployment.dry_run ? [] : [LOCK_NAMESPACES.applyTicket])]
-  )
+  })
   return rows[0] as DeploymentRow
 }
 

@@ -18,6 +18,7 @@ const READ_DEPLOYMENT = `SELECT ${resourceColumns('d.')}, ${VERSION} AS version,
   FROM deployments d
  WHERE d.id = $1`
 
+// Both named: each connection parses and plans them once (polling runs them thousands of times a second).
 const READ_VERSION = `SELECT ${VERSION} AS version FROM deployments d WHERE d.id = $1`
 
 const parseTimestamptz = pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ) as (text: string) => Date
@@ -36,7 +37,7 @@ export interface DeploymentWithApprovals {
  * `GET /deployments/:id` shows. `inline_migrations` and `source_snapshot` come back null.
  */
 export async function readDeploymentWithApprovals (db: Queryable, id: string): Promise<DeploymentWithApprovals | undefined> {
-  const { rows } = await db.query<DeploymentRow & { version: string, approvals_json: RawApproval[] | null }>(READ_DEPLOYMENT, [id])
+  const { rows } = await db.query<DeploymentRow & { version: string, approvals_json: RawApproval[] | null }>({ name: 'read-deployment', text: READ_DEPLOYMENT, values: [id] })
   const found = rows[0]
   if (found === undefined) return undefined
   const { approvals_json: approvalsJson, version, ...row } = found
@@ -50,6 +51,6 @@ export async function readDeploymentWithApprovals (db: Queryable, id: string): P
  * when there is no such deployment.
  */
 export async function readDeploymentVersion (db: Queryable, id: string): Promise<string | undefined> {
-  const { rows } = await db.query<{ version: string }>(READ_VERSION, [id])
+  const { rows } = await db.query<{ version: string }>({ name: 'read-deployment-version', text: READ_VERSION, values: [id] })
   return rows[0]?.version
 }
