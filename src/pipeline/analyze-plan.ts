@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { analyzeMigrationSql, lintMigrations, type LintWarning } from '../analysis/index.js'
+import { analyzeMigrationSqlCached, lintMigrations, type LintWarning } from '../analysis/index.js'
 import type { EnvironmentConfig } from '../config/load.js'
 import type { MigrationFile } from '../handlers/types.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
@@ -13,7 +13,7 @@ import { DeploymentFailure } from './deployment-failure.js'
  */
 export async function analyzePlan (plan: Plan, pending: MigrationFile[], environment: EnvironmentConfig, logger: Logger): Promise<Plan> {
   // Files an external tool applies (command handler) are shown as written, not parsed as SQL.
-  const analyses = await Promise.all(pending.map(async (migration) => migration.appliedBy === undefined ? await analyzeMigrationSql(migration.sql) : undefined))
+  const analyses = await Promise.all(pending.map(async (migration) => migration.appliedBy === undefined ? await analyzeMigrationSqlCached(migration.sql) : undefined))
   const syntaxErrors = analyses.flatMap((analysis, index) => analysis?.parseError === undefined
     ? []
     : [`${pending[index]?.name ?? ''}${analysis.parseError.line === undefined ? '' : ` line ${analysis.parseError.line}`}: ${analysis.parseError.message}`])

@@ -5,6 +5,8 @@ import type { EnvironmentConfig } from '../config/load.js'
 import { transitionDeployment, type DeploymentRow } from '../store/deployments.js'
 import { planChecksum } from './build-plan.js'
 import { recordAppliedMigration } from '../store/applied-migrations.js'
+import { OneInFlight } from '../lib/one-in-flight.js'
+import { safeErrorMessage } from '../lib/mask-secrets.js'
 import { DeploymentFailure } from './deployment-failure.js'
 import type { DeploymentRecorder } from './deployment-recorder.js'
 import { completedBanner, formatSeconds } from './human-log.js'
@@ -119,18 +121,33 @@ async function noteResume (ctx: PipelineContext, deployment: DeploymentRow, reco
 
 /** Applies through the handler; a failing migration triggers the configured rollback and fails the deployment. */
 async function applyMigrations (ctx: PipelineContext, deployment: DeploymentRow, environment: EnvironmentConfig, target: LockedTarget, toApply: MigrationFile[], recorder: DeploymentRecorder, backup: BackupRow | null, rollback: () => Promise<RollbackOutcome>, earlier: EarlierApplied[]): Promise<AppliedMigration[]> {
+  // Each migration's record (the row for gates and estimates, and its log line, in one statement)
+  // lands in the control database while the next migration runs on the target; they stay in order.
+  // A record that fails stops the apply one migration later than an awaited one would, which a
+  // resumed apply handles like a crash (it records what the target's history shows).
+  const records = new OneInFlight()
   try {
-    return await target.apply(toApply, { lockTimeoutMs: environment.lock_timeout, statementTimeoutMs: environment.statement_timeout, historyIdFor: (migration) => historyIdFor(deployment.id, migration.name) }, {
+    const applied = await target.apply(toApply, { lockTimeoutMs: environment.lock_timeout, statementTimeoutMs: environment.statement_timeout, historyIdFor: (migration) => historyIdFor(deployment.id, migration.name) }, {
       // A graceful shutdown stops here, between migrations: the one before has finished and been recorded.
-      onMigrationStart: () => { throwIfStopping(ctx.shutdown) },
+      onMigrationStart: async () => {
+        if (ctx.shutdown?.aborted === true) await records.drain()
+        throwIfStopping(ctx.shutdown)
+      },
       onMigrationApplied: async (migration, durationMs) => {
-        await recordAppliedMigration(ctx.pool, { environment: environment.name, name: migration.name, checksum: migration.checksum, durationMs, deploymentId: deployment.id })
-        await recorder.log(`✓ Deploying migration: ${migration.name} (${formatSeconds(durationMs)})`, 'migration_applied', { migration: migration.name, checksum: migration.checksum, duration_ms: Math.round(durationMs) })
+        const event = recorder.logEvent(`✓ Deploying migration: ${migration.name} (${formatSeconds(durationMs)})`, 'migration_applied', { migration: migration.name, checksum: migration.checksum, duration_ms: Math.round(durationMs) })
+        await records.push(async () => {
+          await recordAppliedMigration(ctx.pool, { environment: environment.name, name: migration.name, checksum: migration.checksum, durationMs, deploymentId: deployment.id }, event)
+        })
       },
       // An external tool's output (command handler), line by line, as it runs.
       onOutput: async (line) => { await recorder.log(`  │ ${line}`, 'tool_output') }
     })
+    await records.drain()
+    return applied
   } catch (error) {
+    // The record of the last migration applied lands before anything else is written (or, if the
+    // control database failed, before the failure is reported).
+    await records.drain().catch((drainError: unknown) => { ctx.logger.warn({ deployment_id: deployment.id, err: { message: safeErrorMessage(drainError) } }, 'could not record the last applied migration') })
     if (!(error instanceof MigrationFailedError)) throw error
     await recorder.finishStep('deploy', 'failed', `${error.migration}: ${error.databaseMessage}`)
     await recorder.log(`✗ Deploying migration: ${error.migration} failed: ${error.databaseMessage}`, 'migration_failed', { migration: error.migration, sqlstate: error.sqlState ?? null })

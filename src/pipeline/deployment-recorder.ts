@@ -2,8 +2,9 @@ import type { Logger } from 'pino'
 import { SYSTEM_ACTOR } from '../auth/principal.js'
 import { maskSecrets, maskSecretsDeep } from '../lib/mask-secrets.js'
 import type { DeploymentRow, Step, StepName, StepStatus } from '../store/deployments.js'
-import { appendEvent } from '../store/events.js'
+import { appendEvent, type NewEvent } from '../store/events.js'
 import type { Queryable } from '../store/pool.js'
+import { saveStepsWithEvent } from '../store/step-progress.js'
 
 /**
  * Records a running deployment's progress: its steps (on the row) and its events (the audit
@@ -18,7 +19,12 @@ export class DeploymentRecorder {
 
   /** Adds a line to the human log (and an event of `type` to the audit trail). */
   async log (message: string, type = 'log', data?: Record<string, unknown>): Promise<void> {
-    await appendEvent(this.db, { deploymentId: this.deployment.id, type, actor: SYSTEM_ACTOR, message: maskSecrets(message), data: data === undefined ? null : maskSecretsDeep(data) })
+    await appendEvent(this.db, this.logEvent(message, type, data))
+  }
+
+  /** The event `log` would append, masked, for a caller that writes it together with something else. */
+  logEvent (message: string, type = 'log', data?: Record<string, unknown>): NewEvent {
+    return { deploymentId: this.deployment.id, type, actor: SYSTEM_ACTOR, message: maskSecrets(message), data: data === undefined ? null : maskSecretsDeep(data) }
   }
 
   /** An audit event with no log line; without an `actor` it is the service's own doing. */
@@ -32,8 +38,7 @@ export class DeploymentRecorder {
     step.started_at = new Date().toISOString()
     step.finished_at = null
     step.detail = detail === undefined ? null : maskSecrets(detail)
-    await this.save()
-    await this.event('step_started', { step: name })
+    await saveStepsWithEvent(this.db, this.deployment.id, this.steps, { type: 'step_started', actor: SYSTEM_ACTOR, data: maskSecretsDeep({ step: name }) })
   }
 
   async finishStep (name: StepName, status: Exclude<StepStatus, 'pending' | 'running'>, detail?: string): Promise<void> {
@@ -43,8 +48,7 @@ export class DeploymentRecorder {
     step.started_at ??= now
     step.finished_at = now
     if (detail !== undefined) step.detail = maskSecrets(detail)
-    await this.save()
-    await this.event('step_finished', { step: name, status, detail: step.detail })
+    await saveStepsWithEvent(this.db, this.deployment.id, this.steps, { type: 'step_finished', actor: SYSTEM_ACTOR, data: maskSecretsDeep({ step: name, status, detail: step.detail }) })
     this.logger.info({ step: name, status }, `step ${name} ${status}`)
   }
 
@@ -60,9 +64,5 @@ export class DeploymentRecorder {
       this.steps.push(step)
     }
     return step
-  }
-
-  private async save (): Promise<void> {
-    await this.db.query('UPDATE deployments SET steps = $2, updated_at = now() WHERE id = $1', [this.deployment.id, JSON.stringify(this.steps)])
   }
 }

@@ -1,11 +1,23 @@
+import type { NewEvent } from './events.js'
 import type { Queryable } from './pool.js'
 
-/** Records a migration a deployment applied (checksum and duration) for gates and estimates. */
-export async function recordAppliedMigration (db: Queryable, row: { environment: string, name: string, checksum: string, durationMs: number, deploymentId: string }): Promise<void> {
+/**
+ * Records a migration a deployment applied (checksum and duration) for gates and estimates, and,
+ * when given, the deployment's event that says so (its human-log line) in the same statement: one
+ * round trip to the control database per migration applied.
+ */
+export async function recordAppliedMigration (db: Queryable, row: { environment: string, name: string, checksum: string, durationMs: number, deploymentId: string }, event?: NewEvent): Promise<void> {
+  const values = [row.environment, row.name, row.checksum, Math.round(row.durationMs), row.deploymentId]
+  const recorded = `INSERT INTO applied_migrations (environment, migration_name, checksum, duration_ms, deployment_id) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (deployment_id, migration_name) DO NOTHING`
+  if (event === undefined) {
+    await db.query(recorded, values)
+    return
+  }
   await db.query(
-    `INSERT INTO applied_migrations (environment, migration_name, checksum, duration_ms, deployment_id) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (deployment_id, migration_name) DO NOTHING`,
-    [row.environment, row.name, row.checksum, Math.round(row.durationMs), row.deploymentId]
+    `WITH recorded AS (${recorded})
+     INSERT INTO deployment_events (deployment_id, type, actor, message, data) VALUES ($6, $7, $8, $9, $10)`,
+    [...values, event.deploymentId, event.type, event.actor ?? null, event.message ?? null, event.data == null ? null : JSON.stringify(event.data)]
   )
 }
 

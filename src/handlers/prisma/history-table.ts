@@ -26,10 +26,10 @@ export async function historyTableExists (client: pg.Client): Promise<boolean> {
 
 /**
  * Reads the history rows that count: rows with `rolled_back_at` set are ignored, as Prisma does.
- * Ordered by start time, like Prisma's own listing.
+ * Ordered by start time, like Prisma's own listing. Undefined when there is no table yet.
  */
-export async function readHistory (client: pg.Client): Promise<HistoryEntry[]> {
-  if (!await historyTableExists(client)) return []
+export async function readHistory (client: pg.Client): Promise<HistoryEntry[] | undefined> {
+  if (!await historyTableExists(client)) return undefined
   const { rows } = await client.query<{ id: string, migration_name: string, checksum: string, started_at: Date, finished_at: Date | null, logs: string | null }>(
     `SELECT id, migration_name, checksum, started_at, finished_at, logs
        FROM "_prisma_migrations"
@@ -59,6 +59,13 @@ export const prismaHistoryTable: HistoryTable = {
   },
   async markFinished (client, id) {
     await client.query('UPDATE "_prisma_migrations" SET applied_steps_count = 1, finished_at = clock_timestamp() WHERE id = $1', [id])
+  },
+  inTransactionSql (client, migration, wanted) {
+    const id = client.escapeLiteral(wanted ?? randomUUID())
+    return {
+      started: `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES (${id}, ${client.escapeLiteral(migration.checksum)}, ${client.escapeLiteral(migration.name)}, now(), 0)`,
+      finished: `UPDATE "_prisma_migrations" SET applied_steps_count = 1, finished_at = clock_timestamp() WHERE id = ${id}`
+    }
   },
   async markFailed (client, id, logs) {
     await client.query('UPDATE "_prisma_migrations" SET logs = $2 WHERE id = $1', [id, logs])

@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import { analyzeMigrationSql, findInvalidIndexes, type SqlAnalysis } from '../../analysis/index.js'
+import { analyzeMigrationSqlCached, findInvalidIndexes, type SqlAnalysis } from '../../analysis/index.js'
 import { MigrationFailedError } from '../../errors/index.js'
 import { maskSecrets } from '../../lib/mask-secrets.js'
 import type { AppliedMigration, ApplyOptions, ApplyProgress, MigrationFile } from '../types.js'
@@ -15,7 +15,7 @@ import type { HistoryTable } from './history-table.js'
 export async function applyAll (client: pg.Client, table: HistoryTable, migrations: MigrationFile[], options: ApplyOptions, progress: ApplyProgress = {}): Promise<AppliedMigration[]> {
   const applied: AppliedMigration[] = []
   if (migrations.length === 0) return applied
-  const analyses = await Promise.all(migrations.map(async (migration) => await analyzeMigrationSql(migration.sql)))
+  const analyses = await Promise.all(migrations.map(async (migration) => await analyzeMigrationSqlCached(migration.sql)))
   analyses.forEach((analysis, index) => {
     if (analysis.parseError !== undefined) {
       const name = migrations[index]?.name ?? ''

@@ -19,9 +19,8 @@ export interface HistoryHandlerSpec {
 }
 
 async function readStatus<T extends MigrationIdentity> (client: pg.Client, table: HistoryTable, source: T[]): Promise<MigrationStatus<T>> {
-  const exists = await table.exists(client)
-  const history = exists ? await table.read(client) : []
-  return computeStatus(source, history, exists)
+  const history = await table.read(client)
+  return computeStatus(source, history ?? [], history !== undefined)
 }
 
 /**
@@ -60,7 +59,7 @@ export function createHistoryHandler (spec: HistoryHandlerSpec): MigrationHandle
         lockWaitMs: lock.waitMs,
         status: async (source) => await readStatus(work, table, source),
         apply: async (migrations, options, progress) => {
-          const failed = (await table.read(work)).filter((entry) => entry.finishedAt === null)
+          const failed = ((await table.read(work)) ?? []).filter((entry) => entry.finishedAt === null)
           if (failed.length > 0) {
             throw new FailedMigrationPresentError(`migration ${failed[0]?.name ?? ''} failed earlier and is not resolved; resolve it first`, failed.map((f) => f.name))
           }

@@ -14,8 +14,8 @@ export interface HistoryTable {
   ensure: (client: pg.Client) => Promise<void>
   /** Whether the table exists in the connection's search path. */
   exists: (client: pg.Client) => Promise<boolean>
-  /** The rows that count (not rolled back), in the order they were started; [] without a table. */
-  read: (client: pg.Client) => Promise<HistoryEntry[]>
+  /** The rows that count (not rolled back), in the order they were started; undefined without a table. */
+  read: (client: pg.Client) => Promise<HistoryEntry[] | undefined>
   /**
    * Inserts the row of a migration about to run (unfinished) and returns its id. `id`, where the
    * table takes one (Prisma), makes the row recognisable to a resumed apply.
@@ -23,6 +23,11 @@ export interface HistoryTable {
   insertStarted: (client: pg.Client, migration: MigrationFile, id?: string) => Promise<string>
   /** Marks the row finished: the migration is applied. */
   markFinished: (client: pg.Client, id: string) => Promise<void>
+  /**
+   * insertStarted and markFinished as SQL text with literal values (escaped with the client's
+   * escapeLiteral), to run around the script inside its transaction in one round trip.
+   */
+  inTransactionSql: (client: pg.Client, migration: MigrationFile, id?: string) => { started: string, finished: string }
   /** Stores the error of a migration that failed outside a transaction; its row stays unfinished. */
   markFailed: (client: pg.Client, id: string, logs: string) => Promise<void>
   /** Sets `rolled_back_at` on the unfinished rows of `name`; returns how many. */

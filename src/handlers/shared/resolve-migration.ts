@@ -12,7 +12,7 @@ export type ResolveAs = 'applied' | 'rolled_back'
  */
 export async function resolveMigration (client: pg.Client, table: HistoryTable, name: string, as: ResolveAs, source: MigrationFile[]): Promise<{ rowsChanged: number }> {
   await table.ensure(client)
-  const rows = (await table.read(client)).filter((row) => row.name === name)
+  const rows = ((await table.read(client)) ?? []).filter((row) => row.name === name)
   const failed = rows.filter((row) => row.finishedAt === null)
   const applied = rows.filter((row) => row.finishedAt !== null)
   if (as === 'rolled_back') {

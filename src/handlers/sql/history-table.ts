@@ -42,8 +42,8 @@ export function sqlHistoryTable (name: string): HistoryTable {
     name,
     ensure: async (client) => { await client.query(createSqlHistoryTable(name)) },
     exists,
-    async read (client): Promise<HistoryEntry[]> {
-      if (!await exists(client)) return []
+    async read (client): Promise<HistoryEntry[] | undefined> {
+      if (!await exists(client)) return undefined
       const { rows } = await client.query<{ name: string, checksum: string, started_at: Date, finished_at: Date | null, logs: string | null }>(
         `SELECT name, checksum, started_at, finished_at, logs FROM ${quoted} WHERE rolled_back_at IS NULL ORDER BY id`
       )
@@ -58,6 +58,15 @@ export function sqlHistoryTable (name: string): HistoryTable {
     },
     async markFinished (client, id) {
       await client.query(`UPDATE ${quoted} SET finished_at = clock_timestamp(), duration_ms = round(extract(epoch FROM clock_timestamp() - started_at) * 1000) WHERE id = $1`, [id])
+    },
+    inTransactionSql (client, migration) {
+      const named = client.escapeLiteral(migration.name)
+      return {
+        started: `INSERT INTO ${quoted} (version, name, checksum, started_at) VALUES (${client.escapeLiteral(versionOf(migration.name))}, ${named}, ${client.escapeLiteral(migration.checksum)}, clock_timestamp())`,
+        // The row just inserted: under the migration lock, and with no unfinished row allowed
+        // before an apply starts, it is the only unfinished, live row of this name.
+        finished: `UPDATE ${quoted} SET finished_at = clock_timestamp(), duration_ms = round(extract(epoch FROM clock_timestamp() - started_at) * 1000) WHERE name = ${named} AND finished_at IS NULL AND rolled_back_at IS NULL`
+      }
     },
     async markFailed (client, id, logs) {
       await client.query(`UPDATE ${quoted} SET logs = $2 WHERE id = $1`, [id, logs])

@@ -1,0 +1,45 @@
+import { analyzeMigrationSql, type SqlAnalysis } from './analyze-sql.js'
+
+// Bounded by the SQL it holds (the analyses hold about as much again, as statement texts).
+const MAX_CACHED_CHARS = 16 * 1024 * 1024
+const cache = new Map<string, Promise<SqlAnalysis>>()
+let cachedChars = 0
+
+/**
+ * `analyzeMigrationSql`, remembered by the exact SQL text: a deployment parses its pending
+ * migrations when it plans and again, right before applying them, in the same worker; the second
+ * time is free. The analysis depends on nothing but the text, so a hit is exactly what a parse
+ * would return. The oldest entries go first once the cache holds 16 MB of SQL.
+ * Callers must not modify the analysis they get.
+ */
+export async function analyzeMigrationSqlCached (sql: string): Promise<SqlAnalysis> {
+  const hit = cache.get(sql)
+  if (hit !== undefined) {
+    // Refresh: Map keeps insertion order, so re-inserting makes this the newest entry.
+    cache.delete(sql)
+    cache.set(sql, hit)
+    return await hit
+  }
+  const analysis = analyzeMigrationSql(sql)
+  cache.set(sql, analysis)
+  cachedChars += sql.length
+  // A failed analysis (not a parse error, which is a result) is not remembered.
+  analysis.catch(() => { forget(sql, analysis) })
+  for (const [key, value] of cache) {
+    if (cachedChars <= MAX_CACHED_CHARS || key === sql) break
+    forget(key, value)
+  }
+  return await analysis
+}
+
+function forget (sql: string, entry: Promise<SqlAnalysis>): void {
+  if (cache.get(sql) !== entry) return
+  cache.delete(sql)
+  cachedChars -= sql.length
+}
+
+/** Forgets every analysis (benchmarks measure cold parses with it). */
+export function clearAnalysisCache (): void {
+  cache.clear()
+  cachedChars = 0
+}
