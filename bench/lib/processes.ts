@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createWriteStream, existsSync } from 'node:fs'
+import { createWriteStream, existsSync, readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
@@ -92,13 +92,19 @@ export async function startProcess (name: string, args: string[], options: { env
 }
 
 /** The API only (`migration-deployer serve`), listening on 127.0.0.1:`port`. */
+/** The NODE_OPTIONS the Docker image runs the service with (its `ENV NODE_OPTIONS=` line): the bench runs it the same way. */
+export function shippedNodeOptions (): string {
+  const dockerfile = readFileSync(path.join(PROJECT_ROOT, 'Dockerfile'), 'utf8')
+  return /NODE_OPTIONS="([^"]*)"/.exec(dockerfile)?.[1] ?? ''
+}
+
 export async function startApi (env: NodeJS.ProcessEnv, port: number, logFile: string, nodeArgs: string[] = []): Promise<BenchProcess> {
-  return await startProcess('api', [...nodeArgs, builtCli(), 'serve'], { env: { ...env, HOST: '127.0.0.1', PORT: String(port) }, logFile, isReady: (line) => line.includes('"msg":"migration-deployer ready"') })
+  return await startProcess('api', [...nodeArgs, builtCli(), 'serve'], { env: { ...env, NODE_OPTIONS: shippedNodeOptions(), HOST: '127.0.0.1', PORT: String(port) }, logFile, isReady: (line) => line.includes('"msg":"migration-deployer ready"') })
 }
 
 /** The worker only (`migration-deployer worker`). */
 export async function startWorker (env: NodeJS.ProcessEnv, logFile: string): Promise<BenchProcess> {
-  return await startProcess('worker', [builtCli(), 'worker'], { env: { ...env, LOG_LEVEL: 'info' }, logFile, isReady: (line) => line.includes('"msg":"migration-deployer ready"') })
+  return await startProcess('worker', [builtCli(), 'worker'], { env: { ...env, NODE_OPTIONS: shippedNodeOptions(), LOG_LEVEL: 'info' }, logFile, isReady: (line) => line.includes('"msg":"migration-deployer ready"') })
 }
 
 /** The reference: a bare Fastify route answering `bodyFile`'s bytes from memory. */
