@@ -4,6 +4,7 @@ import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { migrateControlDatabase } from '../../src/store/control-schema.js'
 import { createDatabase, databaseUrl, dropDatabase } from './databases.js'
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -61,6 +62,10 @@ export async function createBenchEnv (): Promise<BenchEnv> {
   }
   try {
     const [controlDb, devDb, corpusDb, psqlDb] = [await make('mdb_control'), await make('mdb_dev'), await make('mdb_corpus'), await make('mdb_psql')]
+    // The service's own schema is in place before its processes start, as on any start after the
+    // first install: the processes measured are in their steady state (a process that applies
+    // control migrations at start also loads the SQL parser, which an API process never needs again).
+    await migrateControlDatabase(databaseUrl(controlDb))
     const workspace = path.join(tmp, 'workspace')
     await mkdir(workspace)
     await cp(path.join(PROJECT_ROOT, 'migrations-fixtures', 'app'), path.join(workspace, 'app'), { recursive: true })

@@ -43,7 +43,7 @@ const url = `http://127.0.0.1:${port}`
 const id = await postDeployment(url, env.tokens.deployer, { environment: 'dev', source: { ref: 'bench' } })
 assertSucceeded(id, await waitForTerminal(control, id, { everyMs: 20, timeoutMs: 60000 }))
 const headers = { authorization: `Bearer ${env.tokens.viewer}` }
-console.log('idle rss', await api.rssMb())
+console.log('idle rss', await api.rssMb(), require('fs').readFileSync('/proc/' + api.pid + '/environ', 'utf8').split('\0').filter((v: string) => v.startsWith('NODE_OPTIONS')))
 await runLoad({ url: `${url}/deployments/${id}`, connections: 100, duration: 2, headers })
 const stats = async (): Promise<Record<string, number>> => (await control.query('SELECT xact_commit::int AS commits, tup_inserted::int AS ins, tup_fetched::int AS fetched, tup_returned::int AS returned, tup_updated::int AS upd FROM pg_stat_database WHERE datname = current_database()')).rows[0]
 const s0 = await stats()
