@@ -8,7 +8,7 @@ import type { Runtime } from './process/runtime.js'
 export async function buildServer (runtime: Runtime): Promise<FastifyInstance> {
   const server = Fastify({
     loggerInstance: runtime.logger as FastifyBaseLogger,
-    logController: new OneLineRequestLog(),
+    logController: new OneLineRequestLog(runtime.logger),
     bodyLimit: runtime.config.limits.body_bytes,
     // Ids are short; anything longer than this is refused by the router before any work.
     routerOptions: { maxParamLength: 200 },
