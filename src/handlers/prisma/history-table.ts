@@ -47,7 +47,6 @@ export async function readHistory (client: pg.Client): Promise<HistoryEntry[] | 
 export const prismaHistoryTable: HistoryTable = {
   name: '_prisma_migrations',
   ensure: async (client) => { await client.query(CREATE_PRISMA_MIGRATIONS_TABLE) },
-  exists: historyTableExists,
   read: readHistory,
   async insertStarted (client, migration, wanted) {
     const id = wanted ?? randomUUID()

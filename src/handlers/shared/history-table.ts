@@ -12,8 +12,6 @@ export interface HistoryTable {
   readonly name: string
   /** Creates the table if it is missing. */
   ensure: (client: pg.Client) => Promise<void>
-  /** Whether the table exists in the connection's search path. */
-  exists: (client: pg.Client) => Promise<boolean>
   /** The rows that count (not rolled back), in the order they were started; undefined without a table. */
   read: (client: pg.Client) => Promise<HistoryEntry[] | undefined>
   /**

@@ -41,7 +41,6 @@ export function sqlHistoryTable (name: string): HistoryTable {
   return {
     name,
     ensure: async (client) => { await client.query(createSqlHistoryTable(name)) },
-    exists,
     async read (client): Promise<HistoryEntry[] | undefined> {
       if (!await exists(client)) return undefined
       const { rows } = await client.query<{ name: string, checksum: string, started_at: Date, finished_at: Date | null, logs: string | null }>(
