@@ -43,7 +43,11 @@ function hasMigrationFolders (folder: string): boolean {
 }
 
 function isFile (file: string): boolean {
-  return statSync(file, { throwIfNoEntry: false })?.isFile() === true
+  try {
+    return statSync(file).isFile()
+  } catch {
+    return false
+  }
 }
 
 /**
