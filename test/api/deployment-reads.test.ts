@@ -6,6 +6,7 @@ import { listApprovals } from '../../src/store/approvals.js'
 import { getDeployment } from '../../src/store/deployments.js'
 import { queryDatabase } from '../helpers/databases.js'
 import { startHarness, type Harness } from '../helpers/harness.js'
+import { createDeploymentReads } from '../../src/api/deployment-reads.js'
 
 // GET /deployments/:id keeps serialized answers and shares concurrent reads; these tests change
 // rows behind the API's back (as a worker or another API process would) and expect every poll to
@@ -92,4 +93,41 @@ t.test('concurrent polls all get the current answer; unknown ids are 404', async
   const missing = await h.request('GET', '/deployments/dep_01JNOTTHERE0000000000000000', { as: 'viewer' })
   t.equal(missing.statusCode, 404)
   t.equal(missing.json().error.code, 'NOT_FOUND')
+})
+
+t.test('an unchanged deployment costs a version check; the cache keeps what fits, least recently used out first', async (t) => {
+  const h = await startHarness({ worker: false })
+  t.teardown(h.close)
+  const [a, b] = [await queuedDeployment(h), await queuedDeployment(h)] as [string, string]
+  // Counts the two queries by the names the store gives them.
+  const counted = { full: 0, version: 0 }
+  const pool = {
+    query: async (config: { name?: string }, values?: unknown[]) => {
+      if (config.name === 'read-deployment') counted.full++
+      if (config.name === 'read-deployment-version') counted.version++
+      return await h.runtime.pool.query(config as never, values)
+    }
+  } as unknown as typeof h.runtime.pool
+  const sizeOfOne = (await createDeploymentReads(h.runtime.pool).get(a)).bytes.length
+
+  const roomy = createDeploymentReads(pool)
+  for (const id of [a, b, a, b, a]) t.equal((await roomy.get(id)).bytes.toString('utf8'), await freshBody(h, id))
+  t.same(counted, { full: 2, version: 3 }, 'with room for both, each is read once and then only checked')
+
+  counted.full = counted.version = 0
+  // Room for eight entries of this size (an entry may take at most an eighth of the cache).
+  const ids = [a, b]
+  while (ids.length < 9) ids.push(await queuedDeployment(h))
+  const tight = createDeploymentReads(pool, { maxCachedBytes: sizeOfOne * 8 + 8 })
+  for (const id of ids.slice(0, 8)) await tight.get(id)
+  await tight.get(ids[0] as string)
+  t.same(counted, { full: 8, version: 1 }, 'eight fit: the first is only checked again')
+  await tight.get(ids[8] as string)
+  await tight.get(ids[0] as string)
+  t.same(counted, { full: 9, version: 2 }, 'a ninth pushes out the least recently used, not the one just polled')
+  await tight.get(ids[1] as string)
+  t.same(counted, { full: 10, version: 2 }, 'the second was the one pushed out: read again')
+  await queryDatabase(controlDb(h), `UPDATE deployments SET report = '{"note":"changed"}' WHERE id = $1`, [a])
+  t.equal((await tight.get(a)).bytes.toString('utf8'), await freshBody(h, a), 'a change is seen through the cache')
+  t.same(counted, { full: 11, version: 3 })
 })

@@ -51,7 +51,6 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
   const { pool, config, queue, logger } = app.services
   const enqueueTimeoutMs = app.services.enqueueTimeoutMs ?? DEFAULT_RELIABILITY.enqueueTimeoutMs
 
-  const loadResource = async (id: string): Promise<z.output<typeof deploymentSchema>> => await loadDeploymentResource(pool, id)
   const polled = createDeploymentReads(pool)
 
   async function mustExist (id: string): Promise<void> {
@@ -95,7 +94,7 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
     } else {
       const outcome = await createOnce(pool, principal.name, key, request.body, async (inTransaction) => await createDeployment(pool, config, principal, request.body, { inTransaction }))
       if ('replayOf' in outcome) {
-        return await reply.code(200).header('location', `/deployments/${outcome.replayOf}`).header('idempotent-replayed', 'true').send(await loadResource(outcome.replayOf))
+        return await reply.code(200).header('location', `/deployments/${outcome.replayOf}`).header('idempotent-replayed', 'true').send(await loadDeploymentResource(pool, outcome.replayOf))
       }
       row = outcome.created
     }
@@ -139,7 +138,7 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
   }, async (request) => {
     const result = await approveDeployment(pool, config, logger, principalOf(request), request.params.id, request.body?.comment ?? null)
     if (result.released) await enqueue(result.deployment, 'apply')
-    return await loadResource(request.params.id)
+    return await loadDeploymentResource(pool, request.params.id)
   })
 
   app.post('/deployments/:id/reject', {
@@ -147,7 +146,7 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: { tags: ['deployments'], summary: 'Reject a pending deployment', params: deploymentIdParams, body: rejectBody, response: { 200: deploymentSchema, 400: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema, ...authErrors } }
   }, async (request) => {
     await rejectDeployment(pool, config, logger, principalOf(request), request.params.id, request.body.reason)
-    return await loadResource(request.params.id)
+    return await loadDeploymentResource(pool, request.params.id)
   })
 
   app.post('/deployments/:id/cancel', {
@@ -155,7 +154,7 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: { tags: ['deployments'], summary: 'Cancel a queued or pending deployment', params: deploymentIdParams, response: { 200: deploymentSchema, 404: errorBodySchema, 409: errorBodySchema, ...authErrors } }
   }, async (request) => {
     await cancelDeployment(pool, config, logger, principalOf(request), request.params.id)
-    return await loadResource(request.params.id)
+    return await loadDeploymentResource(pool, request.params.id)
   })
 
   app.get('/deployments/:id/log', {
