@@ -5,7 +5,7 @@ import { handlerFor } from '../handlers/index.js'
 import { sha256Hex } from '../lib/checksum.js'
 import { newUlid } from '../lib/ulid-id.js'
 import { resolveInsideWorkspace } from '../lib/workspace-path.js'
-import { insertDeployment, type DeploymentRow, type NewDeployment, type Operation, type SourceInfo } from '../store/deployments.js'
+import { insertDeployment, type DeploymentRow, type DeploymentToInsert, type NewDeployment, type Operation, type SourceInfo } from '../store/deployments.js'
 import { withTransaction } from '../store/pool.js'
 import { getBackup } from '../store/backups.js'
 import type pg from 'pg'
@@ -22,11 +22,18 @@ export interface CreateDeploymentInput {
   backup_id?: string | undefined
 }
 
+export interface CreateDeploymentOptions {
+  /** Written in the same transaction as the deployment, or neither is (the Idempotency-Key record, for one). */
+  inTransaction?: (db: pg.PoolClient, row: DeploymentRow) => Promise<void>
+  /** Records the deployment on its own (no `inTransaction`); the API records concurrent requests together. Default: one insert. */
+  insert?: (item: DeploymentToInsert) => Promise<DeploymentRow>
+}
+
 /**
  * Validates a deployment request against the config and records it as `queued`. The row is
  * committed before anything is enqueued: the control database is the source of truth.
  */
-export async function createDeployment (pool: pg.Pool, config: Config, principal: Principal, input: CreateDeploymentInput, options: { inTransaction?: (db: pg.PoolClient, row: DeploymentRow) => Promise<void> } = {}): Promise<DeploymentRow> {
+export async function createDeployment (pool: pg.Pool, config: Config, principal: Principal, input: CreateDeploymentInput, options: CreateDeploymentOptions = {}): Promise<DeploymentRow> {
   const environment = config.environments[input.environment]
   if (environment === undefined) {
     const known = Object.keys(config.environments)
@@ -74,11 +81,10 @@ export async function createDeployment (pool: pg.Pool, config: Config, principal
     data: { environment: row.environment, operation: row.operation, backup_id: row.backup_id, dry_run: dryRun, skip_backup: input.skip_backup, skip_health_check: input.skip_health_check, source: row.source, inline_migrations: inline?.length ?? null }
   }
   // One statement (row, created event, place in line) unless something must be written with it.
-  const { inTransaction } = options
-  if (inTransaction === undefined) return await insertDeployment(pool, row, created)
+  const { inTransaction, insert } = options
+  if (inTransaction === undefined) return insert === undefined ? await insertDeployment(pool, row, created) : await insert({ deployment: row, created })
   return await withTransaction(pool, async (db) => {
     const inserted = await insertDeployment(db, row, created)
-    // Written with the row or not at all (the Idempotency-Key record, for one).
     await inTransaction(db, inserted)
     return inserted
   })

@@ -101,35 +101,73 @@ export function resourceColumns (prefix = ''): string {
     ', NULL::jsonb AS inline_migrations, NULL::jsonb AS source_snapshot'
 }
 
-/**
- * Records a new deployment, `queued` for its plan phase, with its `created` audit event and its
- * place in the environment's apply line, in ONE statement: all or nothing like a transaction
- * around them, in one round trip. A deployment that may apply takes its ticket under the
- * environment's transaction lock, as takeApplyTicket does (tickets commit in the order they are
- * taken); the lock is in a subquery the ticket's row is selected from, so it is taken before
- * `nextval` runs. Dry runs never apply: they take a number without the lock.
- * The row comes back without the uploaded bundle (see resourceColumns).
- */
-export async function insertDeployment (db: Queryable, deployment: NewDeployment, created: { actor: string, data: Record<string, unknown> }): Promise<DeploymentRow> {
-  const inLine = deployment.dry_run ? '' : 'FROM (SELECT pg_advisory_xact_lock($15, hashtext($3)) OFFSET 0) AS in_line'
-  // Named: each connection parses and plans it once, not on every request.
-  const { rows } = await db.query<DeploymentRow>({
-    name: deployment.dry_run ? 'insert-dry-run-deployment' : 'insert-deployment',
-    text: `WITH inserted AS (
+/** What recording a new deployment writes: the row and its `created` audit event. */
+export interface DeploymentToInsert {
+  deployment: NewDeployment
+  created: { actor: string, data: Record<string, unknown> }
+}
+
+// The rows come in as one JSON array (any number of them, one statement), each with its
+// position, so tickets are numbered in the order the rows were given.
+const INSERT_DEPLOYMENTS = `WITH input AS (
+       SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(position int, id text, operation text, environment text, mode text, requested_by text,
+         dry_run boolean, skip_backup boolean, skip_health_check boolean, working_directory text, source jsonb, inline_migrations jsonb,
+         backup_id text, actor text, data jsonb)
+     ), in_line AS (
+       SELECT pg_advisory_xact_lock($2, hashtext(environment))
+         FROM (SELECT DISTINCT environment FROM input WHERE NOT dry_run ORDER BY environment) AS environments
+     ), inserted AS (
        INSERT INTO deployments (id, operation, environment, mode, status, phase, requested_by, dry_run, skip_backup, skip_health_check, working_directory, source, inline_migrations, backup_id, apply_ticket)
-       SELECT $1, $2, $3, $4, 'queued', 'plan', $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12, nextval('deployment_apply_ticket_seq') ${inLine}
+       SELECT i.id, i.operation, i.environment, i.mode, 'queued', 'plan', i.requested_by, i.dry_run, i.skip_backup, i.skip_health_check,
+              i.working_directory, i.source, i.inline_migrations, i.backup_id, nextval('deployment_apply_ticket_seq')
+         FROM input AS i, (SELECT count(*) FROM in_line) AS locked
+        ORDER BY i.position
        RETURNING ${resourceColumns()}
      ), created AS (
-       INSERT INTO deployment_events (deployment_id, type, actor, message, data) SELECT id, 'created', $13, NULL, $14::jsonb FROM inserted
+       INSERT INTO deployment_events (deployment_id, type, actor, message, data)
+       SELECT i.id, 'created', i.actor, NULL, i.data FROM input AS i JOIN inserted USING (id) ORDER BY i.position
      )
-     SELECT * FROM inserted`,
-    values: [deployment.id, deployment.operation, deployment.environment, deployment.mode, deployment.requested_by, deployment.dry_run,
-      deployment.skip_backup, deployment.skip_health_check, deployment.working_directory,
-      deployment.source === null ? null : JSON.stringify(deployment.source),
-      deployment.inline_migrations === null ? null : JSON.stringify(deployment.inline_migrations), deployment.backup_id ?? null,
-      created.actor, JSON.stringify(created.data), ...(deployment.dry_run ? [] : [LOCK_NAMESPACES.applyTicket])]
-  })
-  return rows[0] as DeploymentRow
+     SELECT * FROM inserted`
+
+/**
+ * Records new deployments, `queued` for their plan phase, each with its `created` audit event
+ * and its place in its environment's apply line, in ONE statement: all or nothing like a
+ * transaction around them, in one round trip however many there are (the API records the
+ * deployments of concurrent requests together; see batched()). Deployments that may apply take
+ * their tickets under their environments' transaction locks, as takeApplyTicket does (tickets
+ * commit in the order they are taken): every lock is taken, environments in name order so two
+ * statements never wait for each other, before the first `nextval` (the insert selects from their
+ * count). Dry runs never apply and take their numbers without a lock.
+ * The rows come back in the order given, without the uploaded bundle (see resourceColumns).
+ */
+export async function insertDeployments (db: Queryable, items: readonly DeploymentToInsert[]): Promise<DeploymentRow[]> {
+  const input = items.map(({ deployment, created }, position) => ({
+    position,
+    id: deployment.id,
+    operation: deployment.operation,
+    environment: deployment.environment,
+    mode: deployment.mode,
+    requested_by: deployment.requested_by,
+    dry_run: deployment.dry_run,
+    skip_backup: deployment.skip_backup,
+    skip_health_check: deployment.skip_health_check,
+    working_directory: deployment.working_directory,
+    source: deployment.source,
+    inline_migrations: deployment.inline_migrations,
+    backup_id: deployment.backup_id ?? null,
+    actor: created.actor,
+    data: created.data
+  }))
+  // Named: each connection parses and plans it once, not on every request.
+  const { rows } = await db.query<DeploymentRow>({ name: 'insert-deployments', text: INSERT_DEPLOYMENTS, values: [JSON.stringify(input), LOCK_NAMESPACES.applyTicket] })
+  const byId = new Map(rows.map((row) => [row.id, row]))
+  return items.map(({ deployment }) => byId.get(deployment.id) as DeploymentRow)
+}
+
+/** Records one new deployment (see insertDeployments). */
+export async function insertDeployment (db: Queryable, deployment: NewDeployment, created: DeploymentToInsert['created']): Promise<DeploymentRow> {
+  const [row] = await insertDeployments(db, [{ deployment, created }])
+  return row as DeploymentRow
 }
 
 export async function getDeployment (db: Queryable, id: string, options: { forUpdate?: boolean } = {}): Promise<DeploymentRow | undefined> {

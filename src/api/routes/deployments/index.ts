@@ -1,17 +1,18 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { NotFoundError } from '../../../errors/index.js'
+import { batched } from '../../../lib/batched.js'
 import { safeErrorMessage } from '../../../lib/mask-secrets.js'
 import { withTimeout } from '../../../lib/with-timeout.js'
 import { DEFAULT_RELIABILITY } from '../../../config/reliability.js'
 import { createdDeploymentSchema, createDeploymentHeaders } from '../../../schemas/create-deployment-response.js'
 import { createOnce, idempotencyKeyOf } from '../../idempotency.js'
-import { enqueueDeploymentPhase } from '../../../queue/deployment-jobs.js'
+import { enqueueDeploymentPhases } from '../../../queue/deployment-jobs.js'
 import { approveDeployment, cancelDeployment, rejectDeployment } from '../../../pipeline/approval-actions.js'
 import { createDeployment } from '../../../pipeline/create-deployment.js'
 import { authErrors, deploymentIdParams, errorBodySchema } from '../../../schemas/common.js'
 import { approveBody, createDeploymentBody, deploymentListSchema, deploymentSchema, listDeploymentsQuery, rejectBody } from '../../../schemas/deployment.js'
-import { listDeployments, type DeploymentRow } from '../../../store/deployments.js'
+import { insertDeployments, listDeployments, type DeploymentRow, type DeploymentToInsert, type Phase } from '../../../store/deployments.js'
 import { listEvents, listLogLines } from '../../../store/events.js'
 import { matchesEntityTag } from '../../entity-tag.js'
 import { createDeploymentReads, loadDeploymentResource } from '../../deployment-reads.js'
@@ -21,6 +22,11 @@ import { unwrapEnvelope } from './envelope.js'
 import { streamDeploymentEvents, toEventJson, wantsEventStream } from './event-stream.js'
 
 const READ_ROLES = ['viewer', 'deployer', 'approver'] as const
+
+// How concurrent POST /deployments share round trips: up to 100 rows per INSERT with two in flight
+// (the pool's other connections stay free for reads), up to 100 jobs per call to Redis.
+const INSERT_BATCHES = { maxBatchSize: 100, maxInFlight: 2 }
+const ENQUEUE_BATCHES = { maxBatchSize: 100, maxInFlight: 2 }
 
 const QUEUE_UNAVAILABLE_WARNING = 'the queue (Redis) is unavailable: the deployment is recorded and a worker will pick it up when the queue is back'
 
@@ -52,6 +58,14 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
   const enqueueTimeoutMs = app.services.enqueueTimeoutMs ?? DEFAULT_RELIABILITY.enqueueTimeoutMs
 
   const polled = createDeploymentReads(pool)
+  // Concurrent requests share round trips: their deployments are recorded by one statement, and
+  // their jobs enqueued by one call to Redis (see batched). Each still answers only after its own
+  // row is committed and its own job is queued.
+  const insert = batched(async (items: readonly DeploymentToInsert[]) => await insertDeployments(pool, items), INSERT_BATCHES)
+  const enqueuePhase = batched(async (jobs: ReadonlyArray<{ deploymentId: string, phase: Phase }>) => {
+    await enqueueDeploymentPhases(queue, jobs)
+    return jobs.map(() => undefined)
+  }, ENQUEUE_BATCHES)
 
   async function mustExist (id: string): Promise<void> {
     const { rowCount } = await pool.query('SELECT 1 FROM deployments WHERE id = $1', [id])
@@ -64,7 +78,7 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
    */
   async function enqueue (row: DeploymentRow, phase: 'plan' | 'apply'): Promise<boolean> {
     try {
-      await withTimeout(enqueueDeploymentPhase(queue, row.id, phase), enqueueTimeoutMs, 'the queue (Redis)')
+      await withTimeout(enqueuePhase({ deploymentId: row.id, phase }), enqueueTimeoutMs, 'the queue (Redis)')
       return true
     } catch (error) {
       logger.warn({ deployment_id: row.id, err: { message: safeErrorMessage(error) } }, 'could not enqueue; the worker will pick the deployment up when the queue is back')
@@ -90,7 +104,7 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
     const key = idempotencyKeyOf(request)
     let row: DeploymentRow
     if (key === undefined) {
-      row = await createDeployment(pool, config, principal, request.body)
+      row = await createDeployment(pool, config, principal, request.body, { insert })
     } else {
       const outcome = await createOnce(pool, principal.name, key, request.body, async (inTransaction) => await createDeployment(pool, config, principal, request.body, { inTransaction }))
       if ('replayOf' in outcome) {
