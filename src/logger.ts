@@ -1,4 +1,4 @@
-import { pino, type DestinationStream, type Logger } from 'pino'
+import { destination as pinoDestination, pino, type DestinationStream, type Logger } from 'pino'
 import { maskSecrets } from './lib/mask-secrets.js'
 
 /** Paths pino removes from every log line, wherever a credential could sit. */
@@ -11,6 +11,11 @@ export const REDACT_PATHS = [
 /**
  * The process logger: pino JSON, one line per event, credentials redacted by path and every
  * message and error text passed through the URL/secret mask.
+ *
+ * By default it writes to stdout asynchronously: a line is written at once when no write is in
+ * progress, and lines logged meanwhile go together in the next write, so a busy API (an access
+ * line per request) makes one write per burst instead of one per line. pino flushes what is
+ * left when the process exits, however it exits short of SIGKILL.
  */
 export function createLogger (level: string, destination?: DestinationStream): Logger {
   return pino({
@@ -24,5 +29,5 @@ export function createLogger (level: string, destination?: DestinationStream): L
     serializers: {
       err: (error: { message?: string, code?: string, type?: string }) => ({ type: error.type, code: error.code, message: maskSecrets(String(error.message ?? '')) })
     }
-  }, destination)
+  }, destination ?? pinoDestination({ dest: 1, sync: false }))
 }

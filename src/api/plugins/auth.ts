@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
+import crypto, { timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { hasRole, type Principal } from '../../auth/principal.js'
@@ -31,7 +31,7 @@ export default fp(async function authPlugin (app) {
   }
 
   function principalOfToken (token: string): Principal | null {
-    const presented = createHash('sha256').update(token).digest()
+    const presented = sha256(token)
     let found: Principal | null = null
     for (const configured of tokens) {
       if (timingSafeEqual(presented, configured.hash)) found = { name: configured.name, roles: configured.roles }
@@ -73,6 +73,11 @@ export default fp(async function authPlugin (app) {
     }
   })
 }, { name: 'auth' })
+
+// The one-shot crypto.hash (Node 20.12+) costs a third less than a Hash object; it is on every request.
+const sha256: (text: string) => Buffer = typeof crypto.hash === 'function'
+  ? (text) => crypto.hash('sha256', text, 'buffer')
+  : (text) => crypto.createHash('sha256').update(text).digest()
 
 /** The principal of an authenticated request (routes call this after `requireRole`). */
 export function principalOf (request: FastifyRequest): Principal {
