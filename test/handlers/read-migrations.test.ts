@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
 import { BadRequestError } from '../../src/errors/index.js'
-import { compareNamesBytewise, findMigrationsFolder, readPrismaMigrations } from '../../src/handlers/prisma/read-migrations.js'
+import { checkPrismaMigrations, compareNamesBytewise, findMigrationsFolder, readPrismaMigrations } from '../../src/handlers/prisma/read-migrations.js'
 
 const base = mkdtempSync(path.join(tmpdir(), 'md-read-migrations-'))
 t.teardown(() => { rmSync(base, { recursive: true, force: true }) })
@@ -150,4 +150,23 @@ t.test('no migrations anywhere: a clear error', async (t) => {
     await t.rejects(readPrismaMigrations(dir), { code: 'NO_MIGRATIONS_FOUND', statusCode: 400, message: /^no Prisma migrations found in [^/]+: expected prisma\/migrations\/<timestamp>_<name>\/migration\.sql$/ }, label)
     await t.rejects(readPrismaMigrations(dir), BadRequestError)
   }
+})
+
+t.test('checkPrismaMigrations (what accepting a deployment runs) refuses exactly what readPrismaMigrations refuses, with the same error', async (t) => {
+  const outcome = async (promise: Promise<unknown>): Promise<unknown> => await promise.then(() => 'accepted', (error: BadRequestError) => ({ code: error.code, message: error.message }))
+  const valid = writeMigrations(freshDir(), { '1_a': 'SELECT 1;', '2_b': 'SELECT 2;' })
+  const badName = writeMigrations(freshDir(), { '1_a': 'SELECT 1;', 'zz_not_a_migration': 'SELECT 2;', 'also-bad': 'SELECT 3;' })
+  const badNameWithoutSql = writeMigrations(freshDir(), { '1_a': 'SELECT 1;' })
+  mkdirSync(path.join(badNameWithoutSql, 'node_modules'))
+  mkdirSync(path.join(badNameWithoutSql, '2_no_sql_yet'))
+  const sqlIsAFolder = writeMigrations(freshDir(), { '1_a': 'SELECT 1;' })
+  mkdirSync(path.join(sqlIsAFolder, 'bad name', 'migration.sql'), { recursive: true })
+  const cases = [['valid', valid, 'accepted'], ['an invalid name with a migration.sql', badName, 'refused'], ['invalid names without one', badNameWithoutSql, 'accepted'],
+    ['an invalid name whose migration.sql is a folder', sqlIsAFolder, 'accepted'], ['nothing there', path.join(base, 'nope'), 'refused']] as const
+  for (const [label, dir, expected] of cases) {
+    const checked = await outcome(checkPrismaMigrations(dir))
+    t.same(checked, await outcome(readPrismaMigrations(dir)), label)
+    t.equal(checked === 'accepted' ? 'accepted' : 'refused', expected, label)
+  }
+  t.match(await outcome(checkPrismaMigrations(badName)), { code: 'INVALID_MIGRATION_NAME', message: /"also-bad"/ }, 'the first invalid name in byte order')
 })

@@ -20,62 +20,82 @@ export function compareNamesBytewise (a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
 }
 
-// The folder listing below is metadata only (directory reads and a stat per folder) and is done
+// The folder listing below is metadata only (directory reads and stats) and is done
 // synchronously: tens of microseconds on a workspace checkout, where the asynchronous calls cost
 // several times that in thread-pool hand-offs and queue behind each other when a burst of
 // POST /deployments checks its sources at once. File contents are read asynchronously.
 
+/** A migrations folder and the names of the folders in it (candidate migrations, unsorted). */
+interface MigrationsFolder {
+  folder: string
+  names: string[]
+}
+
 /** Finds the migrations folder of a Prisma project directory (or the folder itself). */
 export function findMigrationsFolder (directory: string): string {
+  return locateMigrations(directory).folder
+}
+
+// The first candidate holding at least one <name>/migration.sql, read once.
+function locateMigrations (directory: string): MigrationsFolder {
   for (const candidate of CANDIDATE_FOLDERS) {
     const folder = path.join(directory, candidate)
-    if (hasMigrationFolders(folder)) return folder
+    const names = subfolders(folder)
+    if (names.some((name) => hasMigrationFile(folder, name))) return { folder, names }
   }
   throw new BadRequestError(`no Prisma migrations found in ${path.basename(directory)}: expected prisma/migrations/<timestamp>_<name>/migration.sql`, undefined, 'NO_MIGRATIONS_FOUND')
 }
 
-function hasMigrationFolders (folder: string): boolean {
+function subfolders (folder: string): string[] {
   try {
-    return readdirSync(folder, { withFileTypes: true }).some((entry) => entry.isDirectory() && isFile(path.join(folder, entry.name, 'migration.sql')))
+    return readdirSync(folder, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name)
+  } catch {
+    return []
+  }
+}
+
+function hasMigrationFile (folder: string, name: string): boolean {
+  try {
+    return statSync(path.join(folder, name, 'migration.sql')).isFile()
   } catch {
     return false
   }
 }
 
-function isFile (file: string): boolean {
-  try {
-    return statSync(file).isFile()
-  } catch {
-    return false
-  }
+function isMigrationName (name: string): boolean {
+  return MIGRATION_FOLDER_NAME.test(name) && Buffer.byteLength(name) <= 255
+}
+
+function invalidName (name: string): BadRequestError {
+  return new BadRequestError(`migration folder ${JSON.stringify(name)} is not named <digits>_<name> (like "20250124140000_add_user_profiles"); rename it the way Prisma names migrations`, { folder: name }, 'INVALID_MIGRATION_NAME')
 }
 
 /**
  * The `<name>/migration.sql` files of a Prisma migrations folder, in Prisma's order (byte-wise by
- * folder name), names checked; the files themselves are not read.
+ * folder name), names checked; the files themselves are not read. A folder without a
+ * migration.sql is not a migration (Prisma skips it too), whatever its name.
  */
 function listPrismaMigrations (directory: string): Array<{ name: string, file: string }> {
-  const folder = findMigrationsFolder(directory)
-  const names = readdirSync(folder, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort(compareNamesBytewise)
+  const { folder, names } = locateMigrations(directory)
   const found: Array<{ name: string, file: string }> = []
-  for (const name of names) {
-    const file = path.join(folder, name, 'migration.sql')
-    if (!isFile(file)) continue
-    if (!MIGRATION_FOLDER_NAME.test(name) || Buffer.byteLength(name) > 255) {
-      throw new BadRequestError(`migration folder ${JSON.stringify(name)} is not named <digits>_<name> (like "20250124140000_add_user_profiles"); rename it the way Prisma names migrations`, { folder: name }, 'INVALID_MIGRATION_NAME')
-    }
-    found.push({ name, file })
+  for (const name of names.sort(compareNamesBytewise)) {
+    if (!hasMigrationFile(folder, name)) continue
+    if (!isMigrationName(name)) throw invalidName(name)
+    found.push({ name, file: path.join(folder, name, 'migration.sql') })
   }
   return found
 }
 
 /**
  * Checks a Prisma project the way readPrismaMigrations would (the folder exists and holds
- * migrations, every name is valid) without reading and hashing every file: what accepting a
+ * migrations, every name is valid) without reading every file, or even looking for every
+ * migration.sql: only a folder with an invalid name needs one to be refused. What accepting a
  * deployment needs; the worker reads the files when it plans.
  */
 export async function checkPrismaMigrations (directory: string): Promise<void> {
-  listPrismaMigrations(directory)
+  const { folder, names } = locateMigrations(directory)
+  const invalid = names.filter((name) => !isMigrationName(name)).sort(compareNamesBytewise).find((name) => hasMigrationFile(folder, name))
+  if (invalid !== undefined) throw invalidName(invalid)
 }
 
 /**
