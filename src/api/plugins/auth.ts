@@ -8,6 +8,8 @@ import { ForbiddenError, UnauthorizedError } from '../../errors/index.js'
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null
+    /** The principal of the request's bearer token once checked (null: none or invalid); undefined before. */
+    bearerChecked: Principal | null | undefined
   }
   interface FastifyInstance {
     /** A preHandler that requires a valid bearer token with one of `roles` (admin has all). */
@@ -58,16 +60,14 @@ export default fp(async function authPlugin (app) {
   }
 
   // The rate limit (which runs first) and the route's role check both need the principal: the
-  // token is checked once per request.
-  const checked = new WeakMap<FastifyRequest, Principal | null>()
+  // token is checked once per request, the answer kept on the request (a field every request
+  // has, not a WeakMap entry per request for the garbage collector to trace).
   function bearerPrincipal (request: FastifyRequest): Principal | null {
-    let principal = checked.get(request)
-    if (principal === undefined) {
+    if (request.bearerChecked === undefined) {
       const token = presentedToken(request)
-      principal = token === null ? null : principalOfRequestToken(request, token)
-      checked.set(request, principal)
+      request.bearerChecked = token === null ? null : principalOfRequestToken(request, token)
     }
-    return principal
+    return request.bearerChecked
   }
 
   function authenticate (request: FastifyRequest): Principal {
@@ -80,6 +80,7 @@ export default fp(async function authPlugin (app) {
   }
 
   app.decorateRequest('principal', null)
+  app.decorateRequest('bearerChecked', undefined)
   app.decorate('bearerPrincipal', bearerPrincipal)
   app.decorate('requireRole', (...roles: Role[]): onRequestAsyncHookHandler => {
     return async function requireRolePreHandler (request: FastifyRequest, _reply: FastifyReply) {
