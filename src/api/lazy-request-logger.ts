@@ -17,18 +17,18 @@ class LazyRequestLogger implements FastifyBaseLogger {
 
   constructor (private readonly parent: FastifyBaseLogger, private readonly bindings: Bindings, private readonly options: ChildLoggerOptions) {}
 
-  private child_ (): FastifyBaseLogger {
+  private real (): FastifyBaseLogger {
     this.made ??= this.parent.child(this.bindings, this.options)
     return this.made
   }
 
   private write (level: Level, args: unknown[]): void {
-    const logger = this.made ?? (isEnabled(this.parent, level, this.options) ? this.child_() : undefined)
+    const logger = this.made ?? (isEnabled(this.parent, level, this.options) ? this.real() : undefined)
     if (logger !== undefined) (logger[level] as (...args: unknown[]) => void)(...args)
   }
 
   get level (): string { return this.made?.level ?? this.options.level ?? this.parent.level }
-  set level (level: string) { this.child_().level = level }
+  set level (level: string) { this.real().level = level }
 
   // Methods on the prototype: a request allocates one small object, not a closure per level.
   fatal (...args: unknown[]): void { this.write('fatal', args) }
@@ -40,7 +40,7 @@ class LazyRequestLogger implements FastifyBaseLogger {
   silent (): void {}
 
   child (bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
-    return this.child_().child(bindings, options)
+    return this.real().child(bindings, options)
   }
 }
 

@@ -38,16 +38,14 @@ export function createDeploymentQueue (name: string, connection: ConnectionOptio
 }
 
 export async function enqueueDeploymentPhase (queue: DeploymentQueue, deploymentId: string, phase: Phase): Promise<void> {
-  await enqueueDeploymentPhases(queue, [{ deploymentId, phase }])
+  await queue.add(phase, { deploymentId, phase }, { jobId: deploymentJobId(deploymentId, phase) })
 }
 
 /** Enqueues several phases in one round trip to Redis (BullMQ's addBulk); same job ids as enqueueDeploymentPhase. */
 export async function enqueueDeploymentPhases (queue: DeploymentQueue, jobs: ReadonlyArray<{ deploymentId: string, phase: Phase }>): Promise<void> {
-  if (jobs.length === 1) {
-    const [{ deploymentId, phase }] = jobs as [{ deploymentId: string, phase: Phase }]
-    await queue.add(phase, { deploymentId, phase }, { jobId: deploymentJobId(deploymentId, phase) })
-    return
-  }
+  const [only] = jobs
+  // One job needs no MULTI around it.
+  if (jobs.length === 1 && only !== undefined) return await enqueueDeploymentPhase(queue, only.deploymentId, only.phase)
   await queue.addBulk(jobs.map(({ deploymentId, phase }) => ({ name: phase, data: { deploymentId, phase }, opts: { jobId: deploymentJobId(deploymentId, phase) } })))
 }
 
