@@ -189,7 +189,6 @@ async function takeMigrationLock (handler: MigrationHandler, databaseUrl: string
   }
 }
 
-
 async function checkHealthAfter (deployment: DeploymentRow, databaseUrl: string, environment: EnvironmentConfig, handler: MigrationHandler, recorder: DeploymentRecorder, backup: BackupRow | null, rollback: () => Promise<RollbackOutcome>): Promise<string> {
   if (deployment.skip_health_check) {
     await recorder.finishStep('health_check_after', 'skipped', 'skip_health_check was requested')

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { pgDumpText } from '../helpers/database-snapshots.js'
-import { databaseUrl, queryDatabase } from '../helpers/databases.js'
+import { queryDatabase } from '../helpers/databases.js'
 import { startHarness, type Harness } from '../helpers/harness.js'
 
 async function create (h: Harness, body: Record<string, unknown>, as: 'ci-bot' | 'admin' = 'ci-bot'): Promise<string> {

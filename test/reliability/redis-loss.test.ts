@@ -17,6 +17,7 @@ function startWorker (h: Harness): { stop: () => Promise<void> } {
 t.test('FLUSHALL right after POST: the deployment still completes', async (t) => {
   const redis = await startOwnRedis()
   const h = await startHarness({ environments, worker: false, redisUrl: redis.url })
+  // eslint-disable-next-line prefer-const -- assigned once the teardown that stops it is registered
   let worker: { stop: () => Promise<void> } | undefined
   t.teardown(async () => {
     await worker?.stop()
@@ -44,6 +45,7 @@ t.test('FLUSHALL right after POST: the deployment still completes', async (t) =>
 t.test('Redis down: POST still records the deployment and says so; the reconciler enqueues it when Redis is back', async (t) => {
   const redis = await startOwnRedis()
   const h = await startHarness({ environments, worker: false, redisUrl: redis.url, reliability: { enqueueTimeoutMs: 500 } })
+  // eslint-disable-next-line prefer-const -- assigned once the teardown that stops it is registered
   let worker: { stop: () => Promise<void> } | undefined
   t.teardown(async () => {
     await worker?.stop()

@@ -10,6 +10,7 @@ import type { MigrationFile } from '../types.js'
  * Unicode there), at most 255 bytes (the history column). No control characters: names reach
  * the human log, and a newline in one could forge a line of it.
  */
+// eslint-disable-next-line no-control-regex -- control characters are what the name may not hold
 const MIGRATION_FOLDER_NAME = /^[0-9]+_[^\u0000-\u001f\u007f/\\]+$/
 
 /** Where a Prisma project keeps its migrations, tried in order from the given directory. */

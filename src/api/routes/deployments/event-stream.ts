@@ -31,6 +31,7 @@ export async function streamDeploymentEvents (request: FastifyRequest, reply: Fa
   let lastId = options.afterId
   let ended = false
   let graceTimer: NodeJS.Timeout | undefined
+  // eslint-disable-next-line prefer-const -- assigned below, after cleanup (which clears it) is defined
   let heartbeat: NodeJS.Timeout | undefined
   let unsubscribe: () => void = () => {}
 
