@@ -12,12 +12,21 @@ import type { BackupResult } from './types.js'
  * `backup.dir` (relative to `baseDir`, default the working directory), or `backup.command`.
  * Returns null for provider `none`. Throws `BackupError`.
  */
-export async function takeBackup (config: BackupConfig, target: { databaseUrl: string, environment: string, baseDir?: string, timeoutMs?: number }): Promise<BackupResult | null> {
+export async function takeBackup (
+  config: BackupConfig,
+  target: { databaseUrl: string; environment: string; baseDir?: string; timeoutMs?: number }
+): Promise<BackupResult | null> {
   switch (config.provider) {
     case 'none':
       return null
     case 'command':
-      return await runCommandBackup({ argv: config.command ?? [], databaseUrl: target.databaseUrl, environment: target.environment, cwd: target.baseDir, timeoutMs: target.timeoutMs })
+      return await runCommandBackup({
+        argv: config.command ?? [],
+        databaseUrl: target.databaseUrl,
+        environment: target.environment,
+        cwd: target.baseDir,
+        timeoutMs: target.timeoutMs
+      })
     case 'pg_dump':
       return await createPgDumpBackup({
         databaseUrl: target.databaseUrl,
@@ -49,9 +58,12 @@ export function backupRecord (result: BackupResult, environment: string, deploym
  * Restores a recorded backup (from `getBackup`) into the target. Only pg_dump backups whose file
  * still exists can be restored here; anything else is a `RestoreError` saying why.
  */
-export async function restoreRecordedBackup (backup: BackupRow, target: { databaseUrl: string, environment: string, pgRestorePath?: string | undefined, timeoutMs?: number }): Promise<{ durationMs: number }> {
+export async function restoreRecordedBackup (
+  backup: BackupRow,
+  target: { databaseUrl: string; environment: string; pgRestorePath?: string | undefined; timeoutMs?: number }
+): Promise<{ durationMs: number }> {
   if (backup.environment !== target.environment) throw new RestoreError(`backup ${backup.id} belongs to ${backup.environment}, not ${target.environment}`)
-  if (backup.provider !== 'pg_dump' || backup.file === null) throw new RestoreError(`backup ${backup.id} was taken by the ${backup.provider} provider: restore it with that tool`)
+  if (backup.provider !== 'pg_dump' || backup.file === null) { throw new RestoreError(`backup ${backup.id} was taken by the ${backup.provider} provider: restore it with that tool`) }
   if (backup.deleted_at !== null) throw new RestoreError(`backup ${backup.id} was pruned on ${backup.deleted_at.toISOString()}`)
   return await restorePgDumpBackup({ databaseUrl: target.databaseUrl, file: backup.file, pgRestorePath: target.pgRestorePath, timeoutMs: target.timeoutMs })
 }

@@ -25,27 +25,46 @@ export async function runProcesses (role: ProcessRole): Promise<void> {
   const stopping = new AbortController()
   runtime.pipeline.shutdown = stopping.signal
   const server = role === 'worker' ? undefined : await buildServer(runtime)
-  const worker = role === 'serve'
-    ? undefined
-    : createDeploymentWorker(runtime.pipeline, { queueName: settings.queueName, connection: redisConnectionOptions(settings.redisUrl), concurrency: settings.workerConcurrency, reliability })
+  const worker =
+    role === 'serve'
+      ? undefined
+      : createDeploymentWorker(runtime.pipeline, {
+        queueName: settings.queueName,
+        connection: redisConnectionOptions(settings.redisUrl),
+        concurrency: settings.workerConcurrency,
+        reliability
+      })
   // Every worker reconciles (one pass at a time across all of them): at start, then periodically.
   const reconciler = worker === undefined ? undefined : startReconciler(runtime.pipeline, reliability.reconcileIntervalMs)
 
   // Worker processes dispatch the notification outbox (webhooks, finished-deployment metrics).
-  const notifications = worker === undefined
-    ? undefined
-    : await startNotifications({ pool: runtime.pool, config: runtime.config, logger, env: runtime.pipeline.env, queueName: settings.queueName, connection: redisConnectionOptions(settings.redisUrl) })
+  const notifications =
+    worker === undefined
+      ? undefined
+      : await startNotifications({
+        pool: runtime.pool,
+        config: runtime.config,
+        logger,
+        env: runtime.pipeline.env,
+        queueName: settings.queueName,
+        connection: redisConnectionOptions(settings.redisUrl)
+      })
   // A worker-only process has no API: it serves its own /metrics when METRICS_PORT is set.
   const metricsPort = role === 'worker' ? metricsPortFrom(process.env) : undefined
-  const metricsServer = metricsPort === undefined || notifications === undefined
-    ? undefined
-    : await startMetricsServer({
-      registry: createScrapeRegistry({ pool: runtime.pool, queues: { deployments: runtime.queue, webhooks: notifications.queue }, environments: Object.keys(runtime.config.environments) }),
-      tokens: runtime.config.tokens,
-      host: settings.host,
-      port: metricsPort,
-      logger
-    })
+  const metricsServer =
+    metricsPort === undefined || notifications === undefined
+      ? undefined
+      : await startMetricsServer({
+        registry: createScrapeRegistry({
+          pool: runtime.pool,
+          queues: { deployments: runtime.queue, webhooks: notifications.queue },
+          environments: Object.keys(runtime.config.environments)
+        }),
+        tokens: runtime.config.tokens,
+        host: settings.host,
+        port: metricsPort,
+        logger
+      })
 
   closeWithGrace({ delay: reliability.shutdownGraceMs, logger }, async ({ signal, err }) => {
     if (err !== undefined) logger.error({ err: { message: safeErrorMessage(err) } }, 'shutting down after an error')

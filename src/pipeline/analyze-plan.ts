@@ -13,7 +13,9 @@ import { DeploymentFailure } from './deployment-failure.js'
  */
 export async function analyzePlan (plan: Plan, pending: MigrationFile[], environment: EnvironmentConfig, logger: Logger): Promise<Plan> {
   // Files an external tool applies (command handler) are shown as written, not parsed as SQL.
-  const analyses = await Promise.all(pending.map(async (migration) => migration.appliedBy === undefined ? await analyzeMigrationSqlCached(migration.sql) : undefined))
+  const analyses = await Promise.all(
+    pending.map(async (migration) => (migration.appliedBy === undefined ? await analyzeMigrationSqlCached(migration.sql) : undefined))
+  )
   const syntaxErrors = analyses.flatMap((analysis, index) => analysis?.parseError === undefined
     ? []
     : [`${pending[index]?.name ?? ''}${analysis.parseError.line === undefined ? '' : ` line ${analysis.parseError.line}`}: ${analysis.parseError.message}`])

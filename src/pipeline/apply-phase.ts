@@ -72,7 +72,15 @@ export async function runApplyPhase (ctx: PipelineContext, deployment: Deploymen
     await verifyApplied(databaseUrl, handler, [...earlier, ...toApply], recorder)
 
     const backupId = backup?.id ?? null
-    const report = successReport({ environment: environment.name, mode: environment.mode, migrations: [...earlier, ...applied], totalDurationMs: performance.now() - input.startedMs, backupId, healthCheckBefore: input.healthBefore, healthCheckAfter: healthAfter })
+    const report = successReport({
+      environment: environment.name,
+      mode: environment.mode,
+      migrations: [...earlier, ...applied],
+      totalDurationMs: performance.now() - input.startedMs,
+      backupId,
+      healthCheckBefore: input.healthBefore,
+      healthCheckAfter: healthAfter
+    })
     const done = await transitionDeployment(ctx.pool, deployment.id, ['running'], { status: 'succeeded', report, steps: recorder.steps })
     if (done === undefined) return
     await recorder.event('status_changed', { from: 'running', to: 'succeeded' })
@@ -83,7 +91,13 @@ export async function runApplyPhase (ctx: PipelineContext, deployment: Deploymen
 }
 
 /** What to apply now: an approved plan's exact migrations if it still holds, else (unfrozen) whatever is pending. */
-async function pendingUnderLock (deployment: DeploymentRow, environment: EnvironmentConfig, target: LockedTarget, recorder: DeploymentRecorder, input: ApplyPhaseInput): Promise<{ earlier: EarlierApplied[], toApply: MigrationFile[] }> {
+async function pendingUnderLock (
+  deployment: DeploymentRow,
+  environment: EnvironmentConfig,
+  target: LockedTarget,
+  recorder: DeploymentRecorder,
+  input: ApplyPhaseInput
+): Promise<{ earlier: EarlierApplied[]; toApply: MigrationFile[] }> {
   if (input.frozen) {
     try {
       const plan = deployment.plan as NonNullable<DeploymentRow['plan']>
@@ -93,11 +107,17 @@ async function pendingUnderLock (deployment: DeploymentRow, environment: Environ
       if (!(error instanceof PlanStaleError)) throw error
       await recorder.finishStep('deploy', 'failed', error.message)
       await recorder.log(`✗ ${error.message}`)
-      throw new DeploymentFailure({
-        error: error.message,
-        suggestions: ['Nothing was applied. Create a new deployment so the current pending set can be reviewed and approved', `Compare with GET /environments/${environment.name}/status`],
-        extraResult: { stale: error.details }
-      }, error)
+      throw new DeploymentFailure(
+        {
+          error: error.message,
+          suggestions: [
+            'Nothing was applied. Create a new deployment so the current pending set can be reviewed and approved',
+            `Compare with GET /environments/${environment.name}/status`
+          ],
+          extraResult: { stale: error.details }
+        },
+        error
+      )
     }
   }
   const status = await target.status(input.source ?? [])
@@ -112,84 +132,154 @@ async function pendingUnderLock (deployment: DeploymentRow, environment: Environ
  * (kept, never reapplied) and, for the one that committed on the target just before the worker
  * died, the control-database record it never got.
  */
-async function noteResume (ctx: PipelineContext, deployment: DeploymentRow, recorder: DeploymentRecorder, earlier: EarlierApplied[], remaining: number): Promise<void> {
+async function noteResume (
+  ctx: PipelineContext,
+  deployment: DeploymentRow,
+  recorder: DeploymentRecorder,
+  earlier: EarlierApplied[],
+  remaining: number
+): Promise<void> {
   for (const migration of earlier) {
-    await recordAppliedMigration(ctx.pool, { environment: deployment.environment, name: migration.name, checksum: migration.checksum, durationMs: migration.durationMs, deploymentId: deployment.id })
+    await recordAppliedMigration(ctx.pool, {
+      environment: deployment.environment,
+      name: migration.name,
+      checksum: migration.checksum,
+      durationMs: migration.durationMs,
+      deploymentId: deployment.id
+    })
   }
-  await recorder.log(`↻ Resuming: ${earlier.length} migration${earlier.length === 1 ? ' was' : 's were'} applied by this deployment before it was interrupted (kept, not reapplied); ${remaining} to apply now`, 'apply_resumed', { applied_before: earlier.map((m) => m.name), remaining })
+  await recorder.log(
+    `↻ Resuming: ${earlier.length} migration${earlier.length === 1 ? ' was' : 's were'} applied by this deployment before it was interrupted (kept, not reapplied); ${remaining} to apply now`,
+    'apply_resumed',
+    { applied_before: earlier.map((m) => m.name), remaining }
+  )
 }
 
 /** Applies through the handler; a failing migration triggers the configured rollback and fails the deployment. */
-async function applyMigrations (ctx: PipelineContext, deployment: DeploymentRow, environment: EnvironmentConfig, target: LockedTarget, toApply: MigrationFile[], recorder: DeploymentRecorder, backup: BackupRow | null, rollback: () => Promise<RollbackOutcome>, earlier: EarlierApplied[]): Promise<AppliedMigration[]> {
+async function applyMigrations (
+  ctx: PipelineContext,
+  deployment: DeploymentRow,
+  environment: EnvironmentConfig,
+  target: LockedTarget,
+  toApply: MigrationFile[],
+  recorder: DeploymentRecorder,
+  backup: BackupRow | null,
+  rollback: () => Promise<RollbackOutcome>,
+  earlier: EarlierApplied[]
+): Promise<AppliedMigration[]> {
   // Each migration's record (the row for gates and estimates, and its log line, in one statement)
   // lands in the control database while the next migration runs on the target; they stay in order.
   // A record that fails stops the apply one migration later than an awaited one would, which a
   // resumed apply handles like a crash (it records what the target's history shows).
   const records = new OneInFlight()
   try {
-    const applied = await target.apply(toApply, { lockTimeoutMs: environment.lock_timeout, statementTimeoutMs: environment.statement_timeout, historyIdFor: (migration) => historyIdFor(deployment.id, migration.name) }, {
-      // A graceful shutdown stops here, between migrations: the one before has finished and been recorded.
-      onMigrationStart: async () => {
-        if (ctx.shutdown?.aborted === true) await records.drain()
-        throwIfStopping(ctx.shutdown)
+    const applied = await target.apply(
+      toApply,
+      {
+        lockTimeoutMs: environment.lock_timeout,
+        statementTimeoutMs: environment.statement_timeout,
+        historyIdFor: (migration) => historyIdFor(deployment.id, migration.name)
       },
-      onMigrationApplied: async (migration, durationMs) => {
-        const event = recorder.logEvent(`✓ Deploying migration: ${migration.name} (${formatSeconds(durationMs)})`, 'migration_applied', { migration: migration.name, checksum: migration.checksum, duration_ms: Math.round(durationMs) })
-        await records.push(async () => {
-          await recordAppliedMigration(ctx.pool, { environment: environment.name, name: migration.name, checksum: migration.checksum, durationMs, deploymentId: deployment.id }, event)
-        })
-      },
-      // An external tool's output (command handler), line by line, as it runs.
-      onOutput: async (line) => { await recorder.log(`  │ ${line}`, 'tool_output') }
-    })
+      {
+        // A graceful shutdown stops here, between migrations: the one before has finished and been recorded.
+        onMigrationStart: async () => {
+          if (ctx.shutdown?.aborted === true) await records.drain()
+          throwIfStopping(ctx.shutdown)
+        },
+        onMigrationApplied: async (migration, durationMs) => {
+          const event = recorder.logEvent(`✓ Deploying migration: ${migration.name} (${formatSeconds(durationMs)})`, 'migration_applied', {
+            migration: migration.name,
+            checksum: migration.checksum,
+            duration_ms: Math.round(durationMs)
+          })
+          await records.push(async () => {
+            await recordAppliedMigration(
+              ctx.pool,
+              { environment: environment.name, name: migration.name, checksum: migration.checksum, durationMs, deploymentId: deployment.id },
+              event
+            )
+          })
+        },
+        // An external tool's output (command handler), line by line, as it runs.
+        onOutput: async (line) => {
+          await recorder.log(`  │ ${line}`, 'tool_output')
+        }
+      }
+    )
     await records.drain()
     return applied
   } catch (error) {
     // The record of the last migration applied lands before anything else is written (or, if the
     // control database failed, before the failure is reported).
-    await records.drain().catch((drainError: unknown) => { ctx.logger.warn({ deployment_id: deployment.id, err: { message: safeErrorMessage(drainError) } }, 'could not record the last applied migration') })
+    await records.drain().catch((drainError: unknown) => {
+      ctx.logger.warn({ deployment_id: deployment.id, err: { message: safeErrorMessage(drainError) } }, 'could not record the last applied migration')
+    })
     if (!(error instanceof MigrationFailedError)) throw error
     await recorder.finishStep('deploy', 'failed', `${error.migration}: ${error.databaseMessage}`)
-    await recorder.log(`✗ Deploying migration: ${error.migration} failed: ${error.databaseMessage}`, 'migration_failed', { migration: error.migration, sqlstate: error.sqlState ?? null })
+    await recorder.log(`✗ Deploying migration: ${error.migration} failed: ${error.databaseMessage}`, 'migration_failed', {
+      migration: error.migration,
+      sqlstate: error.sqlState ?? null
+    })
     const outcome = await rollback()
     const restored = outcome.rollback_status === 'succeeded'
-    throw new DeploymentFailure({
-      error: `Migration ${error.migration} failed`,
-      failedMigration: error.migration,
-      migrationsAppliedBeforeFailure: [...earlier.map((m) => m.name), ...error.applied],
-      backupId: backup?.id ?? null,
-      rollbackInitiated: outcome.rollback_initiated,
-      rollbackStatus: outcome.rollback_status,
-      suggestions: [
-        ...(restored ? [`The database was restored to backup ${backup?.id ?? ''}: no migration of this deployment remains applied`] : []),
-        !restored && error.leftFailedRow
-          ? `Migration ${error.migration} ran outside a transaction: changes before the failing statement remain and its history row is marked failed. Repair the database, then POST /environments/${environment.name}/migrations/${error.migration}/resolve with {"as":"rolled_back"} (to retry it) or {"as":"applied"}`
-          : `Migration ${error.migration} was rolled back and is not recorded; fix its SQL and deploy again`,
-        ...(!restored && error.applied.length > 0 ? [`${error.applied.length} migration${error.applied.length === 1 ? '' : 's'} before it stayed applied and recorded`] : []),
-        `Read the full log: GET /deployments/${deployment.id}/log`
-      ],
-      extraResult: { database_error: error.databaseMessage, sqlstate: error.sqlState ?? null }
-    }, error)
+    throw new DeploymentFailure(
+      {
+        error: `Migration ${error.migration} failed`,
+        failedMigration: error.migration,
+        migrationsAppliedBeforeFailure: [...earlier.map((m) => m.name), ...error.applied],
+        backupId: backup?.id ?? null,
+        rollbackInitiated: outcome.rollback_initiated,
+        rollbackStatus: outcome.rollback_status,
+        suggestions: [
+          ...(restored ? [`The database was restored to backup ${backup?.id ?? ''}: no migration of this deployment remains applied`] : []),
+          !restored && error.leftFailedRow
+            ? `Migration ${error.migration} ran outside a transaction: changes before the failing statement remain and its history row is marked failed. Repair the database, then POST /environments/${environment.name}/migrations/${error.migration}/resolve with {"as":"rolled_back"} (to retry it) or {"as":"applied"}`
+            : `Migration ${error.migration} was rolled back and is not recorded; fix its SQL and deploy again`,
+          ...(!restored && error.applied.length > 0
+            ? [`${error.applied.length} migration${error.applied.length === 1 ? '' : 's'} before it stayed applied and recorded`]
+            : []),
+          `Read the full log: GET /deployments/${deployment.id}/log`
+        ],
+        extraResult: { database_error: error.databaseMessage, sqlstate: error.sqlState ?? null }
+      },
+      error
+    )
   }
 }
 
 /** Waits (bounded) for the environment's migration lock; a timeout fails the deploy step naming the holder. */
-async function takeMigrationLock (handler: MigrationHandler, databaseUrl: string, environment: EnvironmentConfig, recorder: DeploymentRecorder): Promise<LockedTarget> {
+async function takeMigrationLock (
+  handler: MigrationHandler,
+  databaseUrl: string,
+  environment: EnvironmentConfig,
+  recorder: DeploymentRecorder
+): Promise<LockedTarget> {
   try {
     return await handler.lock(databaseUrl, { waitMs: environment.migration_lock_wait })
   } catch (error) {
     if (!(error instanceof LockTimeoutError)) throw error
     await recorder.finishStep('deploy', 'failed', error.message)
     await recorder.log(`✗ ${error.message}`)
-    throw new DeploymentFailure({
-      error: error.message,
-      suggestions: ['Nothing was applied. Wait for the other deployment or migration tool to finish (or stop the session named above), then deploy again'],
-      extraResult: { lock_holders: error.details }
-    }, error)
+    throw new DeploymentFailure(
+      {
+        error: error.message,
+        suggestions: ['Nothing was applied. Wait for the other deployment or migration tool to finish (or stop the session named above), then deploy again'],
+        extraResult: { lock_holders: error.details }
+      },
+      error
+    )
   }
 }
 
-async function checkHealthAfter (deployment: DeploymentRow, databaseUrl: string, environment: EnvironmentConfig, handler: MigrationHandler, recorder: DeploymentRecorder, backup: BackupRow | null, rollback: () => Promise<RollbackOutcome>): Promise<string> {
+async function checkHealthAfter (
+  deployment: DeploymentRow,
+  databaseUrl: string,
+  environment: EnvironmentConfig,
+  handler: MigrationHandler,
+  recorder: DeploymentRecorder,
+  backup: BackupRow | null,
+  rollback: () => Promise<RollbackOutcome>
+): Promise<string> {
   if (deployment.skip_health_check) {
     await recorder.finishStep('health_check_after', 'skipped', 'skip_health_check was requested')
     return 'skipped'
@@ -201,7 +291,10 @@ async function checkHealthAfter (deployment: DeploymentRow, databaseUrl: string,
     await recorder.log('✓ Post-deployment health check: passed')
     return 'passed'
   }
-  const failures = result.details.filter((d) => !d.passed).map((d) => `${d.check}: ${d.message}`).join('; ')
+  const failures = result.details
+    .filter((d) => !d.passed)
+    .map((d) => `${d.check}: ${d.message}`)
+    .join('; ')
   await recorder.finishStep('health_check_after', 'failed', failures)
   await recorder.log(`✗ Post-deployment health check: failed (${failures})`)
   const outcome = await rollback()
@@ -212,7 +305,10 @@ async function checkHealthAfter (deployment: DeploymentRow, databaseUrl: string,
     rollbackInitiated: outcome.rollback_initiated,
     rollbackStatus: outcome.rollback_status,
     suggestions: restored
-      ? [`The database was restored to backup ${backup?.id ?? ''}; find out why the check failed before deploying again`, `Run GET /environments/${environment.name}/status`]
+      ? [
+          `The database was restored to backup ${backup?.id ?? ''}; find out why the check failed before deploying again`,
+          `Run GET /environments/${environment.name}/status`
+        ]
       : ['The migrations were applied; check the database and the application now', `Run GET /environments/${environment.name}/status`],
     extraResult: { health_check_after: 'failed', auto_rollback_triggered: outcome.rollback_initiated, details: result.details }
   })

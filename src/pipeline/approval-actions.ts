@@ -48,16 +48,26 @@ export interface ApproveResult {
  * Records one approval of the exact plan. When enough distinct approvers have approved, the
  * deployment goes back to `queued` for its apply phase.
  */
-export async function approveDeployment (pool: pg.Pool, config: Config, logger: Logger, principal: Principal, id: string, comment: string | null): Promise<ApproveResult> {
+export async function approveDeployment (
+  pool: pg.Pool,
+  config: Config,
+  logger: Logger,
+  principal: Principal,
+  id: string,
+  comment: string | null
+): Promise<ApproveResult> {
   let expired = false
   const result = await withTransaction(pool, async (db) => {
     const { deployment, environment } = await lockDeployment(db, config, id)
-    if (await expireIfDue(db, deployment, logger)) { expired = true; return undefined }
+    if (await expireIfDue(db, deployment, logger)) {
+      expired = true
+      return undefined
+    }
     if (deployment.status === 'expired') throw new GoneError(`deployment ${id} expired without enough approvals; create a new deployment`)
     if (deployment.status !== 'pending_approval') throw notPending(deployment)
     assertMayApprove(principal, deployment, environment, 'approve')
     const checksum = deployment.plan?.checksum ?? ''
-    if (!await insertApproval(db, { deployment_id: id, approver: principal.name, comment, plan_checksum: checksum })) {
+    if (!(await insertApproval(db, { deployment_id: id, approver: principal.name, comment, plan_checksum: checksum }))) {
       throw new ConflictError(`${principal.name} has already approved deployment ${id}; another approver must`, undefined, 'ALREADY_APPROVED')
     }
     const recorder = new DeploymentRecorder(db, deployment, logger)
@@ -80,15 +90,28 @@ export async function approveDeployment (pool: pg.Pool, config: Config, logger: 
 }
 
 /** Ends a pending deployment as `rejected`; nothing is applied. */
-export async function rejectDeployment (pool: pg.Pool, config: Config, logger: Logger, principal: Principal, id: string, reason: string): Promise<DeploymentRow> {
+export async function rejectDeployment (
+  pool: pg.Pool,
+  config: Config,
+  logger: Logger,
+  principal: Principal,
+  id: string,
+  reason: string
+): Promise<DeploymentRow> {
   return await withTransaction(pool, async (db) => {
     const { deployment, environment } = await lockDeployment(db, config, id)
     if (deployment.status !== 'pending_approval') throw notPending(deployment)
     assertMayApprove(principal, deployment, environment, 'reject')
     const recorder = new DeploymentRecorder(db, deployment, logger)
     await recorder.finishStep('approval', 'failed', `rejected by ${principal.name}: ${reason}`)
-    const report = errorReport({ operation: deployment.operation, environment: deployment.environment, mode: deployment.mode, error: `Rejected by ${principal.name}: ${reason}`, suggestions: ['Address the reason given, then create a new deployment'] })
-    const rejected = await transitionDeployment(db, id, ['pending_approval'], { status: 'rejected', report, steps: recorder.steps }) as DeploymentRow
+    const report = errorReport({
+      operation: deployment.operation,
+      environment: deployment.environment,
+      mode: deployment.mode,
+      error: `Rejected by ${principal.name}: ${reason}`,
+      suggestions: ['Address the reason given, then create a new deployment']
+    })
+    const rejected = (await transitionDeployment(db, id, ['pending_approval'], { status: 'rejected', report, steps: recorder.steps })) as DeploymentRow
     await recorder.event('rejected', { reason, plan_checksum: deployment.plan?.checksum ?? null }, principal.name)
     await recorder.log(endedBanner('rejected', deployment.environment, `Rejected by ${principal.name}: ${reason}`), 'banner')
     return rejected

@@ -12,7 +12,13 @@ export const AUTO_APPROVER = 'system'
  * approved when planned, with the rule recorded in the approval and the audit trail. Never for a
  * restore. Returns true when it approved, so the plan goes straight on to apply, frozen.
  */
-export async function autoApprove (ctx: PipelineContext, deployment: DeploymentRow, environment: EnvironmentConfig, recorder: DeploymentRecorder, checksum: string): Promise<boolean> {
+export async function autoApprove (
+  ctx: PipelineContext,
+  deployment: DeploymentRow,
+  environment: EnvironmentConfig,
+  recorder: DeploymentRecorder,
+  checksum: string
+): Promise<boolean> {
   if (deployment.operation === 'restore-backup' || environment.approval.auto_approve_roles.length === 0) return false
   const requester = ctx.config.tokens.find((token) => token.name === deployment.requested_by)
   const role = requester?.roles.find((r) => environment.approval.auto_approve_roles.includes(r))

@@ -24,12 +24,23 @@ export class DeploymentRecorder {
 
   /** The event `log` would append, masked, for a caller that writes it together with something else. */
   logEvent (message: string, type = 'log', data?: Record<string, unknown>): NewEvent {
-    return { deploymentId: this.deployment.id, type, actor: SYSTEM_ACTOR, message: maskSecrets(message), data: data === undefined ? null : maskSecretsDeep(data) }
+    return {
+      deploymentId: this.deployment.id,
+      type,
+      actor: SYSTEM_ACTOR,
+      message: maskSecrets(message),
+      data: data === undefined ? null : maskSecretsDeep(data)
+    }
   }
 
   /** An audit event with no log line; without an `actor` it is the service's own doing. */
   async event (type: string, data?: Record<string, unknown>, actor?: string): Promise<void> {
-    await appendEvent(this.db, { deploymentId: this.deployment.id, type, actor: actor ?? SYSTEM_ACTOR, data: data === undefined ? null : maskSecretsDeep(data) })
+    await appendEvent(this.db, {
+      deploymentId: this.deployment.id,
+      type,
+      actor: actor ?? SYSTEM_ACTOR,
+      data: data === undefined ? null : maskSecretsDeep(data)
+    })
   }
 
   async startStep (name: StepName, detail?: string): Promise<void> {

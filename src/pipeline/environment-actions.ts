@@ -27,7 +27,11 @@ export async function defaultSource (config: Config, environment: EnvironmentCon
 }
 
 /** Like `prisma migrate status`: applied, pending, failed and drifted against the default folder. */
-export async function environmentStatus (config: Config, env: NodeJS.ProcessEnv, name: string): Promise<{ environment: EnvironmentConfig, source: MigrationFile[] | null, status: MigrationStatus }> {
+export async function environmentStatus (
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  name: string
+): Promise<{ environment: EnvironmentConfig; source: MigrationFile[] | null; status: MigrationStatus }> {
   const environment = environmentOrThrow(config, name)
   const source = await defaultSource(config, environment)
   const status = await handlerFor(environment, await defaultProject(config, environment)).status(targetUrlFor(environment, env), source ?? [])
@@ -43,7 +47,9 @@ export async function environmentStatus (config: Config, env: NodeJS.ProcessEnv,
 export async function resolveEnvironmentMigration (pool: pg.Pool, config: Config, env: NodeJS.ProcessEnv, principal: Principal, name: string, migration: string, as: 'applied' | 'rolled_back'): Promise<{ rowsChanged: number }> {
   const environment = environmentOrThrow(config, name)
   const source = await defaultSource(config, environment) ?? []
-  const target = await handlerFor(environment, await defaultProject(config, environment)).lock(targetUrlFor(environment, env), { waitMs: environment.migration_lock_wait })
+  const target = await handlerFor(environment, await defaultProject(config, environment)).lock(targetUrlFor(environment, env), {
+    waitMs: environment.migration_lock_wait
+  })
   let result: { rowsChanged: number }
   try {
     result = await target.resolve(migration, as, source)

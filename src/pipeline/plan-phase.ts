@@ -91,13 +91,25 @@ export async function runPlanPhase (ctx: PipelineContext, deployment: Deployment
  * dev mode with `reset_on_drift`: empty the database and plan every migration again. A dry run
  * only says it would.
  */
-async function resetDriftedDevDatabase (deployment: DeploymentRow, environment: EnvironmentConfig, databaseUrl: string, handler: MigrationHandler, source: MigrationFile[], status: MigrationStatus<MigrationFile>, recorder: DeploymentRecorder): Promise<MigrationStatus<MigrationFile>> {
+async function resetDriftedDevDatabase (
+  deployment: DeploymentRow,
+  environment: EnvironmentConfig,
+  databaseUrl: string,
+  handler: MigrationHandler,
+  source: MigrationFile[],
+  status: MigrationStatus<MigrationFile>,
+  recorder: DeploymentRecorder
+): Promise<MigrationStatus<MigrationFile>> {
   const drift = status.drifted.map((d) => d.name).join(', ')
   if (deployment.dry_run) {
     await recorder.log(`⚠ Drift in ${environment.name} (${drift}): a real deployment would reset the database (reset_on_drift) and reapply every migration`)
     return { ...status, pending: source, applied: [], failed: [], drifted: [] }
   }
-  await recorder.log(`⚠ Drift in ${environment.name} (${drift}): resetting the database and reapplying every migration (dev mode, reset_on_drift)`, 'database_reset', { drifted: status.drifted })
+  await recorder.log(
+    `⚠ Drift in ${environment.name} (${drift}): resetting the database and reapplying every migration (dev mode, reset_on_drift)`,
+    'database_reset',
+    { drifted: status.drifted }
+  )
   await resetDatabase(databaseUrl)
   return await handler.status(databaseUrl, source)
 }
@@ -126,7 +138,14 @@ function assertNoDrift (environment: EnvironmentConfig, status: MigrationStatus<
   })
 }
 
-async function checkHealthBefore (deployment: DeploymentRow, environment: EnvironmentConfig, databaseUrl: string, handler: MigrationHandler, source: MigrationFile[], recorder: DeploymentRecorder): Promise<{ summary: string, status?: MigrationStatus<MigrationFile> }> {
+async function checkHealthBefore (
+  deployment: DeploymentRow,
+  environment: EnvironmentConfig,
+  databaseUrl: string,
+  handler: MigrationHandler,
+  source: MigrationFile[],
+  recorder: DeploymentRecorder
+): Promise<{ summary: string; status?: MigrationStatus<MigrationFile> }> {
   if (deployment.skip_health_check) {
     await recorder.finishStep('health_check_before', 'skipped', 'skip_health_check was requested')
     await recorder.log('⚠ Pre-deployment health check: skipped (skip_health_check)')
@@ -135,10 +154,18 @@ async function checkHealthBefore (deployment: DeploymentRow, environment: Enviro
   await recorder.startStep('health_check_before')
   const result = await runHealthChecks({ databaseUrl, environment, handler, source, allowDrift: environment.mode === 'dev' && environment.reset_on_drift })
   if (!result.passed) {
-    await recorder.log(`✗ Pre-deployment health check: failed (${result.details.filter((d) => !d.passed).map((d) => `${d.check}: ${d.message}`).join('; ')})`)
+    await recorder.log(
+      `✗ Pre-deployment health check: failed (${result.details
+        .filter((d) => !d.passed)
+        .map((d) => `${d.check}: ${d.message}`)
+        .join('; ')})`
+    )
     throw new DeploymentFailure({
       error: 'Pre-deployment health check failed',
-      suggestions: ['Check that the database is running and reachable from the worker, then deploy again', `Run GET /environments/${environment.name}/status to see the database's state`],
+      suggestions: [
+        'Check that the database is running and reachable from the worker, then deploy again',
+        `Run GET /environments/${environment.name}/status to see the database's state`
+      ],
       extraResult: { health_check: 'failed', details: result.details }
     })
   }
@@ -148,7 +175,13 @@ async function checkHealthBefore (deployment: DeploymentRow, environment: Enviro
   return { summary: 'passed', ...(result.status === undefined ? {} : { status: result.status as MigrationStatus<MigrationFile> }) }
 }
 
-async function waitForApproval (ctx: PipelineContext, deployment: DeploymentRow, environment: EnvironmentConfig, recorder: DeploymentRecorder, checksum: string): Promise<void> {
+async function waitForApproval (
+  ctx: PipelineContext,
+  deployment: DeploymentRow,
+  environment: EnvironmentConfig,
+  recorder: DeploymentRecorder,
+  checksum: string
+): Promise<void> {
   const required = environment.approval.required_approvals
   const expiresAt = new Date(Date.now() + environment.approval.expires_after)
   await recorder.startStep('approval', `waiting for ${required} approval${required === 1 ? '' : 's'} (roles: ${environment.approval.roles.join(', ')})`)
@@ -162,12 +195,23 @@ async function waitForApproval (ctx: PipelineContext, deployment: DeploymentRow,
   if (moved === undefined) return
   await recorder.event('status_changed', { from: 'running', to: 'pending_approval', plan_checksum: checksum })
   await scheduleExpiry(ctx, deployment.id, expiresAt)
-  await recorder.log(`⏸ Waiting for approval: ${required} required from ${environment.approval.roles.join(' or ')} (plan ${checksum}), expires ${expiresAt.toISOString()}`)
+  await recorder.log(
+    `⏸ Waiting for approval: ${required} required from ${environment.approval.roles.join(' or ')} (plan ${checksum}), expires ${expiresAt.toISOString()}`
+  )
 }
 
-async function finishWithoutApplying (ctx: PipelineContext, deployment: DeploymentRow, recorder: DeploymentRecorder, report: Record<string, unknown>, startedMs: number): Promise<void> {
+async function finishWithoutApplying (
+  ctx: PipelineContext,
+  deployment: DeploymentRow,
+  recorder: DeploymentRecorder,
+  report: Record<string, unknown>,
+  startedMs: number
+): Promise<void> {
   const done = await transitionDeployment(ctx.pool, deployment.id, ['running'], { status: 'succeeded', report, steps: recorder.steps })
   if (done === undefined) return
   await recorder.event('status_changed', { from: 'running', to: 'succeeded' })
-  await recorder.log(completedBanner({ environment: deployment.environment, migrationsApplied: 0, durationMs: performance.now() - startedMs, backupId: null, healthy: true }), 'banner')
+  await recorder.log(
+    completedBanner({ environment: deployment.environment, migrationsApplied: 0, durationMs: performance.now() - startedMs, backupId: null, healthy: true }),
+    'banner'
+  )
 }

@@ -112,10 +112,15 @@ export async function runRestorePlanPhase (ctx: PipelineContext, deployment: Dep
  * saw, back up the current state, restore, check health, and verify the history now equals the
  * backup's.
  */
-export async function runRestoreApplyPhase (ctx: PipelineContext, deployment: DeploymentRow, recorder: DeploymentRecorder, input: { healthBefore: string, startedMs: number }): Promise<void> {
+export async function runRestoreApplyPhase (
+  ctx: PipelineContext,
+  deployment: DeploymentRow,
+  recorder: DeploymentRecorder,
+  input: { healthBefore: string; startedMs: number }
+): Promise<void> {
   const environment = ctx.config.environments[deployment.environment]
   const restore = deployment.plan?.restore
-  if (environment === undefined || restore === undefined || deployment.plan === null) throw new DeploymentFailure({ error: `Deployment ${deployment.id} has no restore plan; create a new restore deployment` })
+  if (environment === undefined || restore === undefined || deployment.plan === null) { throw new DeploymentFailure({ error: `Deployment ${deployment.id} has no restore plan; create a new restore deployment` }) }
   const backup = await loadBackup(ctx, deployment, environment)
   const databaseUrl = targetUrlFor(environment, ctx.env)
   const handler = handlerFor(environment)
@@ -124,19 +129,29 @@ export async function runRestoreApplyPhase (ctx: PipelineContext, deployment: De
   try {
     const live = await liveHistory(handler, databaseUrl)
     if (restorePlanChecksum(environment.name, backup.id, live) !== deployment.plan.checksum) {
-      throw new DeploymentFailure({ error: 'plan is stale: the database\'s migration history changed since the restore was planned; nothing was restored', suggestions: ['Create a new restore deployment so the current state can be reviewed'] })
+      throw new DeploymentFailure({
+        error: "plan is stale: the database's migration history changed since the restore was planned; nothing was restored",
+        suggestions: ['Create a new restore deployment so the current state can be reviewed']
+      })
     }
     const preRestore = await runBackupStep(ctx.pool, ctx.config, deployment, environment, databaseUrl, recorder)
     await recorder.startStep('deploy', `restoring ${backup.id}; migration lock held after ${formatSeconds(performance.now() - lockRequested)} waiting`)
     let durationMs: number
     try {
-      ({ durationMs } = await restoreRecordedBackup(backup, { databaseUrl, environment: environment.name, pgRestorePath: environment.backup.pg_restore_path }))
+      ;({ durationMs } = await restoreRecordedBackup(backup, { databaseUrl, environment: environment.name, pgRestorePath: environment.backup.pg_restore_path }))
     } catch (error) {
       await recorder.log(`✗ Restore of ${backup.id} failed: ${safeErrorMessage(error)}`)
-      throw new DeploymentFailure({ error: `Restore of ${backup.id} failed: ${safeErrorMessage(error)}`, backupId: preRestore?.id ?? null, suggestions: ['The restore runs in one transaction: the database is unchanged', `Read the full log: GET /deployments/${deployment.id}/log`] })
+      throw new DeploymentFailure({
+        error: `Restore of ${backup.id} failed: ${safeErrorMessage(error)}`,
+        backupId: preRestore?.id ?? null,
+        suggestions: ['The restore runs in one transaction: the database is unchanged', `Read the full log: GET /deployments/${deployment.id}/log`]
+      })
     }
     await recorder.finishStep('deploy', 'passed', `restored ${backup.id} in ${formatSeconds(durationMs)}`)
-    await recorder.log(`✓ Restored backup: ${backup.id} (${formatSeconds(durationMs)})`, 'backup_restored', { backup_id: backup.id, pre_restore_backup_id: preRestore?.id ?? null })
+    await recorder.log(`✓ Restored backup: ${backup.id} (${formatSeconds(durationMs)})`, 'backup_restored', {
+      backup_id: backup.id,
+      pre_restore_backup_id: preRestore?.id ?? null
+    })
 
     const healthAfter = await restoreHealthCheck(deployment, environment, databaseUrl, handler, recorder, 'after')
     await recorder.startStep('verify')
@@ -145,7 +160,11 @@ export async function runRestoreApplyPhase (ctx: PipelineContext, deployment: De
     const missing = expected.filter((e) => !after.has(`${e.name}\0${e.checksum}`)).map((e) => e.name)
     const leftover = restore.unapplies.filter((e) => after.has(`${e.name}\0${e.checksum}`)).map((e) => e.name)
     if (missing.length > 0 || leftover.length > 0) {
-      throw new DeploymentFailure({ error: `Verification failed: history differs from ${backup.id} (missing: ${missing.join(', ') || 'none'}; still applied: ${leftover.join(', ') || 'none'})`, backupId: preRestore?.id ?? null, suggestions: ['Inspect the history table before deploying again'] })
+      throw new DeploymentFailure({
+        error: `Verification failed: history differs from ${backup.id} (missing: ${missing.join(', ') || 'none'}; still applied: ${leftover.join(', ') || 'none'})`,
+        backupId: preRestore?.id ?? null,
+        suggestions: ['Inspect the history table before deploying again']
+      })
     }
     await recorder.finishStep('verify', 'passed', 'history table matches the backup')
     await recorder.log('✓ Verification: history table matches the backup')
@@ -166,9 +185,18 @@ export async function runRestoreApplyPhase (ctx: PipelineContext, deployment: De
       },
       message: `Restored ${environment.name} to ${backup.id}`
     }
-    if (await transitionDeployment(ctx.pool, deployment.id, ['running'], { status: 'succeeded', report, steps: recorder.steps }) === undefined) return
+    if ((await transitionDeployment(ctx.pool, deployment.id, ['running'], { status: 'succeeded', report, steps: recorder.steps })) === undefined) return
     await recorder.event('status_changed', { from: 'running', to: 'succeeded' })
-    await recorder.log(completedBanner({ environment: environment.name, migrationsApplied: 0, durationMs: totalMs, backupId: preRestore?.id ?? null, healthy: healthAfter !== 'failed' }), 'banner')
+    await recorder.log(
+      completedBanner({
+        environment: environment.name,
+        migrationsApplied: 0,
+        durationMs: totalMs,
+        backupId: preRestore?.id ?? null,
+        healthy: healthAfter !== 'failed'
+      }),
+      'banner'
+    )
   } finally {
     await target.release()
   }

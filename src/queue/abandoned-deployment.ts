@@ -30,7 +30,14 @@ export async function failAbandonedDeployment (ctx: PipelineContext, deploymentI
     const recorder = new DeploymentRecorder(session, deployment, ctx.logger.child({ deployment_id: deploymentId }))
     const running = recorder.runningStep()
     if (running !== undefined) await recorder.finishStep(running, 'failed', error)
-    const report = errorReport({ operation: deployment.operation, environment: deployment.environment, mode: deployment.mode, error, migrationsAppliedBeforeFailure: applied, suggestions })
+    const report = errorReport({
+      operation: deployment.operation,
+      environment: deployment.environment,
+      mode: deployment.mode,
+      error,
+      migrationsAppliedBeforeFailure: applied,
+      suggestions
+    })
     const failed = await transitionDeployment(session, deploymentId, ['queued', 'running'], { status: 'failed', report, steps: recorder.steps })
     if (failed === undefined) return false
     await recorder.event('status_changed', { from: deployment.status, to: 'failed', error })

@@ -216,7 +216,12 @@ const JSON_COLUMNS = new Set(['plan', 'source_snapshot', 'steps', 'report'])
  * happen, so two actors (a worker and a cancel, two approvers) can never both win.
  * Returns the updated row, or undefined when the status had already moved on.
  */
-export async function transitionDeployment (db: Queryable, id: string, from: readonly DeploymentStatus[], patch: DeploymentPatch): Promise<DeploymentRow | undefined> {
+export async function transitionDeployment (
+  db: Queryable,
+  id: string,
+  from: readonly DeploymentStatus[],
+  patch: DeploymentPatch
+): Promise<DeploymentRow | undefined> {
   const sets: string[] = ['updated_at = now()']
   const values: unknown[] = [id, from]
   for (const [column, value] of Object.entries(patch)) {

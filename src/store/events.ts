@@ -31,11 +31,16 @@ export async function appendEvent (db: Queryable, event: NewEvent): Promise<Depl
 
 /** Events of one deployment in order, optionally only those after an event id. */
 /** Appends an environment-level event (no deployment): resolving a migration, for example. */
-export async function appendEnvironmentEvent (db: Queryable, event: { environment: string, type: string, actor: string, data: Record<string, unknown> }): Promise<DeploymentEvent> {
-  const { rows } = await db.query<DeploymentEvent>(
-    'INSERT INTO deployment_events (environment, type, actor, data) VALUES ($1, $2, $3, $4) RETURNING *',
-    [event.environment, event.type, event.actor, JSON.stringify(event.data)]
-  )
+export async function appendEnvironmentEvent (
+  db: Queryable,
+  event: { environment: string; type: string; actor: string; data: Record<string, unknown> }
+): Promise<DeploymentEvent> {
+  const { rows } = await db.query<DeploymentEvent>('INSERT INTO deployment_events (environment, type, actor, data) VALUES ($1, $2, $3, $4) RETURNING *', [
+    event.environment,
+    event.type,
+    event.actor,
+    JSON.stringify(event.data)
+  ])
   return rows[0] as DeploymentEvent
 }
 

@@ -23,11 +23,26 @@ const CUSTOM = {
   lock_timeout: '3s'
 }
 
-async function deploy (h: Harness, body: Record<string, unknown>): Promise<{ id: string, status: string, report: Record<string, unknown> & { error?: string, result: Record<string, unknown> }, plan: { migrations: Array<{ name: string, sql: string, transactional: boolean, warnings: Array<{ rule: string }> }> } | null, log: string }> {
+async function deploy (
+  h: Harness,
+  body: Record<string, unknown>
+): Promise<{
+  id: string
+  status: string
+  report: Record<string, unknown> & { error?: string; result: Record<string, unknown> }
+  plan: { migrations: Array<{ name: string; sql: string; transactional: boolean; warnings: Array<{ rule: string }> }> } | null
+  log: string
+}> {
   const created = await h.request('POST', '/deployments', { body })
   if (created.statusCode !== 202) throw new Error(created.body)
   const done = await h.waitFor(created.json().id, ['succeeded', 'failed'], 120_000)
-  return { id: done.id, status: done.status, report: done.report as never, plan: done.plan as never, log: (await h.request('GET', `/deployments/${done.id}/log`, { as: 'viewer' })).body }
+  return {
+    id: done.id,
+    status: done.status,
+    report: done.report as never,
+    plan: done.plan as never,
+    log: (await h.request('GET', `/deployments/${done.id}/log`, { as: 'viewer' })).body
+  }
 }
 
 t.test('a custom tool: patterns, the URL only in its environment, preview, lock, no resolve or inline', async (t) => {

@@ -44,15 +44,29 @@ if (!existsSync(DOCUMENSO)) {
     const done = await h.waitFor(created.json().id, ['succeeded', 'failed'], 180_000)
     t.comment(`163 migrations applied through the service in ${((Date.now() - started) / 1000).toFixed(1)} s`)
     t.equal(done.status, 'succeeded', JSON.stringify(done.report))
-    const report = done.report as { status: string, message: string, result: { migrations_applied: number, migrations: Array<{ name: string, status: string }> } }
+    const report = done.report as {
+      status: string
+      message: string
+      result: { migrations_applied: number; migrations: Array<{ name: string; status: string }> }
+    }
     t.equal(report.status, 'success')
     t.equal(report.message, 'Successfully applied 163 migrations to dev')
     t.equal(report.result.migrations_applied, 163)
     t.same(report.result.migrations.map((m) => m.name), folders, 'applied in byte-wise folder order')
     t.ok(report.result.migrations.every((m) => m.status === 'applied'))
 
-    const rows = await queryDatabase<{ migration_name: string, checksum: string, finished_at: Date | null, applied_steps_count: number, logs: string | null, rolled_back_at: Date | null, started_at: Date }>(
-      target, 'SELECT migration_name, checksum, finished_at, applied_steps_count, logs, rolled_back_at, started_at FROM _prisma_migrations ORDER BY started_at, finished_at')
+    const rows = await queryDatabase<{
+      migration_name: string
+      checksum: string
+      finished_at: Date | null
+      applied_steps_count: number
+      logs: string | null
+      rolled_back_at: Date | null
+      started_at: Date
+    }>(
+      target,
+      'SELECT migration_name, checksum, finished_at, applied_steps_count, logs, rolled_back_at, started_at FROM _prisma_migrations ORDER BY started_at, finished_at'
+    )
     t.equal(rows.length, 163, '163 history rows')
     t.same(rows.map((r) => r.migration_name), folders, 'recorded in byte-wise folder order')
     let mismatched = 0

@@ -6,7 +6,11 @@ import { startHarness, type Harness } from '../helpers/harness.js'
 // sequelize-broken (config/config.js reads DATABASE_URL via use_env_variable), against a real PostgreSQL.
 const SEQUELIZE = { migration_tool: 'command', command: { preset: 'sequelize' } }
 
-interface Report { status: string, error?: string, result: Record<string, unknown> & { migrations?: Array<{ name: string, status: string, duration_seconds: number }> } }
+interface Report {
+  status: string
+  error?: string
+  result: Record<string, unknown> & { migrations?: Array<{ name: string; status: string; duration_seconds: number }> }
+}
 
 async function deploy (h: Harness, body: Record<string, unknown>): Promise<{ id: string, status: string, report: Report, log: string }> {
   const created = await h.request('POST', '/deployments', { body })

@@ -6,9 +6,25 @@ import { startHarness, type Harness } from '../helpers/harness.js'
 // a plain-JS DataSource reading the URL from DATABASE_URL, against a real PostgreSQL.
 const TYPEORM = { migration_tool: 'command', command: { preset: 'typeorm' } }
 
-interface Report { status: string, error?: string, result: Record<string, unknown> & { migrations?: Array<{ name: string, status: string, duration_seconds: number }> }, recovery?: { suggestions: string[] } }
+interface Report {
+  status: string
+  error?: string
+  result: Record<string, unknown> & { migrations?: Array<{ name: string; status: string; duration_seconds: number }> }
+  recovery?: { suggestions: string[] }
+}
 
-async function deploy (h: Harness, body: Record<string, unknown>): Promise<{ id: string, status: string, report: Report, plan: { migrations: Array<{ name: string, sql: string, checksum: string, transactional: boolean, warnings: Array<{ rule: string, message: string }> }> } | null, log: string }> {
+async function deploy (
+  h: Harness,
+  body: Record<string, unknown>
+): Promise<{
+  id: string
+  status: string
+  report: Report
+  plan: {
+    migrations: Array<{ name: string; sql: string; checksum: string; transactional: boolean; warnings: Array<{ rule: string; message: string }> }>
+  } | null
+  log: string
+}> {
   const created = await h.request('POST', '/deployments', { body })
   if (created.statusCode !== 202) throw new Error(created.body)
   const done = await h.waitFor(created.json().id, ['succeeded', 'failed'], 120_000)

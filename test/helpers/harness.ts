@@ -118,15 +118,26 @@ export async function startHarness (options: HarnessOptions = {}): Promise<Harne
   const runtime = await createRuntime(settings, { config, logger, env })
   const app = await buildServer(runtime)
   await app.ready()
-  const worker = options.worker === false
-    ? undefined
-    : createDeploymentWorker(runtime.pipeline, { queueName: settings.queueName, connection: redisConnectionOptions(settings.redisUrl), concurrency: 2, reliability: settings.reliability })
+  const worker =
+    options.worker === false
+      ? undefined
+      : createDeploymentWorker(runtime.pipeline, {
+        queueName: settings.queueName,
+        connection: redisConnectionOptions(settings.redisUrl),
+        concurrency: 2,
+        reliability: settings.reliability
+      })
 
   const request: Harness['request'] = async (method, url, { as = 'ci-bot', body, payload, headers = {} } = {}) => {
     const allHeaders: Record<string, string> = { ...headers }
     if (as !== null) allHeaders.authorization = `Bearer ${tokenOf(as)}`
     if (body !== undefined || payload !== undefined) allHeaders['content-type'] ??= 'application/json'
-    return await app.inject({ method, url, headers: allHeaders, ...(payload !== undefined ? { payload } : body !== undefined ? { payload: JSON.stringify(body) } : {}) })
+    return await app.inject({
+      method,
+      url,
+      headers: allHeaders,
+      ...(payload !== undefined ? { payload } : body !== undefined ? { payload: JSON.stringify(body) } : {})
+    })
   }
 
   const waitFor: Harness['waitFor'] = async (id, statuses, timeoutMs = 60_000) => {

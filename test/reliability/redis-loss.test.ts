@@ -9,7 +9,11 @@ const environments = { staging: { working_directory: 'app', health_check: { chec
 
 /** A worker and a fast reconciler on the harness's queue, as `migration-deployer worker` runs them. */
 function startWorker (h: Harness): { stop: () => Promise<void> } {
-  const worker = createDeploymentWorker(h.runtime.pipeline, { queueName: h.runtime.settings.queueName, connection: redisConnectionOptions(h.runtime.settings.redisUrl), concurrency: 2 })
+  const worker = createDeploymentWorker(h.runtime.pipeline, {
+    queueName: h.runtime.settings.queueName,
+    connection: redisConnectionOptions(h.runtime.settings.redisUrl),
+    concurrency: 2
+  })
   const reconciler = startReconciler(h.runtime.pipeline, 200)
   return { stop: async () => { await reconciler.stop(); await worker.close() } }
 }

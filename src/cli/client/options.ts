@@ -19,7 +19,10 @@ export interface Connection {
 }
 
 /** Parses a command's arguments strictly; every problem is a UsageError (exit 2). */
-export function parseCommandArgs<T extends OptionSpec> (args: string[], options: T): { values: Record<string, string | boolean | undefined>, positionals: string[] } {
+export function parseCommandArgs<T extends OptionSpec> (
+  args: string[],
+  options: T
+): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   try {
     const { values, positionals } = parseArgs({ args, options: { ...COMMON_OPTIONS, ...options }, allowPositionals: true, strict: true })
     return { values: values as Record<string, string | boolean | undefined>, positionals }

@@ -12,14 +12,25 @@ import type { HistoryTable } from './history-table.js'
  * then applies them in order: in one transaction with the history row when PostgreSQL allows it,
  * otherwise statement by statement with Prisma's row protocol.
  */
-export async function applyAll (client: pg.Client, table: HistoryTable, migrations: MigrationFile[], options: ApplyOptions, progress: ApplyProgress = {}): Promise<AppliedMigration[]> {
+export async function applyAll (
+  client: pg.Client,
+  table: HistoryTable,
+  migrations: MigrationFile[],
+  options: ApplyOptions,
+  progress: ApplyProgress = {}
+): Promise<AppliedMigration[]> {
   const applied: AppliedMigration[] = []
   if (migrations.length === 0) return applied
   const analyses = await Promise.all(migrations.map(async (migration) => await analyzeMigrationSqlCached(migration.sql)))
   analyses.forEach((analysis, index) => {
     if (analysis.parseError !== undefined) {
       const name = migrations[index]?.name ?? ''
-      throw new MigrationFailedError(name, [], `syntax error${analysis.parseError.line === undefined ? '' : ` on line ${analysis.parseError.line}`}: ${analysis.parseError.message}`, '42601')
+      throw new MigrationFailedError(
+        name,
+        [],
+        `syntax error${analysis.parseError.line === undefined ? '' : ` on line ${analysis.parseError.line}`}: ${analysis.parseError.message}`,
+        '42601'
+      )
     }
   })
   await table.ensure(client)
@@ -31,10 +42,20 @@ export async function applyAll (client: pg.Client, table: HistoryTable, migratio
       if (analysis.transactional && !analysis.managesOwnTransaction) await applyMigrationInTransaction(client, table, migration, options)
       else await applyMigrationOutsideTransaction(client, table, migration, analysis.statements, options)
     } catch (error) {
-      const pgError = error as { message?: string, code?: string }
+      const pgError = error as { message?: string; code?: string }
       const invalid = analysis.transactional ? [] : await findInvalidIndexes(client).catch(() => [])
-      const invalidNote = invalid.length === 0 ? '' : `; invalid index left behind: ${invalid.map((i) => `${i.schema}.${i.index} on ${i.table}`).join(', ')} (drop it, or REINDEX it, before retrying)`
-      throw new MigrationFailedError(migration.name, applied.map((m) => m.name), maskSecrets(`${pgError.message ?? String(error)}${invalidNote}`), pgError.code, error, !analysis.transactional || analysis.managesOwnTransaction)
+      const invalidNote =
+        invalid.length === 0
+          ? ''
+          : `; invalid index left behind: ${invalid.map((i) => `${i.schema}.${i.index} on ${i.table}`).join(', ')} (drop it, or REINDEX it, before retrying)`
+      throw new MigrationFailedError(
+        migration.name,
+        applied.map((m) => m.name),
+        maskSecrets(`${pgError.message ?? String(error)}${invalidNote}`),
+        pgError.code,
+        error,
+        !analysis.transactional || analysis.managesOwnTransaction
+      )
     }
     const durationMs = performance.now() - started
     applied.push({ name: migration.name, durationMs })

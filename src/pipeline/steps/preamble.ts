@@ -10,7 +10,12 @@ import type { PipelineContext } from '../pipeline-context.js'
  * configuration (`loadConfiguration` does the operation's own loading and describes it), and
  * determine the mode; with the banner and log lines of SPEC §7.
  */
-export async function runPreamble<T> (ctx: PipelineContext, deployment: DeploymentRow, recorder: DeploymentRecorder, loadConfiguration: (environment: EnvironmentConfig) => Promise<{ value: T, detail: string }>): Promise<{ environment: EnvironmentConfig, loaded: T }> {
+export async function runPreamble<T> (
+  ctx: PipelineContext,
+  deployment: DeploymentRow,
+  recorder: DeploymentRecorder,
+  loadConfiguration: (environment: EnvironmentConfig) => Promise<{ value: T; detail: string }>
+): Promise<{ environment: EnvironmentConfig; loaded: T }> {
   const environment = ctx.config.environments[deployment.environment]
   if (environment === undefined) {
     await recorder.startStep('validate_environment')

@@ -144,7 +144,10 @@ export async function until<T> (check: () => Promise<T | undefined>, what: strin
  * A harness without an in-process worker, a service config file for real processes, and the list
  * those processes go in; the test's teardown kills them, removes the file and closes the harness.
  */
-export async function startProcessHarness (t: { teardown: (fn: () => Promise<void>) => void }, environments: Record<string, Record<string, unknown>>): Promise<{ h: Harness, config: { file: string, cleanup: () => void }, processes: ServiceProcess[] }> {
+export async function startProcessHarness (
+  t: { teardown: (fn: () => Promise<void>) => void },
+  environments: Record<string, Record<string, unknown>>
+): Promise<{ h: Harness; config: { file: string; cleanup: () => void }; processes: ServiceProcess[] }> {
   const h = await startHarness({ environments, worker: false })
   const config = writeServiceConfig(h, environments)
   const processes: ServiceProcess[] = []

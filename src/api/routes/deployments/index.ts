@@ -86,36 +86,62 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
     }
   }
 
-  app.post('/deployments', {
-    onRequest: app.requireRole('deployer'),
-    preValidation: unwrapEnvelope,
-    schema: {
-      tags: ['deployments'],
-      summary: 'Create a deployment',
-      description: 'Records the deployment and queues its plan phase. Protected environments stop in `pending_approval`. ' +
-        'With an `Idempotency-Key` header, a retry with the same key and body (same token, within 24 h) returns the same deployment with 200; the same key with another body is a 409. ' +
-        'If the queue is unavailable the deployment is still recorded (202 with `warnings`) and a worker picks it up when the queue is back.',
-      headers: createDeploymentHeaders,
-      body: createDeploymentBody,
-      response: { 200: createdDeploymentSchema, 202: createdDeploymentSchema, 400: errorBodySchema, 409: errorBodySchema, 413: errorBodySchema, 503: errorBodySchema, ...authErrors }
-    }
-  }, async (request, reply) => {
-    const principal = principalOf(request)
-    const key = idempotencyKeyOf(request)
-    let row: DeploymentRow
-    if (key === undefined) {
-      row = await createDeployment(pool, config, principal, request.body, { insert })
-    } else {
-      const outcome = await createOnce(pool, principal.name, key, request.body, async (inTransaction) => await createDeployment(pool, config, principal, request.body, { inTransaction }))
-      if ('replayOf' in outcome) {
-        return await reply.code(200).header('location', `/deployments/${outcome.replayOf}`).header('idempotent-replayed', 'true').send(await loadDeploymentResource(pool, outcome.replayOf))
+  app.post(
+    '/deployments',
+    {
+      onRequest: app.requireRole('deployer'),
+      preValidation: unwrapEnvelope,
+      schema: {
+        tags: ['deployments'],
+        summary: 'Create a deployment',
+        description:
+          'Records the deployment and queues its plan phase. Protected environments stop in `pending_approval`. ' +
+          'With an `Idempotency-Key` header, a retry with the same key and body (same token, within 24 h) returns the same deployment with 200; the same key with another body is a 409. ' +
+          'If the queue is unavailable the deployment is still recorded (202 with `warnings`) and a worker picks it up when the queue is back.',
+        headers: createDeploymentHeaders,
+        body: createDeploymentBody,
+        response: {
+          200: createdDeploymentSchema,
+          202: createdDeploymentSchema,
+          400: errorBodySchema,
+          409: errorBodySchema,
+          413: errorBodySchema,
+          503: errorBodySchema,
+          ...authErrors
+        }
       }
-      row = outcome.created
+    },
+    async (request, reply) => {
+      const principal = principalOf(request)
+      const key = idempotencyKeyOf(request)
+      let row: DeploymentRow
+      if (key === undefined) {
+        row = await createDeployment(pool, config, principal, request.body, { insert })
+      } else {
+        const outcome = await createOnce(
+          pool,
+          principal.name,
+          key,
+          request.body,
+          async (inTransaction) => await createDeployment(pool, config, principal, request.body, { inTransaction })
+        )
+        if ('replayOf' in outcome) {
+          return await reply
+            .code(200)
+            .header('location', `/deployments/${outcome.replayOf}`)
+            .header('idempotent-replayed', 'true')
+            .send(await loadDeploymentResource(pool, outcome.replayOf))
+        }
+        row = outcome.created
+      }
+      const queued = await enqueue(row, 'plan')
+      const resource = toDeploymentResource(row, [])
+      return await reply
+        .code(202)
+        .header('location', `/deployments/${row.id}`)
+        .send(queued ? resource : { ...resource, warnings: [QUEUE_UNAVAILABLE_WARNING] })
     }
-    const queued = await enqueue(row, 'plan')
-    const resource = toDeploymentResource(row, [])
-    return await reply.code(202).header('location', `/deployments/${row.id}`).send(queued ? resource : { ...resource, warnings: [QUEUE_UNAVAILABLE_WARNING] })
-  })
+  )
 
   app.get('/deployments', {
     onRequest: app.requireRole(...READ_ROLES),
