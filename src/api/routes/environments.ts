@@ -28,6 +28,7 @@ const backupSchema = z.object({
   duration_ms: z.number(),
   verified: z.boolean(),
   server_version: z.string().nullable(),
+  schema: z.string().nullable().meta({ description: 'The one schema the dump holds (the database URL\'s `?schema=`, other than public); null for the whole database' }),
   created_at: z.string()
 }).meta({ id: 'Backup' })
 
@@ -37,6 +38,7 @@ const statusSchema = z.object({
   environment: z.string(),
   migration_tool: z.string(),
   working_directory: z.string().nullable(),
+  schema: z.string().meta({ description: 'The schema the history is read from and migrations apply in: the database URL\'s `?schema=` parameter (Prisma\'s), default `public`', example: 'public' }),
   up_to_date: z.boolean().meta({ description: 'Nothing pending, failed or drifted' }),
   history_table_exists: z.boolean(),
   applied: z.array(z.object({ name: z.string(), checksum: z.string(), started_at: z.string().nullable().meta({ description: 'null when the tool keeps no time (command handler)' }), finished_at: z.string().nullable() })),
@@ -78,13 +80,14 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
       response: { 200: statusSchema, 404: errorBodySchema, 503: errorBodySchema, ...authErrors }
     }
   }, async (request) => {
-    const { environment, status } = await environmentStatus(config, env, request.params.name)
+    const { environment, status, schema } = await environmentStatus(config, env, request.params.name)
     const [lastDeployment] = await listDeployments(pool, { environment: environment.name, limit: 1 })
     const [lastBackup] = await listBackups(pool, environment.name, { limit: 1 })
     return {
       environment: environment.name,
       migration_tool: environment.migration_tool,
       working_directory: environment.working_directory ?? null,
+      schema,
       up_to_date: status.pending.length === 0 && status.failed.length === 0 && status.drifted.length === 0,
       history_table_exists: status.historyTableExists,
       applied: status.applied.map((m) => ({ name: m.name, checksum: m.checksum, started_at: m.startedAt?.toISOString() ?? null, finished_at: m.finishedAt?.toISOString() ?? null })),
@@ -114,7 +117,7 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
     const backups = await listBackups(pool, environment.name, { limit: request.query.limit })
     return {
       environment: environment.name,
-      backups: backups.map((b) => ({ id: b.id, deployment_id: b.deployment_id, provider: b.provider, size_bytes: b.size_bytes, duration_ms: b.duration_ms, verified: b.verified, server_version: b.server_version, created_at: b.created_at.toISOString() }))
+      backups: backups.map((b) => ({ id: b.id, deployment_id: b.deployment_id, provider: b.provider, size_bytes: b.size_bytes, duration_ms: b.duration_ms, verified: b.verified, server_version: b.server_version, schema: b.schema, created_at: b.created_at.toISOString() }))
     }
   })
 
