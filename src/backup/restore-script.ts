@@ -73,7 +73,9 @@ const HELD_BACK_BYTES = 64 * 1024
  * `pgRestoreSucceeded` resolves true; otherwise `onPgRestoreFailed` runs (it must stop psql
  * before its input ends) and the generator throws, so nothing is committed.
  */
-export async function * restoreScript (prelude: string, sql: Readable, pgRestoreSucceeded: Promise<boolean>, onPgRestoreFailed: () => void): AsyncGenerator<Buffer> {
+export async function * restoreScript (
+  prelude: string, sql: Readable, pgRestoreSucceeded: Promise<boolean>, onPgRestoreFailed: () => void
+): AsyncGenerator<Buffer> {
   yield Buffer.from(prelude)
   let held = Buffer.alloc(0)
   for await (const chunk of sql) {

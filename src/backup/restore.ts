@@ -86,7 +86,8 @@ export async function restorePgDumpBackup (options: RestoreOptions): Promise<{ d
   let streamError: unknown
   try {
     // SIGKILL, not an end of input: psql must not get the chance to finish the script.
-    await pipeline(Readable.from(restoreScript(schema === null ? RESTORE_PRELUDE : schemaRestorePrelude(schema), pgRestore.stdout, pgRestoreSucceeded, () => psql.kill('SIGKILL'))), psql.stdin)
+    const prelude = schema === null ? RESTORE_PRELUDE : schemaRestorePrelude(schema)
+    await pipeline(Readable.from(restoreScript(prelude, pgRestore.stdout, pgRestoreSucceeded, () => psql.kill('SIGKILL'))), psql.stdin)
   } catch (error) {
     streamError = error
     psql.kill('SIGKILL')

@@ -76,7 +76,8 @@ BEGIN
         named := pg_catalog.array_to_string(outside[1:${NAMED_DEPENDENTS}], ', ')
               || CASE WHEN pg_catalog.cardinality(outside) > ${NAMED_DEPENDENTS}
                       THEN pg_catalog.format(' and %s more', pg_catalog.cardinality(outside) - ${NAMED_DEPENDENTS}) ELSE '' END;
-        RAISE EXCEPTION 'schema % cannot be restored on its own: objects outside it depend on it and would be dropped with it: %', pg_catalog.quote_ident(target), named
+        RAISE EXCEPTION 'schema % cannot be restored on its own: objects outside it depend on it and would be dropped with it: %',
+                        pg_catalog.quote_ident(target), named
             USING ERRCODE = 'dependent_objects_still_exist',
                   HINT = 'drop those objects, or make them independent of the schema, then restore again';
     END IF;

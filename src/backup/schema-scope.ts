@@ -42,7 +42,8 @@ export async function schemaDumpArguments (target: SchemaUrl, databaseUrl: strin
     await client.end().catch(() => {})
   }
   if (extensions.length > 0 && pgDump.major < FIRST_PG_DUMP_WITH_EXTENSION) {
-    throw new BackupError(`schema ${quoteIdentifier(target.schema)} holds the extension(s) ${extensions.join(', ')}, which pg_dump ${pgDump.text} cannot include in a dump of one schema (it needs --extension, PostgreSQL 14 or later): install a newer PostgreSQL client or set backup.pg_dump_path`)
+    throw new BackupError(`schema ${quoteIdentifier(target.schema)} holds the extension(s) ${extensions.join(', ')}, which pg_dump ${pgDump.text} ` +
+      'cannot include in a dump of one schema (it needs --extension, PostgreSQL 14 or later): install a newer PostgreSQL client or set backup.pg_dump_path')
   }
   return [`--schema=${exactPattern(target.schema)}`, ...extensions.map((name) => `--extension=${exactPattern(name)}`)]
 }

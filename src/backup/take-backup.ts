@@ -56,7 +56,9 @@ export async function restoreRecordedBackup (backup: BackupRow, target: { databa
   if (backup.provider !== 'pg_dump' || backup.file === null) throw new RestoreError(`backup ${backup.id} was taken by the ${backup.provider} provider: restore it with that tool`)
   if (backup.deleted_at !== null) throw new RestoreError(`backup ${backup.id} was pruned on ${backup.deleted_at.toISOString()}`)
   assertSameScope(backup, target.databaseUrl)
-  return await restorePgDumpBackup({ databaseUrl: target.databaseUrl, file: backup.file, pgRestorePath: target.pgRestorePath, timeoutMs: target.timeoutMs, schema: backup.schema })
+  return await restorePgDumpBackup({
+    databaseUrl: target.databaseUrl, file: backup.file, pgRestorePath: target.pgRestorePath, timeoutMs: target.timeoutMs, schema: backup.schema
+  })
 }
 
 /**
@@ -73,5 +75,6 @@ function assertSameScope (backup: BackupRow, databaseUrl: string): void {
   }
   if (current === backup.schema) return
   const describe = (schema: string | null): string => schema === null ? 'the whole database' : `schema ${quoteIdentifier(schema)}`
-  throw new RestoreError(`backup ${backup.id} holds ${describe(backup.schema)}, but the environment's database URL now points at ${describe(current)}: set the URL's schema parameter back, or restore the dump by hand with pg_restore`)
+  throw new RestoreError(`backup ${backup.id} holds ${describe(backup.schema)}, but the environment's database URL now points at ${describe(current)}: ` +
+    'set the URL\'s schema parameter back, or restore the dump by hand with pg_restore')
 }

@@ -31,7 +31,9 @@ export async function defaultSource (config: Config, environment: EnvironmentCon
  * Like `prisma migrate status`: applied, pending, failed and drifted against the default folder,
  * read in `schema` (the URL's `?schema=`, default public).
  */
-export async function environmentStatus (config: Config, env: NodeJS.ProcessEnv, name: string): Promise<{ environment: EnvironmentConfig, source: MigrationFile[] | null, status: MigrationStatus, schema: string }> {
+export async function environmentStatus (
+  config: Config, env: NodeJS.ProcessEnv, name: string
+): Promise<{ environment: EnvironmentConfig, source: MigrationFile[] | null, status: MigrationStatus, schema: string }> {
   const environment = environmentOrThrow(config, name)
   const source = await defaultSource(config, environment)
   const databaseUrl = targetUrlFor(environment, env)

@@ -43,7 +43,8 @@ async function apply (url: string, migrations: MigrationFile[]): Promise<void> {
 }
 
 async function tablesIn (database: string, schema: string): Promise<string[]> {
-  const rows = await queryDatabase<{ name: string }>(database, `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`, [schema])
+  const rows = await queryDatabase<{ name: string }>(database,
+    'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema])
   return rows.map((row) => row.name)
 }
 
@@ -52,8 +53,14 @@ async function schemaDump (database: string, schema: string): Promise<string> {
   return await pgDumpText(database, [`--schema="${schema}"`])
 }
 
+async function schemaCount (database: string, schema: string): Promise<number> {
+  const [row] = await queryDatabase<{ n: number }>(database, 'SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = $1', [schema])
+  return row?.n ?? 0
+}
+
 async function historyIn (database: string, schema: string): Promise<Array<{ migration_name: string, checksum: string, applied_steps_count: number }>> {
-  return await queryDatabase(database, `SELECT migration_name, checksum, applied_steps_count FROM "${schema}"._prisma_migrations ORDER BY started_at, migration_name`)
+  return await queryDatabase(database,
+    `SELECT migration_name, checksum, applied_steps_count FROM "${schema}"._prisma_migrations ORDER BY started_at, migration_name`)
 }
 
 t.test('apply with ?schema= creates the schema and keeps the history and every unqualified name in it; public and its own history untouched', async (t) => {
@@ -74,8 +81,10 @@ t.test('apply with ?schema= creates the schema and keeps the history and every u
   t.same(history.map((row) => row.migration_name), appNext.map((m) => m.name), 'the history is in the schema, in order')
   t.same(history.map((row) => row.checksum), appNext.map((m) => m.checksum), 'with the files\' checksums')
   t.ok(history.every((row) => row.applied_steps_count === 1))
-  t.same(await tablesIn(db, schema), ['AuditLog', 'Membership', 'Post', 'Team', 'User', 'UserProfile', '_prisma_migrations'], 'every unqualified name landed in the schema')
-  const enums = await queryDatabase<{ name: string }>(db, `SELECT t.typname AS name FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = $1 AND t.typtype = 'e' ORDER BY 1`, [schema])
+  t.same(await tablesIn(db, schema), ['AuditLog', 'Membership', 'Post', 'Team', 'User', 'UserProfile', '_prisma_migrations'],
+    'every unqualified name landed in the schema')
+  const enums = await queryDatabase<{ name: string }>(db,
+    `SELECT t.typname AS name FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = $1 AND t.typtype = 'e' ORDER BY 1`, [schema])
   t.same(enums.map((e) => e.name), ['PostStatus', 'Role'], 'types too')
   t.equal(await pgDumpText(db, ['--schema=public']), publicBefore, 'public is exactly as it was')
 
@@ -93,8 +102,7 @@ t.test('apply with ?schema= creates the schema and keeps the history and every u
   const absent = urlWithSchema(db, 'Not Yet')
   const none = await prismaHandler.status(absent, app)
   t.same([none.historyTableExists, none.applied.length, none.pending.length], [false, 0, 5], 'a missing schema reads as a database without history')
-  const [created] = await queryDatabase<{ n: number }>(db, 'SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = $1', ['Not Yet'])
-  t.equal(created?.n, 0, 'status only reads: it does not create the schema')
+  t.equal(await schemaCount(db, 'Not Yet'), 0, 'status only reads: it does not create the schema')
 })
 
 t.test('resolve in a ?schema= database creates the schema and records the row there', async (t) => {
@@ -120,7 +128,12 @@ t.test('the backup tools never see the parameter: pg_dump gets --schema and the 
   const record = path.join(dir, 'pg_dump-record')
   const fake = path.join(dir, 'recording-pg_dump')
   // Records what it was given, then runs the real pg_dump with it.
-  writeFileSync(fake, `#!/bin/sh\nif [ "$1" != "--version" ]; then printf '%s\\n' "$@" > ${record}.argv; env | grep '^PG' | sort > ${record}.env; fi\nexec pg_dump "$@"\n`)
+  writeFileSync(fake, [
+    '#!/bin/sh',
+    `if [ "$1" != "--version" ]; then printf '%s\\n' "$@" > ${record}.argv; env | grep '^PG' | sort > ${record}.env; fi`,
+    'exec pg_dump "$@"',
+    ''
+  ].join('\n'))
   chmodSync(fake, 0o755)
 
   const backup = await createPgDumpBackup({ databaseUrl: url.toString(), dir, environment: 'argv', pgDumpPath: fake })
@@ -149,7 +162,9 @@ t.test('backup + restore of a ?schema= database returns that schema to the backe
   await apply(url, app)
   const tenant = await connectTarget(url)
   // Unqualified, as an application on this URL would write it; the extension lands in the schema.
-  await tenant.query(`INSERT INTO "User" ("email", "displayName") VALUES ('ann@example.com', 'ann'); CREATE EXTENSION pg_trgm; CREATE INDEX "User_email_trgm" ON "User" USING gin ("email" gin_trgm_ops)`)
+  await tenant.query(`INSERT INTO "User" ("email", "displayName") VALUES ('ann@example.com', 'ann');
+    CREATE EXTENSION pg_trgm;
+    CREATE INDEX "User_email_trgm" ON "User" USING gin ("email" gin_trgm_ops)`)
   await tenant.end()
   const before = await schemaDump(db, schema)
 
@@ -163,7 +178,10 @@ t.test('backup + restore of a ?schema= database returns that schema to the backe
   // After the backup: a new migration, data, a column, a table; and public changes too.
   await apply(url, appNext.slice(5))
   const later = await connectTarget(url)
-  await later.query(`INSERT INTO "User" ("email", "displayName") VALUES ('bob@example.com', 'bob'); ALTER TABLE "User" ADD COLUMN "later" int; CREATE TABLE "Later" (id int); DROP EXTENSION pg_trgm CASCADE`)
+  await later.query(`INSERT INTO "User" ("email", "displayName") VALUES ('bob@example.com', 'bob');
+    ALTER TABLE "User" ADD COLUMN "later" int;
+    CREATE TABLE "Later" (id int);
+    DROP EXTENSION pg_trgm CASCADE`)
   await later.end()
   await queryDatabase(db, `INSERT INTO public."User" ("email") VALUES ('public-later@example.com'); CREATE TABLE public.after_backup (id int)`)
   const publicAfter = await pgDumpText(db, ['--schema=public'])
@@ -180,7 +198,8 @@ t.test('backup + restore of a ?schema= database returns that schema to the backe
   const changed = await schemaDump(db, schema)
   const error = await restorePgDumpBackup({ databaseUrl: url, file: backup.file as string, schema: backup.schema }).catch((e: unknown) => e)
   t.ok(error instanceof RestoreError, String(error))
-  t.match((error as Error).message, /schema "Billing Ops" cannot be restored on its own: objects outside it depend on it and would be dropped with it: view public\.tenant_users/)
+  t.match((error as Error).message,
+    /schema "Billing Ops" cannot be restored on its own: objects outside it depend on it and would be dropped with it: view public\.tenant_users/)
   t.match((error as Error).message, /failed and changed nothing/)
   t.equal(await schemaDump(db, schema), changed, 'nothing was restored')
   t.equal((await queryDatabase(db, 'SELECT count(*)::int AS n FROM public.tenant_users'))[0]?.n, 2, 'the view is still there')
@@ -192,7 +211,7 @@ t.test('a backup of a schema that does not exist yet creates it, as Prisma would
   const url = urlWithSchema(db, 'brand-new')
   const backup = await createPgDumpBackup({ databaseUrl: url, dir, environment: 'new' })
   t.same(await tablesIn(db, 'brand-new'), [])
-  t.equal((await queryDatabase<{ n: number }>(db, 'SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = $1', ['brand-new']))[0]?.n, 1, 'the schema exists now')
+  t.equal(await schemaCount(db, 'brand-new'), 1, 'the schema exists now')
   await apply(url, await appMigrations())
   t.equal((await tablesIn(db, 'brand-new')).length, 6)
   await restorePgDumpBackup({ databaseUrl: url, file: backup.file as string })
@@ -209,7 +228,7 @@ t.test('a dev reset of a ?schema= database empties that schema only', async (t) 
   const publicBefore = await pgDumpText(db, ['--schema=public'])
   await resetDatabase(url)
   t.same(await tablesIn(db, 'Dev Tenant'), [], 'the schema is empty')
-  t.equal((await queryDatabase<{ n: number }>(db, 'SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = $1', ['Dev Tenant']))[0]?.n, 1, 'and exists, as after prisma migrate reset')
+  t.equal(await schemaCount(db, 'Dev Tenant'), 1, 'and exists, as after prisma migrate reset')
   t.equal(await pgDumpText(db, ['--schema=public']), publicBefore, 'public untouched')
 })
 

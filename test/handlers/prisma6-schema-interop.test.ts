@@ -14,18 +14,21 @@ import { preparePrisma6, prisma6Missing } from '../helpers/prisma6.js'
 const SCHEMA = 'Tenant A-1'
 const APP = path.join(FIXTURES, 'app', 'prisma', 'migrations')
 const APP_NEXT = path.join(FIXTURES, 'app-next', 'prisma', 'migrations')
+const APP_TABLES = ['AuditLog', 'Membership', 'Post', 'Team', 'User', '_prisma_migrations']
 
 function withSchema (database: string): string {
   return `${databaseUrl(database)}?schema=${encodeURIComponent(SCHEMA)}`
 }
 
 async function tables (database: string, schema: string): Promise<string[]> {
-  const rows = await queryDatabase<{ name: string }>(database, 'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema])
+  const rows = await queryDatabase<{ name: string }>(database,
+    'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema])
   return rows.map((row) => row.name)
 }
 
 const missing = prisma6Missing()
-t.test('?schema= databases deployed by Prisma read correctly here, and ours read "up to date" to prisma migrate status', { skip: missing ?? false }, async (t) => {
+const TITLE = '?schema= databases deployed by Prisma read correctly here, and ours read "up to date" to prisma migrate status'
+t.test(TITLE, { skip: missing ?? false }, async (t) => {
   const prisma = await preparePrisma6()
   const byPrisma = await createEmptyDatabase('md_p6_prisma')
   const byUs = await createEmptyDatabase('md_p6_ours')
@@ -34,7 +37,7 @@ t.test('?schema= databases deployed by Prisma read correctly here, and ours read
   const deployed = await prisma.run(['migrate', 'deploy'], { databaseUrl: withSchema(byPrisma), migrationsDir: APP })
   t.equal(deployed.exitCode, 0, 'prisma migrate deploy succeeded') || t.comment(deployed.output)
   t.match(deployed.output, /All migrations have been successfully applied/)
-  t.same(await tables(byPrisma, SCHEMA), ['AuditLog', 'Membership', 'Post', 'Team', 'User', '_prisma_migrations'], 'Prisma created the schema and put everything in it')
+  t.same(await tables(byPrisma, SCHEMA), APP_TABLES, 'Prisma created the schema and put everything in it')
   t.same(await tables(byPrisma, 'public'), [], 'and nothing in public')
 
   const h = await startHarness({
@@ -58,7 +61,7 @@ t.test('?schema= databases deployed by Prisma read correctly here, and ours read
     const done = await h.waitFor(created.json().id, ['succeeded', 'failed'], 120_000)
     t.equal(done.status, 'succeeded', `the service deployed ${environment}`) || t.comment(JSON.stringify(done.report))
   }
-  t.same(await tables(byUs, SCHEMA), ['AuditLog', 'Membership', 'Post', 'Team', 'User', '_prisma_migrations'], 'the service created the schema and put everything in it')
+  t.same(await tables(byUs, SCHEMA), APP_TABLES, 'the service created the schema and put everything in it')
   t.same(await tables(byUs, 'public'), [], 'and nothing in public')
   t.same(await tables(byPrisma, 'public'), [], 'nor in public of the database Prisma started')
 
@@ -67,7 +70,8 @@ t.test('?schema= databases deployed by Prisma read correctly here, and ours read
     prisma.run(['migrate', 'status'], { databaseUrl: withSchema(byUs), migrationsDir: APP })
   ])
   t.equal(statusByPrisma.exitCode, 0, 'prisma migrate status exits 0 on the database Prisma started') || t.comment(statusByPrisma.output)
-  t.match(statusByPrisma.output, /6 migrations found[\s\S]*Database schema is up to date!/, 'Prisma\'s database, with our sixth migration: up to date to Prisma')
+  t.match(statusByPrisma.output, /6 migrations found[\s\S]*Database schema is up to date!/,
+    'Prisma\'s database, with our sixth migration: up to date to Prisma')
   t.equal(statusOurs.exitCode, 0, 'prisma migrate status exits 0 on ours') || t.comment(statusOurs.output)
   t.match(statusOurs.output, /5 migrations found[\s\S]*Database schema is up to date!/, 'our database: up to date to Prisma')
   t.match(statusOurs.output, /schema "Tenant A-1"/, 'Prisma read the same schema')

@@ -59,7 +59,10 @@ export default defineConfig({
   experimental: { adapter: true },
   engine: "js",
   adapter: async () => new PrismaPg(
-    new pg.Pool({ connectionString: url.toString(), ...(options === undefined ? {} : { options }), Client: FixClient as any, allowExitOnIdle: true, idleTimeoutMillis: 200 }),
+    new pg.Pool({
+      connectionString: url.toString(), ...(options === undefined ? {} : { options }),
+      Client: FixClient as any, allowExitOnIdle: true, idleTimeoutMillis: 200
+    }),
     schema === undefined ? undefined : { schema }),
   schema: "prisma/schema.prisma",
   migrations: { path: process.env.MIG_DIR ?? "prisma/migrations" },
@@ -78,7 +81,8 @@ export async function preparePrisma6 (): Promise<Prisma6> {
   writeFileSync(config, SCHEMA_PARAM_CONFIG)
   return {
     run: async (args, target) => {
-      const script = '. "$1" && exec "$P6/node_modules/.bin/prisma" "${@:2}"'
+      // Sources env.sh (engine paths, no downloads), then runs the CLI with the remaining arguments.
+      const script = '. "$1" && shift && exec "$P6/node_modules/.bin/prisma" "$@"'
       const result = await execa('bash', ['-c', script, 'prisma6', path.join(PRISMA6_SHARED, 'env.sh'), ...args, `--config=${config}`], {
         cwd: PRISMA6_DIR,
         env: { PRISMA6_DIR, DATABASE_URL: target.databaseUrl, MIG_DIR: target.migrationsDir },

@@ -28,7 +28,8 @@ const backupSchema = z.object({
   duration_ms: z.number(),
   verified: z.boolean(),
   server_version: z.string().nullable(),
-  schema: z.string().nullable().meta({ description: 'The one schema the dump holds (the database URL\'s `?schema=`, other than public); null for the whole database' }),
+  schema: z.string().nullable()
+    .meta({ description: 'The one schema the dump holds (the database URL\'s `?schema=`, other than public); null for the whole database' }),
   created_at: z.string()
 }).meta({ id: 'Backup' })
 
@@ -38,7 +39,10 @@ const statusSchema = z.object({
   environment: z.string(),
   migration_tool: z.string(),
   working_directory: z.string().nullable(),
-  schema: z.string().meta({ description: 'The schema the history is read from and migrations apply in: the database URL\'s `?schema=` parameter (Prisma\'s), default `public`', example: 'public' }),
+  schema: z.string().meta({
+    description: 'The schema the history is read from and migrations apply in: the database URL\'s `?schema=` parameter (Prisma\'s), default `public`',
+    example: 'public'
+  }),
   up_to_date: z.boolean().meta({ description: 'Nothing pending, failed or drifted' }),
   history_table_exists: z.boolean(),
   applied: z.array(z.object({ name: z.string(), checksum: z.string(), started_at: z.string().nullable().meta({ description: 'null when the tool keeps no time (command handler)' }), finished_at: z.string().nullable() })),
@@ -117,7 +121,17 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
     const backups = await listBackups(pool, environment.name, { limit: request.query.limit })
     return {
       environment: environment.name,
-      backups: backups.map((b) => ({ id: b.id, deployment_id: b.deployment_id, provider: b.provider, size_bytes: b.size_bytes, duration_ms: b.duration_ms, verified: b.verified, server_version: b.server_version, schema: b.schema, created_at: b.created_at.toISOString() }))
+      backups: backups.map((b) => ({
+        id: b.id,
+        deployment_id: b.deployment_id,
+        provider: b.provider,
+        size_bytes: b.size_bytes,
+        duration_ms: b.duration_ms,
+        verified: b.verified,
+        server_version: b.server_version,
+        schema: b.schema,
+        created_at: b.created_at.toISOString()
+      }))
     }
   })
 

@@ -10,7 +10,8 @@ import { quoteIdentifier, type SchemaUrl } from '../../lib/schema-url.js'
  */
 export async function ensureNamedSchema (client: pg.Client, target: SchemaUrl): Promise<boolean> {
   if (!target.named) return false
-  const { rows } = await client.query<{ exists: boolean }>('SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1) AS "exists"', [target.schema])
+  const { rows } = await client.query<{ exists: boolean }>(
+    'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1) AS "exists"', [target.schema])
   if (rows[0]?.exists === true) return false
   await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(target.schema)}`)
   return true
