@@ -1,67 +1,19 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { execa } from 'execa'
 import t from 'tap'
-import { BackupError } from '../../src/backup/backup-error.js'
-import { createPgDumpBackup } from '../../src/backup/pg-dump.js'
-import { resetDatabase } from '../../src/backup/reset-database.js'
-import { RestoreError } from '../../src/backup/restore-error.js'
-import { restorePgDumpBackup } from '../../src/backup/restore.js'
 import { TargetUrlError } from '../../src/errors/index.js'
 import { prismaHandler } from '../../src/handlers/prisma/index.js'
 import { connectTarget } from '../../src/handlers/target-connection.js'
-import type { MigrationFile } from '../../src/handlers/types.js'
 import { createEmptyDatabase, databaseUrl, dropDatabase, queryDatabase } from '../helpers/databases.js'
 import { appMigrations, pgDumpText } from '../helpers/database-snapshots.js'
 import { FIXTURES } from '../helpers/harness.js'
+import { applyInto as apply, historyIn, schemaCount, tablesIn, urlWithSchema } from '../helpers/schema-databases.js'
 
 /**
- * Prisma's `?schema=` on real PostgreSQL, through the Prisma handler and the backup library:
- * history and unqualified names in that schema (created when missing), `public` untouched,
- * backups and restores of exactly that schema. Schema names that need quoting throughout.
- * (test/handlers/prisma6-schema-interop.test.ts checks the same against the real Prisma CLI.)
+ * Prisma's `?schema=` on real PostgreSQL, through the Prisma handler: history and unqualified
+ * names in that schema (created when missing), `public` untouched, schema names that need
+ * quoting. Backups of such a database: test/backup/schema-backup.test.ts; the same against the
+ * real Prisma CLI: test/handlers/prisma6-schema-interop.test.ts.
  */
-
-const dir = mkdtempSync(path.join(tmpdir(), 'md-schema-param-'))
-t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
-
-/** The URL of `database` with `?schema=<schema>`, form-encoded (a space becomes `+`). */
-function urlWithSchema (database: string, schema: string): string {
-  const url = new URL(databaseUrl(database))
-  url.searchParams.set('schema', schema)
-  return url.toString()
-}
-
-async function apply (url: string, migrations: MigrationFile[]): Promise<void> {
-  const target = await prismaHandler.lock(url, { waitMs: 10_000 })
-  try {
-    await target.apply(migrations, { lockTimeoutMs: 0, statementTimeoutMs: 0 })
-  } finally {
-    await target.release()
-  }
-}
-
-async function tablesIn (database: string, schema: string): Promise<string[]> {
-  const rows = await queryDatabase<{ name: string }>(database,
-    'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema])
-  return rows.map((row) => row.name)
-}
-
-/** A schema's whole definition and data, as pg_dump writes it. */
-async function schemaDump (database: string, schema: string): Promise<string> {
-  return await pgDumpText(database, [`--schema="${schema}"`])
-}
-
-async function schemaCount (database: string, schema: string): Promise<number> {
-  const [row] = await queryDatabase<{ n: number }>(database, 'SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = $1', [schema])
-  return row?.n ?? 0
-}
-
-async function historyIn (database: string, schema: string): Promise<Array<{ migration_name: string, checksum: string, applied_steps_count: number }>> {
-  return await queryDatabase(database,
-    `SELECT migration_name, checksum, applied_steps_count FROM "${schema}"._prisma_migrations ORDER BY started_at, migration_name`)
-}
 
 t.test('apply with ?schema= creates the schema and keeps the history and every unqualified name in it; public and its own history untouched', async (t) => {
   const db = await createEmptyDatabase('md_schema_apply')
@@ -120,124 +72,8 @@ t.test('resolve in a ?schema= database creates the schema and records the row th
   t.same(await tablesIn(db, 'public'), [], 'nothing in public')
 })
 
-t.test('the backup tools never see the parameter: pg_dump gets --schema and the connection in its environment only', async (t) => {
-  const db = await createEmptyDatabase('md_param_argv')
-  t.teardown(() => dropDatabase(db))
-  const url = new URL(urlWithSchema(db, 'Tenant B'))
-  url.searchParams.set('sslmode', 'disable')
-  const record = path.join(dir, 'pg_dump-record')
-  const fake = path.join(dir, 'recording-pg_dump')
-  // Records what it was given, then runs the real pg_dump with it.
-  writeFileSync(fake, [
-    '#!/bin/sh',
-    `if [ "$1" != "--version" ]; then printf '%s\\n' "$@" > ${record}.argv; env | grep '^PG' | sort > ${record}.env; fi`,
-    'exec pg_dump "$@"',
-    ''
-  ].join('\n'))
-  chmodSync(fake, 0o755)
-
-  const backup = await createPgDumpBackup({ databaseUrl: url.toString(), dir, environment: 'argv', pgDumpPath: fake })
-  t.equal(backup.schema, 'Tenant B')
-  const argv = readFileSync(`${record}.argv`, 'utf8').trim().split('\n')
-  t.same(argv.slice(0, 3), ['--format=custom', '--no-password', '--schema="Tenant B"'], 'the schema as an exact (quoted) pattern')
-  t.match(argv[3], /^--file=/)
-  t.equal(argv.length, 4)
-  const password = decodeURIComponent(url.password)
-  for (const arg of argv) t.notMatch(arg, password)
-  const env = readFileSync(`${record}.env`, 'utf8')
-  t.match(env, new RegExp(`^PGDATABASE=${db}$`, 'm'), 'the database name without any query')
-  t.match(env, /^PGSSLMODE=disable$/m, 'other parameters still reach libpq')
-  t.notMatch(env, /schema|Tenant/i, 'no libpq variable carries the schema')
-})
-
-t.test('backup + restore of a ?schema= database returns that schema to the backed-up state and leaves public alone', async (t) => {
-  const db = await createEmptyDatabase('md_schema_restore')
-  t.teardown(() => dropDatabase(db))
-  const app = await appMigrations()
-  const appNext = await prismaHandler.readSource(path.join(FIXTURES, 'app-next'))
-  const schema = 'Billing Ops'
-  const url = urlWithSchema(db, schema)
-  await apply(databaseUrl(db), app.slice(0, 1))
-  await queryDatabase(db, `INSERT INTO public."User" ("email") VALUES ('public@example.com')`)
-  await apply(url, app)
-  const tenant = await connectTarget(url)
-  // Unqualified, as an application on this URL would write it; the extension lands in the schema.
-  await tenant.query(`INSERT INTO "User" ("email", "displayName") VALUES ('ann@example.com', 'ann');
-    CREATE EXTENSION pg_trgm;
-    CREATE INDEX "User_email_trgm" ON "User" USING gin ("email" gin_trgm_ops)`)
-  await tenant.end()
-  const before = await schemaDump(db, schema)
-
-  const backup = await createPgDumpBackup({ databaseUrl: url, dir, environment: 'tenant' })
-  t.equal(backup.schema, schema, 'the result says which schema the dump holds')
-  const { stdout: toc } = await execa('pg_restore', ['--list', backup.file as string])
-  t.match(toc, /SCHEMA - Billing Ops postgres/)
-  t.match(toc, /EXTENSION - pg_trgm/, 'the extension installed in the schema is in the dump')
-  t.notMatch(toc, / public /, 'nothing of public is in the dump')
-
-  // After the backup: a new migration, data, a column, a table; and public changes too.
-  await apply(url, appNext.slice(5))
-  const later = await connectTarget(url)
-  await later.query(`INSERT INTO "User" ("email", "displayName") VALUES ('bob@example.com', 'bob');
-    ALTER TABLE "User" ADD COLUMN "later" int;
-    CREATE TABLE "Later" (id int);
-    DROP EXTENSION pg_trgm CASCADE`)
-  await later.end()
-  await queryDatabase(db, `INSERT INTO public."User" ("email") VALUES ('public-later@example.com'); CREATE TABLE public.after_backup (id int)`)
-  const publicAfter = await pgDumpText(db, ['--schema=public'])
-  t.not(await schemaDump(db, schema), before)
-
-  await restorePgDumpBackup({ databaseUrl: url, file: backup.file as string, schema: backup.schema })
-  t.equal(await schemaDump(db, schema), before, 'the schema is exactly as backed up: definitions, data, history, the extension')
-  t.equal((await historyIn(db, schema)).length, 5)
-  t.equal(await pgDumpText(db, ['--schema=public']), publicAfter, 'public keeps what happened after the backup')
-
-  // Something outside now depends on the schema: the restore would drop it with the schema, so it refuses.
-  await queryDatabase(db, `CREATE VIEW public.tenant_users AS SELECT "email" FROM "Billing Ops"."User"`)
-  await queryDatabase(db, `INSERT INTO "Billing Ops"."User" ("email", "displayName") VALUES ('cy@example.com', 'cy')`)
-  const changed = await schemaDump(db, schema)
-  const error = await restorePgDumpBackup({ databaseUrl: url, file: backup.file as string, schema: backup.schema }).catch((e: unknown) => e)
-  t.ok(error instanceof RestoreError, String(error))
-  t.match((error as Error).message,
-    /schema "Billing Ops" cannot be restored on its own: objects outside it depend on it and would be dropped with it: view public\.tenant_users/)
-  t.match((error as Error).message, /failed and changed nothing/)
-  t.equal(await schemaDump(db, schema), changed, 'nothing was restored')
-  t.equal((await queryDatabase(db, 'SELECT count(*)::int AS n FROM public.tenant_users'))[0]?.n, 2, 'the view is still there')
-})
-
-t.test('a backup of a schema that does not exist yet creates it, as Prisma would; restoring that backup empties it again', async (t) => {
-  const db = await createEmptyDatabase('md_schema_new')
-  t.teardown(() => dropDatabase(db))
-  const url = urlWithSchema(db, 'brand-new')
-  const backup = await createPgDumpBackup({ databaseUrl: url, dir, environment: 'new' })
-  t.same(await tablesIn(db, 'brand-new'), [])
-  t.equal(await schemaCount(db, 'brand-new'), 1, 'the schema exists now')
-  await apply(url, await appMigrations())
-  t.equal((await tablesIn(db, 'brand-new')).length, 6)
-  await restorePgDumpBackup({ databaseUrl: url, file: backup.file as string })
-  t.same(await tablesIn(db, 'brand-new'), [], 'back to the empty schema (the schema taken from the URL when not given)')
-})
-
-t.test('a dev reset of a ?schema= database empties that schema only', async (t) => {
-  const db = await createEmptyDatabase('md_schema_reset')
-  t.teardown(() => dropDatabase(db))
-  const app = await appMigrations()
-  await apply(databaseUrl(db), app.slice(0, 1))
-  const url = urlWithSchema(db, 'Dev Tenant')
-  await apply(url, app)
-  const publicBefore = await pgDumpText(db, ['--schema=public'])
-  await resetDatabase(url)
-  t.same(await tablesIn(db, 'Dev Tenant'), [], 'the schema is empty')
-  t.equal(await schemaCount(db, 'Dev Tenant'), 1, 'and exists, as after prisma migrate reset')
-  t.equal(await pgDumpText(db, ['--schema=public']), publicBefore, 'public untouched')
-})
-
 t.test('a schema Prisma cannot use is refused before anything connects, naming the fix', async (t) => {
-  const url = `${databaseUrl('postgres')}?schema=a%22b`
-  const error = await connectTarget(url).catch((e: unknown) => e)
+  const error = await connectTarget(`${databaseUrl('postgres')}?schema=a%22b`).catch((e: unknown) => e)
   t.ok(error instanceof TargetUrlError, String(error))
   t.match((error as Error).message, /double quote/)
-  const backupError = await createPgDumpBackup({ databaseUrl: url, dir, environment: 'bad' }).catch((e: unknown) => e)
-  t.ok(backupError instanceof BackupError, String(backupError))
-  t.match((backupError as Error).message, /double quote/)
 })

@@ -34,12 +34,8 @@ t.test(TITLE, { skip: missing ?? false }, async (t) => {
   const byUs = await createEmptyDatabase('md_p6_ours')
   t.teardown(async () => { await Promise.all([dropDatabase(byPrisma), dropDatabase(byUs)]) })
 
-  const deployed = await prisma.run(['migrate', 'deploy'], { databaseUrl: withSchema(byPrisma), migrationsDir: APP })
-  t.equal(deployed.exitCode, 0, 'prisma migrate deploy succeeded') || t.comment(deployed.output)
-  t.match(deployed.output, /All migrations have been successfully applied/)
-  t.same(await tables(byPrisma, SCHEMA), APP_TABLES, 'Prisma created the schema and put everything in it')
-  t.same(await tables(byPrisma, 'public'), [], 'and nothing in public')
-
+  // Prisma's deploy (about 10 s of it an engine timer) runs while the service deploys the other database.
+  const deploying = prisma.run(['migrate', 'deploy'], { databaseUrl: withSchema(byPrisma), migrationsDir: APP })
   const h = await startHarness({
     env: { PRISMA_DEPLOYED_URL: withSchema(byPrisma), OURS_URL: withSchema(byUs) },
     environments: {
@@ -48,26 +44,35 @@ t.test(TITLE, { skip: missing ?? false }, async (t) => {
     }
   })
   t.teardown(h.close)
+  async function deploy (environment: string): Promise<void> {
+    const created = await h.request('POST', '/deployments', { body: { environment } })
+    t.equal(created.statusCode, 202, created.body)
+    const done = await h.waitFor(created.json().id, ['succeeded', 'failed'], 120_000)
+    t.equal(done.status, 'succeeded', `the service deployed ${environment}`) || t.comment(JSON.stringify(done.report))
+  }
+
+  await deploy('ours')
+  t.same(await tables(byUs, SCHEMA), APP_TABLES, 'the service created the schema and put everything in it')
+  t.same(await tables(byUs, 'public'), [], 'and nothing in public')
+  const checkingOurs = prisma.run(['migrate', 'status'], { databaseUrl: withSchema(byUs), migrationsDir: APP })
+
+  const deployed = await deploying
+  t.equal(deployed.exitCode, 0, 'prisma migrate deploy succeeded') || t.comment(deployed.output)
+  t.match(deployed.output, /All migrations have been successfully applied/)
+  t.same(await tables(byPrisma, SCHEMA), APP_TABLES, 'Prisma created the schema and put everything in it')
+  t.same(await tables(byPrisma, 'public'), [], 'and nothing in public')
 
   const read = (await h.request('GET', '/environments/by-prisma/status', { as: 'viewer' })).json()
   t.equal(read.schema, SCHEMA)
   t.equal(read.applied.length, 5, 'Prisma\'s five rows read from the schema')
   t.same(read.pending.map((m: { name: string }) => m.name), ['20250124140000_add_user_profiles'], 'exactly the new migration pending')
   t.same([read.failed.length, read.drifted.length], [0, 0], 'checksums agree: no drift')
-
-  for (const environment of ['by-prisma', 'ours']) {
-    const created = await h.request('POST', '/deployments', { body: { environment } })
-    t.equal(created.statusCode, 202, created.body)
-    const done = await h.waitFor(created.json().id, ['succeeded', 'failed'], 120_000)
-    t.equal(done.status, 'succeeded', `the service deployed ${environment}`) || t.comment(JSON.stringify(done.report))
-  }
-  t.same(await tables(byUs, SCHEMA), APP_TABLES, 'the service created the schema and put everything in it')
-  t.same(await tables(byUs, 'public'), [], 'and nothing in public')
-  t.same(await tables(byPrisma, 'public'), [], 'nor in public of the database Prisma started')
+  await deploy('by-prisma')
+  t.same(await tables(byPrisma, 'public'), [], 'nor anything in public of the database Prisma started')
 
   const [statusByPrisma, statusOurs] = await Promise.all([
     prisma.run(['migrate', 'status'], { databaseUrl: withSchema(byPrisma), migrationsDir: APP_NEXT }),
-    prisma.run(['migrate', 'status'], { databaseUrl: withSchema(byUs), migrationsDir: APP })
+    checkingOurs
   ])
   t.equal(statusByPrisma.exitCode, 0, 'prisma migrate status exits 0 on the database Prisma started') || t.comment(statusByPrisma.output)
   t.match(statusByPrisma.output, /6 migrations found[\s\S]*Database schema is up to date!/,
