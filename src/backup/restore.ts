@@ -4,8 +4,8 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { execa } from 'execa'
 import { describeTarget } from '../handlers/target-connection.js'
-import { readArchiveToc } from './archive-toc.js'
 import { backupScopeOf, parseSchemaUrl } from '../lib/schema-url.js'
+import { readArchiveToc } from './archive-toc.js'
 import { childEnvironment, libpqEnvironment } from './libpq-env.js'
 import { RESTORE_PRELUDE, restoreScript } from './restore-script.js'
 import { schemaRestorePrelude } from './schema-restore-script.js'
@@ -60,9 +60,9 @@ export async function restorePgDumpBackup (options: RestoreOptions): Promise<{ d
   let env: Record<string, string>
   let schema: string | null
   try {
-    const target = parseSchemaUrl(options.databaseUrl)
-    env = libpqEnvironment(target.connectionUrl, 'migration-deployer restore')
-    schema = options.schema !== undefined ? options.schema : backupScopeOf(target)
+    const schemaUrl = parseSchemaUrl(options.databaseUrl)
+    env = libpqEnvironment(schemaUrl.connectionUrl, 'migration-deployer restore')
+    schema = options.schema !== undefined ? options.schema : backupScopeOf(schemaUrl)
   } catch (error) {
     throw new RestoreError((error as Error).message)
   }
