@@ -3,11 +3,13 @@ import path from 'node:path'
 import { execa } from 'execa'
 import { describeTarget } from '../handlers/target-connection.js'
 import { maskSecrets } from '../lib/mask-secrets.js'
+import { backupScopeOf, parseSchemaUrl, type SchemaUrl } from '../lib/schema-url.js'
 import { readArchiveToc } from './archive-toc.js'
 import { BackupError } from './backup-error.js'
 import { newBackupId } from './backup-id.js'
 import { childEnvironment, libpqEnvironment } from './libpq-env.js'
 import { assertPgDumpCanDump, readServerVersion, readToolVersion } from './pg-versions.js'
+import { schemaDumpArguments } from './schema-scope.js'
 import { describeToolFailure } from './tool-failure.js'
 import type { BackupResult } from './types.js'
 
@@ -38,6 +40,10 @@ const SAFE_DIRECTORY_NAME = /^(?!\.\.?$)[A-Za-z0-9_.-]+$/
  * environment (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, …); pg_dump's
  * arguments hold no connection detail at all.
  *
+ * A URL naming a schema other than public (Prisma's `?schema=`) dumps that schema only, with the
+ * extensions installed in it (see schemaDumpArguments), and says so in the result's `schema`;
+ * otherwise the whole database is dumped.
+ *
  * Every failure is a `BackupError` (code `BACKUP_FAILED`) with a masked message that includes
  * what pg_dump or pg_restore wrote to stderr; a partial or unverifiable file is deleted.
  */
@@ -48,17 +54,21 @@ export async function createPgDumpBackup (options: PgDumpBackupOptions): Promise
   if (!SAFE_DIRECTORY_NAME.test(options.environment)) throw new BackupError(`environment name ${JSON.stringify(options.environment)} cannot be used as a backup directory`)
 
   let env: Record<string, string>
+  let target: SchemaUrl
   try {
-    env = libpqEnvironment(options.databaseUrl, 'migration-deployer backup')
+    target = parseSchemaUrl(options.databaseUrl)
+    env = libpqEnvironment(target.connectionUrl, 'migration-deployer backup')
   } catch (error) {
     throw new BackupError((error as Error).message)
   }
   const pgDumpVersion = await readToolVersion(pgDumpPath, 'pg_dump', 'backup.pg_dump_path')
   const serverVersion = await readServerVersion(options.databaseUrl)
   assertPgDumpCanDump(pgDumpVersion, serverVersion)
+  const schema = backupScopeOf(target)
+  const scope = schema === null ? [] : await schemaDumpArguments(target, options.databaseUrl, pgDumpVersion)
 
   const { backupId, file } = await reserveDumpFile(path.resolve(options.dir, options.environment))
-  const result = await execa(pgDumpPath, ['--format=custom', '--no-password', `--file=${file}`], {
+  const result = await execa(pgDumpPath, ['--format=custom', '--no-password', ...scope, `--file=${file}`], {
     env: childEnvironment(env), extendEnv: false, reject: false, stdin: 'ignore', timeout: options.timeoutMs
   })
   if (result.failed) {
@@ -81,6 +91,7 @@ export async function createPgDumpBackup (options: PgDumpBackupOptions): Promise
     verified: true,
     serverVersion: serverVersion.text,
     pgDumpVersion: pgDumpVersion.text,
+    schema,
     output: maskSecrets(result.stderr.trim())
   }
 }

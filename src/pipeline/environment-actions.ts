@@ -4,6 +4,7 @@ import type { Config, EnvironmentConfig } from '../config/load.js'
 import { NotFoundError } from '../errors/index.js'
 import { handlerFor } from '../handlers/index.js'
 import type { MigrationFile, MigrationStatus } from '../handlers/types.js'
+import { parseSchemaUrl } from '../lib/schema-url.js'
 import { resolveInsideWorkspace } from '../lib/workspace-path.js'
 import { appendEnvironmentEvent } from '../store/events.js'
 import { targetUrlFor } from './target-url.js'
@@ -26,18 +27,21 @@ export async function defaultSource (config: Config, environment: EnvironmentCon
   return await handlerFor(environment, project).readSource(project)
 }
 
-/** Like `prisma migrate status`: applied, pending, failed and drifted against the default folder. */
+/**
+ * Like `prisma migrate status`: applied, pending, failed and drifted against the default folder,
+ * read in `schema` (the URL's `?schema=`, default public).
+ */
 export async function environmentStatus (
-  config: Config,
-  env: NodeJS.ProcessEnv,
-  name: string
-): Promise<{ environment: EnvironmentConfig; source: MigrationFile[] | null; status: MigrationStatus }> {
+  config: Config, env: NodeJS.ProcessEnv, name: string
+): Promise<{ environment: EnvironmentConfig, source: MigrationFile[] | null, status: MigrationStatus, schema: string }> {
   const environment = environmentOrThrow(config, name)
   const source = await defaultSource(config, environment)
-  const status = await handlerFor(environment, await defaultProject(config, environment)).status(targetUrlFor(environment, env), source ?? [])
+  const databaseUrl = targetUrlFor(environment, env)
+  const { schema } = parseSchemaUrl(databaseUrl)
+  const status = await handlerFor(environment, await defaultProject(config, environment)).status(databaseUrl, source ?? [])
   // Without a source folder, "missing from the source" means nothing.
   if (source === null) status.drifted = []
-  return { environment, source, status }
+  return { environment, source, status, schema }
 }
 
 /**

@@ -28,6 +28,8 @@ const backupSchema = z.object({
   duration_ms: z.number(),
   verified: z.boolean(),
   server_version: z.string().nullable(),
+  schema: z.string().nullable()
+    .meta({ description: 'The one schema the dump holds (the database URL\'s `?schema=`, other than public); null for the whole database' }),
   created_at: z.string()
 }).meta({ id: 'Backup' })
 
@@ -38,6 +40,10 @@ const statusSchema = z
     environment: z.string(),
     migration_tool: z.string(),
     working_directory: z.string().nullable(),
+    schema: z.string().meta({
+      description: "The schema the history is read from and migrations apply in: the database URL's `?schema=` parameter (Prisma's), default `public`",
+      example: 'public'
+    }),
     up_to_date: z.boolean().meta({ description: 'Nothing pending, failed or drifted' }),
     history_table_exists: z.boolean(),
     applied: z.array(
@@ -120,13 +126,14 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
       response: { 200: statusSchema, 404: errorBodySchema, 503: errorBodySchema, ...authErrors }
     }
   }, async (request) => {
-    const { environment, status } = await environmentStatus(config, env, request.params.name)
+    const { environment, status, schema } = await environmentStatus(config, env, request.params.name)
     const [lastDeployment] = await listDeployments(pool, { environment: environment.name, limit: 1 })
     const [lastBackup] = await listBackups(pool, environment.name, { limit: 1 })
     return {
       environment: environment.name,
       migration_tool: environment.migration_tool,
       working_directory: environment.working_directory ?? null,
+      schema,
       up_to_date: status.pending.length === 0 && status.failed.length === 0 && status.drifted.length === 0,
       history_table_exists: status.historyTableExists,
       applied: status.applied.map((m) => ({
@@ -189,6 +196,7 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
         duration_ms: b.duration_ms,
         verified: b.verified,
         server_version: b.server_version,
+        schema: b.schema,
         created_at: b.created_at.toISOString()
       }))
     }
