@@ -68,6 +68,7 @@ export async function createDeployment (pool: pg.Pool, config: Config, principal
     environment: environment.name,
     mode: environment.mode,
     requested_by: principal.name,
+    requested_identity: principal.identity ?? null,
     dry_run: dryRun,
     skip_backup: input.skip_backup,
     skip_health_check: input.skip_health_check,

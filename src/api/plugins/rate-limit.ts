@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { RateLimitedError } from '../../errors/index.js'
 import { LeasedRedisStore } from '../leased-rate-limit-store.js'
+import { checkedPrincipal } from './auth.js'
 
 // Probes from load balancers and orchestrators are never limited.
 const UNLIMITED_ROUTES = new Set(['/healthz', '/readyz'])
@@ -16,8 +17,8 @@ const UNLIMITED_ROUTES = new Set(['/healthz', '/readyz'])
  */
 export default fp(async function rateLimitPlugin (app) {
   const { max, window } = app.services.config.limits.rate_limit
-  const keyOf = (request: FastifyRequest): string => {
-    const principal = app.bearerPrincipal(request)
+  const keyOf = async (request: FastifyRequest): Promise<string> => {
+    const principal = await app.requestPrincipal(request)
     return principal === null ? `address:${request.ip}` : `token:${principal.name}`
   }
   await app.register(rateLimit, {
@@ -32,7 +33,9 @@ export default fp(async function rateLimitPlugin (app) {
     allowList: (request) => UNLIMITED_ROUTES.has(request.routeOptions.url ?? ''),
     errorResponseBuilder: (request, context) => {
       const retryAfter = Math.max(1, Math.ceil(context.ttl / 1000))
-      const who = keyOf(request).startsWith('token:') ? `token ${(app.bearerPrincipal(request)?.name ?? '')}` : 'requests without a valid token from this address'
+      // Built after keyGenerator ran: the credentials are checked and their principal is known.
+      const principal = checkedPrincipal(request)
+      const who = principal !== null ? `token ${principal.name}` : 'requests without a valid token from this address'
       return new RateLimitedError(`too many requests for ${who}: at most ${context.max} per ${window / 1000}s; retry in ${retryAfter}s (see the Retry-After header)`, { limit: context.max, window_seconds: window / 1000, retry_after_seconds: retryAfter })
     }
   })
