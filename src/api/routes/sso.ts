@@ -37,7 +37,7 @@ const ssoRoutes: FastifyPluginAsyncZod = async (app) => {
   }
 
   app.get('/auth/session', {
-    schema: { tags: ['auth'], summary: 'The SSO session of this browser, if any', response: { 200: sessionSchema, 401: errorBodySchema, 429: errorBodySchema, 503: errorBodySchema } }
+    schema: { tags: ['auth'], summary: 'The SSO session of this browser, if any', security: [], response: { 200: sessionSchema, 429: errorBodySchema, 503: errorBodySchema } }
   }, async (request) => {
     if (app.sso === null) return { sso: false, session: null }
     const outcome = await app.authenticateRequest(request)
@@ -91,7 +91,7 @@ const ssoRoutes: FastifyPluginAsyncZod = async (app) => {
   })
 
   app.post('/auth/logout', {
-    schema: { tags: ['auth'], summary: 'Sign out: end this browser\'s SSO session', description: 'Needs the session\'s CSRF token in X-CSRF-Token. Without a session there is nothing to end (204).', response: { 204: z.null(), 403: errorBodySchema, 429: errorBodySchema, 503: errorBodySchema } }
+    schema: { tags: ['auth'], summary: 'Sign out: end this browser\'s SSO session', security: [], description: 'Needs the session\'s CSRF token in X-CSRF-Token. Without a session there is nothing to end (204).', response: { 204: z.null(), 403: errorBodySchema, 429: errorBodySchema, 503: errorBodySchema } }
   }, async (request, reply) => {
     const sso = app.sso
     const outcome = sso === null ? null : await app.authenticateRequest(request)
