@@ -20,7 +20,7 @@ const FETCH_TIMEOUT_MS = 5000
  * (a flood of tokens cannot turn into a flood of fetches, even while the issuer is down).
  */
 export class OidcIssuerVerifier {
-  private jwks: JWTVerifyGetKey | undefined
+  private jwks: Promise<JWTVerifyGetKey> | undefined
   private lastFailure: { at: number, message: string } | undefined
 
   constructor (readonly provider: OidcProviderConfig) {}
@@ -41,13 +41,20 @@ export class OidcIssuerVerifier {
     }
   }
 
-  /** The issuer's key set, found by discovery the first time when no `jwks_uri` is configured. */
+  /**
+   * The issuer's key set, found by discovery the first time when no `jwks_uri` is configured.
+   * Concurrent first tokens share one discovery; a failed one is retried after the cooldown.
+   */
   private async keySet (): Promise<JWTVerifyGetKey> {
-    if (this.jwks !== undefined) return this.jwks
-    this.throwIfCoolingDown()
-    const uri = this.provider.jwks_uri ?? await this.discoverJwksUri()
-    this.jwks = createRemoteJWKSet(new URL(uri), { cooldownDuration: this.provider.jwks_refetch_cooldown, timeoutDuration: FETCH_TIMEOUT_MS })
-    return this.jwks
+    if (this.jwks === undefined) {
+      this.throwIfCoolingDown()
+      this.jwks = (async () => {
+        const uri = this.provider.jwks_uri ?? await this.discoverJwksUri()
+        return createRemoteJWKSet(new URL(uri), { cooldownDuration: this.provider.jwks_refetch_cooldown, timeoutDuration: FETCH_TIMEOUT_MS })
+      })()
+      this.jwks.catch(() => { this.jwks = undefined })
+    }
+    return await this.jwks
   }
 
   private async discoverJwksUri (): Promise<string> {

@@ -1,4 +1,6 @@
 import { createPublicKey, randomBytes } from 'node:crypto'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { SignJWT, UnsecuredJWT } from 'jose'
 import t from 'tap'
 import { startHarness, type Harness } from '../helpers/harness.js'
@@ -14,7 +16,12 @@ const AUDIENCE = 'migration-deployer'
 const github: TestIssuer = await startTestIssuer({ audience: AUDIENCE })
 // A second issuer whose key set may be refetched every second, to see a rotation without waiting 30 s.
 const rotating: TestIssuer = await startTestIssuer({ audience: AUDIENCE })
-t.teardown(async () => { await github.close(); await rotating.close() })
+// An issuer whose discovery fails (HTTP 500), counting how often it is asked.
+let downHits = 0
+const down = http.createServer((_request, response) => { downHits++; response.statusCode = 500; response.end() })
+await new Promise<void>((resolve) => down.listen(0, '127.0.0.1', resolve))
+const downIssuer = `http://127.0.0.1:${(down.address() as AddressInfo).port}`
+t.teardown(async () => { await github.close(); await rotating.close(); down.close() })
 
 const h: Harness = await startHarness({
   worker: true,
@@ -30,6 +37,7 @@ const h: Harness = await startHarness({
           { match: { repository: 'org/*', sub: 'repo:org/*:**' }, principal: 'reader:{repository}', roles: ['viewer'] }
         ]
       },
+      { name: 'down', issuer: downIssuer, audience: AUDIENCE, rules: [{ match: { sub: '**' }, principal: '{sub}', roles: ['viewer'] }] },
       { name: 'rotating', issuer: rotating.issuer, jwks_uri: `${rotating.issuer}/jwks`, audience: AUDIENCE, jwks_refetch_cooldown: '1s', rules: [{ match: { sub: '**' }, principal: 'rotating:{sub}', roles: ['viewer'] }] }
     ]
   }
@@ -121,6 +129,15 @@ t.test('1,000 requests with random kids: refused, and at most a few fetches of t
   const fetches = github.jwksFetches() - before
   t.ok(fetches <= 2, `${fetches} fetches of the key set for 1,000 unknown kids`)
   t.equal((await call('GET', '/me', await github.token(githubClaims()))).status, 200, 'valid tokens still verify')
+})
+
+t.test('an issuer that cannot be reached: 503 for its tokens, and it is asked once per cooldown, not once per request', async (t) => {
+  const tokens = await Promise.all(Array.from({ length: 100 }, async (_, i) => await github.token({ ...githubClaims(), iss: downIssuer, sub: `job-${i}` })))
+  const responses = await Promise.all(tokens.map(async (token) => await call('GET', '/me', token)))
+  t.same([...new Set(responses.map((r) => r.status))], [503], 'the service cannot verify them now: 503, not 401')
+  t.match(responses[0]?.body.error?.message, /cannot verify tokens of OIDC issuer down now: discovery at .* failed: HTTP 500; the next attempt is in \d+s/)
+  t.equal(downHits, 1, '100 concurrent tokens, one discovery request')
+  t.equal((await call('GET', '/me', await github.token(githubClaims()))).status, 200, 'other issuers are unaffected')
 })
 
 t.test('key rotation: the next token signed with the new key verifies, without a restart', async (t) => {

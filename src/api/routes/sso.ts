@@ -38,12 +38,13 @@ const ssoRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/auth/session', {
     schema: { tags: ['auth'], summary: 'The SSO session of this browser, if any', security: [], response: { 200: sessionSchema, 429: errorBodySchema, 503: errorBodySchema } }
-  }, async (request) => {
+  }, async (request, reply) => {
     if (app.sso === null) return { sso: false, session: null }
     const outcome = await app.authenticateRequest(request)
     if (outcome === null || !('principal' in outcome) || outcome.session === undefined) {
-      // A cookie of a session that has ended: forget it, so the page shows the sign-in again.
       if (outcome !== null && 'refused' in outcome && outcome.refused instanceof AppError && outcome.refused.statusCode >= 500) throw outcome.refused
+      // The cookie of a session that has ended: the browser may forget it.
+      if (app.sso.sessionIdOf(request) !== undefined) app.sso.clearSessionCookie(reply)
       return { sso: true, session: null }
     }
     const { principal } = outcome
