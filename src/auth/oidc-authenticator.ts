@@ -54,7 +54,8 @@ export class OidcAuthenticator {
     const candidates = this.issuers.filter(({ verifier }) => verifier.provider.issuer === claims.iss)
     if (candidates.length === 0) {
       const known = this.issuers.map(({ verifier }) => verifier.provider.issuer).filter((issuer, i, all) => all.indexOf(issuer) === i)
-      throw new TokenRefusedError('unknown_issuer', `the token's issuer (iss) ${JSON.stringify(claims.iss ?? null)} is not a configured OIDC issuer (configured: ${known.join(', ')})`)
+      const message = `the token's issuer (iss) ${JSON.stringify(claims.iss ?? null)} is not a configured OIDC issuer (configured: ${known.join(', ')})`
+      throw new TokenRefusedError('unknown_issuer', message)
     }
     const audiences = typeof claims.aud === 'string' ? [claims.aud] : Array.isArray(claims.aud) ? claims.aud : []
     return candidates.find(({ verifier }) => audiences.includes(verifier.provider.audience)) ?? candidates[0] as Issuer

@@ -25,7 +25,9 @@ export function compileOidcRules (provider: OidcProviderConfig): (claims: JWTPay
   return (claims) => {
     const chosen = rules.find(({ matchers }) => matchers.every(({ claim, matches }) => claimValues(claims[claim]).some(matches)))
     const subject = claims.sub ?? '(no sub)'
-    if (chosen === undefined) return { refused: `the token of ${subject} matches no rule of OIDC issuer ${provider.name}: ask an operator to add a rule for it (auth.oidc rules)` }
+    if (chosen === undefined) {
+      return { refused: `the token of ${subject} matches no rule of OIDC issuer ${provider.name}: ask an operator to add a rule for it (auth.oidc rules)` }
+    }
     return grant(provider, chosen, claims, subject)
   }
 }
@@ -34,19 +36,24 @@ function grant (provider: OidcProviderConfig, { index, rule }: CompiledRule, cla
   const where = `rule ${index + 1} of OIDC issuer ${provider.name}`
   if (rule.deny !== undefined) return { refused: `${where} refuses the token of ${subject}: ${rule.deny}` }
   const name = renderTemplate(rule.principal as string, claims)
-  if (typeof name !== 'string') return { refused: `${where} names the principal from the claim "${name.missing}", which the token of ${subject} does not carry` }
+  const lacks = (what: string, claim: string): RuleDecision =>
+    ({ refused: `${where} names the ${what} from the claim "${claim}", which the token of ${subject} does not carry` })
+  if (typeof name !== 'string') return lacks('principal', name.missing)
   if (name === SYSTEM_ACTOR) return { refused: `${where} makes the principal "${SYSTEM_ACTOR}", a name reserved for the service's own audit events` }
   let person: string | undefined
   if (rule.person !== undefined) {
     const rendered = renderTemplate(rule.person, claims)
-    if (typeof rendered !== 'string') return { refused: `${where} names the person from the claim "${rendered.missing}", which the token of ${subject} does not carry` }
+    if (typeof rendered !== 'string') return lacks('person', rendered.missing)
     person = rendered
   }
   let boundEnvironment: string | undefined
   if (rule.bind_environment) {
     const [environment] = claimValues(claims.environment)
     if (environment === undefined || environment === '') {
-      return { refused: `${where} binds tokens to their environment, but the token of ${subject} has no "environment" claim: run the job in a CI environment (GitHub: jobs.<job>.environment)` }
+      return {
+        refused: `${where} binds tokens to their environment, but the token of ${subject} has no "environment" claim: ` +
+          'run the job in a CI environment (GitHub: jobs.<job>.environment)'
+      }
     }
     boundEnvironment = environment
   }

@@ -77,12 +77,15 @@ export class OidcIssuerVerifier {
     const failure = this.lastFailure
     if (failure === undefined) return
     const waitMs = failure.at + this.provider.jwks_refetch_cooldown - Date.now()
-    if (waitMs > 0) throw new UnavailableError(`cannot verify tokens of OIDC issuer ${this.provider.name} now: ${failure.message}; the next attempt is in ${Math.ceil(waitMs / 1000)}s`)
+    if (waitMs > 0) {
+      throw new UnavailableError(`cannot verify tokens of OIDC issuer ${this.provider.name} now: ${failure.message}; the next attempt is in ${Math.ceil(waitMs / 1000)}s`)
+    }
   }
 
   private unavailable (message: string): UnavailableError {
     this.lastFailure = { at: Date.now(), message }
-    return new UnavailableError(`cannot verify tokens of OIDC issuer ${this.provider.name} now: ${message}; the next attempt is in ${Math.ceil(this.provider.jwks_refetch_cooldown / 1000)}s`)
+    const next = Math.ceil(this.provider.jwks_refetch_cooldown / 1000)
+    return new UnavailableError(`cannot verify tokens of OIDC issuer ${this.provider.name} now: ${message}; the next attempt is in ${next}s`)
   }
 
   /** jose's error as a refusal in words, or the issuer's key set as unavailable. */
@@ -92,14 +95,17 @@ export class OidcIssuerVerifier {
     const name = this.provider.name
     switch (code) {
       case 'ERR_JOSE_ALG_NOT_ALLOWED':
-        return new TokenRefusedError('algorithm', `the token's signature algorithm is not accepted: only asymmetric algorithms (${ASYMMETRIC_ALGORITHMS.join(', ')}) are, never "none" or HS*`)
+        return new TokenRefusedError('algorithm',
+          `the token's signature algorithm is not accepted: only asymmetric algorithms (${ASYMMETRIC_ALGORITHMS.join(', ')}) are, never "none" or HS*`)
       case 'ERR_JWT_EXPIRED':
-        return new TokenRefusedError('expired', `the OIDC token expired (exp ${timeOf((error as { payload?: JWTPayload }).payload?.exp)}, ${CLOCK_SKEW_SECONDS}s of clock skew allowed): request a fresh token for each job`)
+        return new TokenRefusedError('expired',
+          `the OIDC token expired (exp ${timeOf((error as { payload?: JWTPayload }).payload?.exp)}, ${CLOCK_SKEW_SECONDS}s of clock skew allowed): request a fresh token for each job`)
       case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
         return this.describeClaim(error as { claim?: string, payload?: JWTPayload })
       case 'ERR_JWKS_NO_MATCHING_KEY':
       case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
-        return new TokenRefusedError('unknown_key', `no key of OIDC issuer ${name} matches the token's kid (the issuer's key set is refetched for an unknown kid at most every ${this.provider.jwks_refetch_cooldown / 1000}s)`)
+        return new TokenRefusedError('unknown_key', `no key of OIDC issuer ${name} matches the token's kid ` +
+          `(the issuer's key set is refetched for an unknown kid at most every ${this.provider.jwks_refetch_cooldown / 1000}s)`)
       case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
         return new TokenRefusedError('signature', `the token's signature does not verify with the keys of OIDC issuer ${name}`)
       case 'ERR_JWS_INVALID':
@@ -118,11 +124,13 @@ export class OidcIssuerVerifier {
     const payload = error.payload ?? {}
     switch (error.claim) {
       case 'aud':
-        return new TokenRefusedError('audience', `the token's audience (aud) is ${JSON.stringify(payload.aud)}, not "${this.provider.audience}": request the token for audience "${this.provider.audience}" (--oidc-audience)`)
+        return new TokenRefusedError('audience', `the token's audience (aud) is ${JSON.stringify(payload.aud)}, not "${this.provider.audience}": ` +
+          `request the token for audience "${this.provider.audience}" (--oidc-audience)`)
       case 'iss':
         return new TokenRefusedError('issuer', `the token's issuer (iss) is ${JSON.stringify(payload.iss)}, not ${this.provider.issuer}`)
       case 'nbf':
-        return new TokenRefusedError('not_yet_valid', `the OIDC token is not valid before ${timeOf(payload.nbf)} (${CLOCK_SKEW_SECONDS}s of clock skew allowed): check the clocks`)
+        return new TokenRefusedError('not_yet_valid',
+          `the OIDC token is not valid before ${timeOf(payload.nbf)} (${CLOCK_SKEW_SECONDS}s of clock skew allowed): check the clocks`)
       case 'iat':
         return new TokenRefusedError('not_yet_valid', `the OIDC token claims to be issued in the future (iat ${timeOf(payload.iat)}): check the clocks`)
       default:

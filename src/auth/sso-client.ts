@@ -50,11 +50,14 @@ export class SsoClient {
   principalOf (claims: Record<string, unknown>): Principal {
     const named = [claims[this.config.name_claim], claims.email, claims.sub].find((value) => typeof value === 'string' && value !== '') as string
     const groupsClaim = claims[this.config.groups_claim]
-    const groups = Array.isArray(groupsClaim) ? groupsClaim.filter((g): g is string => typeof g === 'string') : typeof groupsClaim === 'string' ? [groupsClaim] : []
+    const groups = Array.isArray(groupsClaim)
+      ? groupsClaim.filter((g): g is string => typeof g === 'string')
+      : typeof groupsClaim === 'string' ? [groupsClaim] : []
     const roles = new Set<Role>()
     for (const group of groups) for (const role of this.config.group_roles[group] ?? []) roles.add(role)
     if (roles.size === 0) {
-      throw new ForbiddenError(`${named} signed in, but none of their groups (${groups.length === 0 ? `no "${this.config.groups_claim}" claim` : groups.join(', ')}) has a role here: ask an operator to map a group in auth.sso.group_roles`)
+      const listed = groups.length === 0 ? `no "${this.config.groups_claim}" claim` : groups.join(', ')
+      throw new ForbiddenError(`${named} signed in, but none of their groups (${listed}) has a role here: ask an operator to map a group in auth.sso.group_roles`)
     }
     return { name: named, roles: [...roles], identity: { method: 'sso', issuer: this.config.issuer, subject: String(claims.sub), person: named } }
   }

@@ -11,7 +11,8 @@ const httpsOrLoopbackUrl = z.url({ protocol: /^https?$/, error: 'expected an htt
   }, 'expected an https URL: http is accepted only for a loopback host (127.0.0.1, localhost, [::1])')
 
 /** A template such as `{repository}@{ref}`: literal text and `{claim}` placeholders. */
-const template = z.string().min(1).refine((text) => /^([^{}]|\{[A-Za-z0-9_.:-]+\})+$/.test(text), 'expected literal text and {claim} placeholders, like "{repository}@{ref}"')
+const template = z.string().min(1)
+  .refine((text) => /^([^{}]|\{[A-Za-z0-9_.:-]+\})+$/.test(text), 'expected literal text and {claim} placeholders, like "{repository}@{ref}"')
 
 /**
  * One rule of an OIDC issuer (SPEC §13). Either a grant (`principal`, `roles`) or a refusal
@@ -40,8 +41,12 @@ function oidcRuleSchema (role: RoleSchema) {
       }
       return
     }
-    if (rule.principal === undefined) ctx.addIssue({ code: 'custom', path: ['principal'], message: 'a rule grants a principal: give principal (a template like "{repository}@{ref}") or deny: <reason>' })
-    if (rule.roles === undefined) ctx.addIssue({ code: 'custom', path: ['roles'], message: 'a rule grants roles: give roles (like [deployer]) or deny: <reason>' })
+    if (rule.principal === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['principal'], message: 'a rule grants a principal: give principal (a template like "{repository}@{ref}") or deny: <reason>' })
+    }
+    if (rule.roles === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['roles'], message: 'a rule grants roles: give roles (like [deployer]) or deny: <reason>' })
+    }
   })
 }
 
@@ -67,7 +72,8 @@ function ssoSchema (role: RoleSchema) {
     issuer: httpsOrLoopbackUrl,
     client_id: z.string().min(1),
     /** The NAME of the variable holding the client secret (none for a public client). */
-    client_secret_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected the NAME of an environment variable (like SSO_CLIENT_SECRET), not the secret').optional(),
+    client_secret_env: z.string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/, 'expected the NAME of an environment variable (like SSO_CLIENT_SECRET), not the secret').optional(),
     /** This service's callback as the provider knows it: `https://deployer.example.com/auth/sso/callback`. */
     redirect_url: httpsOrLoopbackUrl.refine((text) => new URL(text).pathname.endsWith('/auth/sso/callback'), 'the redirect URL ends in /auth/sso/callback'),
     scopes: z.array(z.string().min(1)).default(['openid', 'profile', 'email']),
@@ -95,7 +101,9 @@ export function checkIdentityReferences (auth: Record<string, unknown>, environm
   providers.forEach((provider, index) => {
     if (!isRecord(provider)) return
     if (typeof provider.name === 'string') {
-      if (names.has(provider.name)) ctx.addIssue({ code: 'custom', path: ['auth', 'oidc', index, 'name'], message: `duplicate OIDC issuer name "${provider.name}"` })
+      if (names.has(provider.name)) {
+        ctx.addIssue({ code: 'custom', path: ['auth', 'oidc', index, 'name'], message: `duplicate OIDC issuer name "${provider.name}"` })
+      }
       names.add(provider.name)
     }
     const rules = Array.isArray(provider.rules) ? provider.rules as unknown[] : []
@@ -103,7 +111,8 @@ export function checkIdentityReferences (auth: Record<string, unknown>, environm
       const listed = isRecord(rule) && Array.isArray(rule.environments) ? rule.environments as unknown[] : []
       for (const name of listed) {
         if (typeof name === 'string' && !environments.includes(name)) {
-          ctx.addIssue({ code: 'custom', path: ['auth', 'oidc', index, 'rules', ruleIndex, 'environments'], message: `unknown environment "${name}" (known: ${environments.join(', ')})` })
+          const message = `unknown environment "${name}" (known: ${environments.join(', ')})`
+          ctx.addIssue({ code: 'custom', path: ['auth', 'oidc', index, 'rules', ruleIndex, 'environments'], message })
         }
       }
     })

@@ -15,6 +15,7 @@ export class TokenRefusedError extends AppError {
 /** A state-changing request from a browser session without the session's CSRF token (403). */
 export class CsrfError extends AppError {
   constructor () {
-    super('CSRF_TOKEN_INVALID', 403, 'this request comes from a signed-in session and needs its CSRF token: send the X-CSRF-Token header with the csrf_token of GET /auth/session')
+    super('CSRF_TOKEN_INVALID', 403,
+      'this request comes from a signed-in session and needs its CSRF token: send the X-CSRF-Token header with the csrf_token of GET /auth/session')
   }
 }

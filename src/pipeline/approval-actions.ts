@@ -33,8 +33,9 @@ function assertMayApprove (principal: Principal, deployment: DeploymentRow, envi
     throw new ForbiddenError(`${principal.name} is not one of the named approvers of ${deployment.environment} (${approval.approvers.join(', ')})`)
   }
   // The same person across both worlds: a CI run a person started (its rule's `person`) and their SSO session.
-  if (action === 'approve' && isSamePerson(principal, { name: deployment.requested_by, identity: deployment.requested_identity }) && approval?.allow_self_approval !== true) {
-    const via = principal.name === deployment.requested_by ? '' : ` (as ${deployment.requested_identity?.person ?? deployment.requested_by}, through ${deployment.requested_by})`
+  const requester = { name: deployment.requested_by, identity: deployment.requested_identity }
+  if (action === 'approve' && isSamePerson(principal, requester) && approval?.allow_self_approval !== true) {
+    const via = principal.name === requester.name ? '' : ` (as ${requester.identity?.person ?? requester.name}, through ${requester.name})`
     throw new ForbiddenError(`${principal.name} requested this deployment${via} and cannot approve it; another approver must`)
   }
 }

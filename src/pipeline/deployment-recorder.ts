@@ -35,7 +35,8 @@ export class DeploymentRecorder {
   async event (type: string, data?: Record<string, unknown>, actor?: string | Actor): Promise<void> {
     const name = typeof actor === 'string' ? actor : actor?.name
     const actorIdentity = typeof actor === 'object' ? actor.identity ?? null : null
-    await appendEvent(this.db, { deploymentId: this.deployment.id, type, actor: name ?? SYSTEM_ACTOR, actorIdentity, data: data === undefined ? null : maskSecretsDeep(data) })
+    const masked = data === undefined ? null : maskSecretsDeep(data)
+    await appendEvent(this.db, { deploymentId: this.deployment.id, type, actor: name ?? SYSTEM_ACTOR, actorIdentity, data: masked })
   }
 
   async startStep (name: StepName, detail?: string): Promise<void> {

@@ -28,14 +28,18 @@ export interface NewEvent {
 export async function appendEvent (db: Queryable, event: NewEvent): Promise<DeploymentEvent> {
   const { rows } = await db.query<DeploymentEvent>(
     `INSERT INTO deployment_events (deployment_id, type, actor, actor_identity, message, data) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
-    [event.deploymentId, event.type, event.actor ?? null, event.actorIdentity == null ? null : JSON.stringify(event.actorIdentity), event.message ?? null, event.data == null ? null : JSON.stringify(event.data)]
+    [event.deploymentId, event.type, event.actor ?? null, event.actorIdentity == null ? null : JSON.stringify(event.actorIdentity), event.message ?? null,
+      event.data == null ? null : JSON.stringify(event.data)]
   )
   return rows[0] as DeploymentEvent
 }
 
 /** Events of one deployment in order, optionally only those after an event id. */
 /** Appends an environment-level event (no deployment): resolving a migration, for example. */
-export async function appendEnvironmentEvent (db: Queryable, event: { environment: string, type: string, actor: string, actorIdentity?: ActorIdentity | null | undefined, data: Record<string, unknown> }): Promise<DeploymentEvent> {
+export async function appendEnvironmentEvent (
+  db: Queryable,
+  event: { environment: string, type: string, actor: string, actorIdentity?: ActorIdentity | null | undefined, data: Record<string, unknown> }
+): Promise<DeploymentEvent> {
   const { rows } = await db.query<DeploymentEvent>(
     'INSERT INTO deployment_events (environment, type, actor, actor_identity, data) VALUES ($1, $2, $3, $4, $5) RETURNING *',
     [event.environment, event.type, event.actor, event.actorIdentity == null ? null : JSON.stringify(event.actorIdentity), JSON.stringify(event.data)]

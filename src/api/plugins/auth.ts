@@ -20,8 +20,6 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** A preHandler that requires valid credentials with one of `roles` (admin has all), and a CSRF token for a session's writes. */
     requireRole: (...roles: Role[]) => onRequestAsyncHookHandler
-    /** The request's principal, or null when it has no or invalid credentials (checked once per request; never throws). */
-    requestPrincipal: (request: FastifyRequest) => Promise<Principal | null>
     /** The outcome of checking the request's credentials (memoized per request; never rejects). */
     authenticateRequest: (request: FastifyRequest) => AuthOutcome | Promise<AuthOutcome>
   }
@@ -95,14 +93,16 @@ export default fp(async function authPlugin (app) {
     }, (error: unknown) => ({ refused: error as Error }))
   }
 
-  async function checkSession (request: FastifyRequest, sso: SsoRuntime, id: string): Promise<AuthOutcome> {
+  async function checkSession (sso: SsoRuntime, id: string): Promise<AuthOutcome> {
     let session: Session | null
     try {
       session = await sso.store.get(id)
     } catch (error) {
       return { refused: new UnavailableError('cannot read sessions now (Redis is unavailable): try again shortly', error) }
     }
-    if (session === null) return { refused: new TokenRefusedError('session_expired', 'your session has ended (signed out, idle too long or too old): sign in again') }
+    if (session === null) {
+      return { refused: new TokenRefusedError('session_expired', 'your session has ended (signed out, idle too long or too old): sign in again') }
+    }
     return { principal: session.principal, session: { id, session } }
   }
 
@@ -114,7 +114,7 @@ export default fp(async function authPlugin (app) {
       const sessionId = token === null ? app.sso?.sessionIdOf(request) : undefined
       const outcome = token !== null
         ? checkBearer(request, token)
-        : sessionId === undefined ? null : checkSession(request, app.sso as SsoRuntime, sessionId)
+        : sessionId === undefined ? null : checkSession(app.sso as SsoRuntime, sessionId)
       // Once settled, the plain outcome replaces the promise (see checkedPrincipal).
       request.authChecked = outcome instanceof Promise ? outcome.then((settled) => (request.authChecked = settled)) : outcome
     }
@@ -124,10 +124,6 @@ export default fp(async function authPlugin (app) {
   app.decorateRequest('principal', null)
   app.decorateRequest('authChecked', undefined)
   app.decorate('authenticateRequest', authenticateRequest)
-  app.decorate('requestPrincipal', async (request: FastifyRequest) => {
-    const outcome = await authenticateRequest(request)
-    return outcome !== null && 'principal' in outcome ? outcome.principal : null
-  })
   app.decorate('requireRole', (...roles: Role[]): onRequestAsyncHookHandler => {
     return async function requireRolePreHandler (request: FastifyRequest, _reply: FastifyReply) {
       const outcome = await authenticateRequest(request)

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { RateLimitedError } from '../../errors/index.js'
 import { LeasedRedisStore } from '../leased-rate-limit-store.js'
-import { checkedPrincipal } from './auth.js'
+import { checkedPrincipal, type AuthOutcome } from './auth.js'
 
 // Probes from load balancers and orchestrators are never limited.
 const UNLIMITED_ROUTES = new Set(['/healthz', '/readyz'])
@@ -17,9 +17,12 @@ const UNLIMITED_ROUTES = new Set(['/healthz', '/readyz'])
  */
 export default fp(async function rateLimitPlugin (app) {
   const { max, window } = app.services.config.limits.rate_limit
-  const keyOf = async (request: FastifyRequest): Promise<string> => {
-    const principal = await app.requestPrincipal(request)
-    return principal === null ? `address:${request.ip}` : `token:${principal.name}`
+  const keyFor = (request: FastifyRequest, outcome: AuthOutcome): string =>
+    outcome !== null && 'principal' in outcome ? `token:${outcome.principal.name}` : `address:${request.ip}`
+  // Synchronous for a static token (every poll): an OIDC token or a session is checked asynchronously.
+  const keyOf = (request: FastifyRequest): string | Promise<string> => {
+    const outcome = app.authenticateRequest(request)
+    return outcome instanceof Promise ? outcome.then((settled) => keyFor(request, settled)) : keyFor(request, outcome)
   }
   await app.register(rateLimit, {
     global: false,

@@ -55,7 +55,9 @@ export default fp(async function sessionsPlugin (app) {
     client: new SsoClient(sso, env ?? process.env),
     store: new SessionStore(redis, `${queue.name}:sso:`, { idleMs: sso.idle_timeout, absoluteMs: sso.absolute_timeout }),
     sessionIdOf: (request) => cookieOf(request, sessionCookie),
-    setSessionCookie: (reply, id, maxAgeMs) => { void reply.setCookie(sessionCookie, id, { ...base, sameSite: 'strict', maxAge: Math.floor(maxAgeMs / 1000) }) },
+    setSessionCookie: (reply, id, maxAgeMs) => {
+      void reply.setCookie(sessionCookie, id, { ...base, sameSite: 'strict', maxAge: Math.floor(maxAgeMs / 1000) })
+    },
     clearSessionCookie: (reply) => { void reply.clearCookie(sessionCookie, { ...base, sameSite: 'strict' }) },
     loginIdOf: (request) => cookieOf(request, loginCookie),
     // Lax, not Strict: the provider sends the person back with a top-level navigation from its own site.

@@ -18,8 +18,17 @@ export default fp(async function swaggerPlugin (app) {
       servers: [{ url: '/' }],
       components: {
         securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', description: 'A token from the server\'s config (auth.tokens), or a CI job\'s OIDC token from an issuer in auth.oidc' },
-          sessionCookie: { type: 'apiKey', in: 'cookie', name: 'md_session', description: 'A person\'s SSO session on the review page (`__Host-md_session` behind https); its state-changing requests also need the X-CSRF-Token header' }
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'A token from the server\'s config (auth.tokens), or a CI job\'s OIDC token from an issuer in auth.oidc'
+          },
+          sessionCookie: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'md_session',
+            description: 'A person\'s SSO session on the review page (`__Host-md_session` behind https); its state-changing requests also need the X-CSRF-Token header'
+          }
         }
       },
       security: [{ bearerAuth: [] }, { sessionCookie: [] }],

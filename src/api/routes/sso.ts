@@ -37,7 +37,12 @@ const ssoRoutes: FastifyPluginAsyncZod = async (app) => {
   }
 
   app.get('/auth/session', {
-    schema: { tags: ['auth'], summary: 'The SSO session of this browser, if any', security: [], response: { 200: sessionSchema, 429: errorBodySchema, 503: errorBodySchema } }
+    schema: {
+      tags: ['auth'],
+      summary: 'The SSO session of this browser, if any',
+      security: [],
+      response: { 200: sessionSchema, 429: errorBodySchema, 503: errorBodySchema }
+    }
   }, async (request, reply) => {
     if (app.sso === null) return { sso: false, session: null }
     const outcome = await app.authenticateRequest(request)
@@ -49,11 +54,16 @@ const ssoRoutes: FastifyPluginAsyncZod = async (app) => {
     }
     const { principal } = outcome
     const { session } = outcome.session
-    return { sso: true, session: { name: principal.name, roles: [...principal.roles], csrf_token: session.csrf, expires_at: new Date(session.expires_at).toISOString() } }
+    const expiresAt = new Date(session.expires_at).toISOString()
+    return { sso: true, session: { name: principal.name, roles: [...principal.roles], csrf_token: session.csrf, expires_at: expiresAt } }
   })
 
   app.get('/auth/sso/login', {
-    schema: { hide: true, querystring: z.object({ return_to: returnTo }), response: { 302: z.null(), 400: errorBodySchema, 404: errorBodySchema, 503: errorBodySchema } }
+    schema: {
+      hide: true,
+      querystring: z.object({ return_to: returnTo }),
+      response: { 302: z.null(), 400: errorBodySchema, 404: errorBodySchema, 503: errorBodySchema }
+    }
   }, async (request, reply) => {
     const sso = requireSso()
     const { url, pending } = await sso.client.startLogin(request.query.return_to ?? '#/')
@@ -92,7 +102,13 @@ const ssoRoutes: FastifyPluginAsyncZod = async (app) => {
   })
 
   app.post('/auth/logout', {
-    schema: { tags: ['auth'], summary: 'Sign out: end this browser\'s SSO session', security: [], description: 'Needs the session\'s CSRF token in X-CSRF-Token. Without a session there is nothing to end (204).', response: { 204: z.null(), 403: errorBodySchema, 429: errorBodySchema, 503: errorBodySchema } }
+    schema: {
+      tags: ['auth'],
+      summary: 'Sign out: end this browser\'s SSO session',
+      security: [],
+      description: 'Needs the session\'s CSRF token in X-CSRF-Token. Without a session there is nothing to end (204).',
+      response: { 204: z.null(), 403: errorBodySchema, 429: errorBodySchema, 503: errorBodySchema }
+    }
   }, async (request, reply) => {
     const sso = app.sso
     const outcome = sso === null ? null : await app.authenticateRequest(request)

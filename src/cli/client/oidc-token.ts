@@ -21,7 +21,8 @@ export function githubActionsTokenSource (audience: string, env: NodeJS.ProcessE
   const requestUrl = env.ACTIONS_ID_TOKEN_REQUEST_URL
   const requestToken = env.ACTIONS_ID_TOKEN_REQUEST_TOKEN
   if (requestUrl === undefined || requestUrl === '' || requestToken === undefined || requestToken === '') {
-    throw new UsageError('--oidc-audience fetches the job\'s OIDC token inside GitHub Actions, but ACTIONS_ID_TOKEN_REQUEST_URL/ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set: ' +
+    throw new UsageError('--oidc-audience fetches the job\'s OIDC token inside GitHub Actions, ' +
+      'but ACTIONS_ID_TOKEN_REQUEST_URL/ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set: ' +
       'give the job `permissions: id-token: write`, or elsewhere put the CI\'s OIDC token in DEPLOYER_TOKEN (GitLab: id_tokens)')
   }
   const seen = [requestToken]
@@ -32,7 +33,8 @@ export function githubActionsTokenSource (audience: string, env: NodeJS.ProcessE
     url.searchParams.set('audience', audience)
     let response: Response
     try {
-      response = await fetch(url, { headers: { authorization: `Bearer ${requestToken as string}`, accept: 'application/json' }, signal: AbortSignal.timeout(30_000) })
+      const headers = { authorization: `Bearer ${requestToken as string}`, accept: 'application/json' }
+      response = await fetch(url, { headers, signal: AbortSignal.timeout(30_000) })
     } catch (error) {
       throw new ServerUnavailableError(`cannot fetch the job's OIDC token from GitHub Actions: ${(error as Error).message}`)
     }

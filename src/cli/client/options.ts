@@ -51,10 +51,14 @@ export function resolveConnection (values: Record<string, string | boolean | und
   const base = url.toString().replace(/\/+$/, '')
   if (audience !== undefined) {
     if (token !== undefined && token !== '') throw new UsageError('give either a token (DEPLOYER_TOKEN, --token) or --oidc-audience, not both')
-    if (audience === '') throw new UsageError('--oidc-audience needs the audience the server expects (auth.oidc audience), e.g. --oidc-audience migration-deployer')
+    if (audience === '') {
+      throw new UsageError('--oidc-audience needs the audience the server expects (auth.oidc audience), e.g. --oidc-audience migration-deployer')
+    }
     return { server: base, token: '', tokenSource: githubActionsTokenSource(audience, env) }
   }
-  if (token === undefined || token === '') throw new UsageError('no token: set DEPLOYER_TOKEN (a token, or the CI job\'s OIDC token), pass --token, or --oidc-audience <aud> inside GitHub Actions')
+  if (token === undefined || token === '') {
+    throw new UsageError('no token: set DEPLOYER_TOKEN (a token, or the CI job\'s OIDC token), pass --token, or --oidc-audience <aud> inside GitHub Actions')
+  }
   return { server: base, token }
 }
 

@@ -11,7 +11,15 @@ const CLOSING_GRACE_MS = 5_000
 
 /** The API's view of one event, shared by the JSON and the Server-Sent Events forms. */
 export function toEventJson (event: DeploymentEvent): Pick<DeploymentEvent, 'id' | 'type' | 'actor' | 'actor_identity' | 'message' | 'data'> & { created_at: string } {
-  return { id: event.id, type: event.type, actor: event.actor, actor_identity: event.actor_identity ?? null, message: event.message === null ? null : maskSecrets(event.message), data: event.data, created_at: event.created_at.toISOString() }
+  return {
+    id: event.id,
+    type: event.type,
+    actor: event.actor,
+    actor_identity: event.actor_identity ?? null,
+    message: event.message === null ? null : maskSecrets(event.message),
+    data: event.data,
+    created_at: event.created_at.toISOString()
+  }
 }
 
 /** True when the client asked for Server-Sent Events; JSON stays the default for every other Accept. */

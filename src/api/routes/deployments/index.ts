@@ -41,7 +41,10 @@ const eventSchema = z.object({
     subject: z.string(),
     provider: z.string().optional(),
     person: z.string().optional()
-  }).nullable().meta({ description: 'For an actor that signed in with an OIDC token (CI) or SSO (a person): the issuer, the subject and the person behind it; null for static tokens and the service', example: null }),
+  }).nullable().meta({
+    description: 'For an actor that signed in with an OIDC token (CI) or SSO (a person): the issuer, the subject and the person behind it; null for static tokens and the service',
+    example: null
+  }),
   message: z.string().nullable().meta({ description: 'The line this event adds to the human log, if any', example: '✓ Configuration loaded' }),
   data: z.record(z.string(), z.unknown()).nullable(),
   created_at: z.string().meta({ example: '2025-01-24T10:30:00.000Z' })
