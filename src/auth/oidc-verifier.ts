@@ -78,7 +78,8 @@ export class OidcIssuerVerifier {
     if (failure === undefined) return
     const waitMs = failure.at + this.provider.jwks_refetch_cooldown - Date.now()
     if (waitMs > 0) {
-      throw new UnavailableError(`cannot verify tokens of OIDC issuer ${this.provider.name} now: ${failure.message}; the next attempt is in ${Math.ceil(waitMs / 1000)}s`)
+      throw new UnavailableError(`cannot verify tokens of OIDC issuer ${this.provider.name} now: ${failure.message}; ` +
+        `the next attempt is in ${Math.ceil(waitMs / 1000)}s`)
     }
   }
 
@@ -99,7 +100,8 @@ export class OidcIssuerVerifier {
           `the token's signature algorithm is not accepted: only asymmetric algorithms (${ASYMMETRIC_ALGORITHMS.join(', ')}) are, never "none" or HS*`)
       case 'ERR_JWT_EXPIRED':
         return new TokenRefusedError('expired',
-          `the OIDC token expired (exp ${timeOf((error as { payload?: JWTPayload }).payload?.exp)}, ${CLOCK_SKEW_SECONDS}s of clock skew allowed): request a fresh token for each job`)
+          `the OIDC token expired (exp ${timeOf((error as { payload?: JWTPayload }).payload?.exp)}, ${CLOCK_SKEW_SECONDS}s of clock skew allowed): ` +
+          'request a fresh token for each job')
       case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
         return this.describeClaim(error as { claim?: string, payload?: JWTPayload })
       case 'ERR_JWKS_NO_MATCHING_KEY':

@@ -57,7 +57,8 @@ export class SsoClient {
     for (const group of groups) for (const role of this.config.group_roles[group] ?? []) roles.add(role)
     if (roles.size === 0) {
       const listed = groups.length === 0 ? `no "${this.config.groups_claim}" claim` : groups.join(', ')
-      throw new ForbiddenError(`${named} signed in, but none of their groups (${listed}) has a role here: ask an operator to map a group in auth.sso.group_roles`)
+      throw new ForbiddenError(`${named} signed in, but none of their groups (${listed}) has a role here: ` +
+        'ask an operator to map a group in auth.sso.group_roles')
     }
     return { name: named, roles: [...roles], identity: { method: 'sso', issuer: this.config.issuer, subject: String(claims.sub), person: named } }
   }

@@ -42,7 +42,8 @@ function oidcRuleSchema (role: RoleSchema) {
       return
     }
     if (rule.principal === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['principal'], message: 'a rule grants a principal: give principal (a template like "{repository}@{ref}") or deny: <reason>' })
+      const message = 'a rule grants a principal: give principal (a template like "{repository}@{ref}") or deny: <reason>'
+      ctx.addIssue({ code: 'custom', path: ['principal'], message })
     }
     if (rule.roles === undefined) {
       ctx.addIssue({ code: 'custom', path: ['roles'], message: 'a rule grants roles: give roles (like [deployer]) or deny: <reason>' })

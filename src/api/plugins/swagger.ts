@@ -27,7 +27,8 @@ export default fp(async function swaggerPlugin (app) {
             type: 'apiKey',
             in: 'cookie',
             name: 'md_session',
-            description: 'A person\'s SSO session on the review page (`__Host-md_session` behind https); its state-changing requests also need the X-CSRF-Token header'
+            description: 'A person\'s SSO session on the review page (`__Host-md_session` behind https); ' +
+              'its state-changing requests also need the X-CSRF-Token header'
           }
         }
       },

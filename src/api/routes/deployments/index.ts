@@ -42,7 +42,8 @@ const eventSchema = z.object({
     provider: z.string().optional(),
     person: z.string().optional()
   }).nullable().meta({
-    description: 'For an actor that signed in with an OIDC token (CI) or SSO (a person): the issuer, the subject and the person behind it; null for static tokens and the service',
+    description: 'For an actor that signed in with an OIDC token (CI) or SSO (a person): the issuer, the subject and the person behind it; ' +
+      'null for static tokens and the service',
     example: null
   }),
   message: z.string().nullable().meta({ description: 'The line this event adds to the human log, if any', example: '✓ Configuration loaded' }),
