@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { SYSTEM_ACTOR } from '../auth/principal.js'
 import { durationMs } from './duration.js'
+import { checkIdentityReferences, identitySchemas } from './identity-schema.js'
 
 export const ROLES = ['viewer', 'deployer', 'approver', 'admin'] as const
 export type Role = typeof ROLES[number]
@@ -184,11 +185,14 @@ const notificationsSchema = z.strictObject({
   timeout: durationMs.default(10_000)
 })
 
+// auth.oidc (CI tokens) and auth.sso (people), SPEC §13.
+const identity = identitySchemas(z.enum(ROLES))
+
 export const configSchema = z.strictObject({
   workspace_root: z.string().min(1).default('.'),
   environments: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'environment names are lowercase letters, digits, - and _'), environmentSchema)
     .refine((envs) => Object.keys(envs).length > 0, 'define at least one environment'),
-  auth: z.strictObject({ tokens: z.array(tokenSchema).default([]) }).default({ tokens: [] }),
+  auth: z.strictObject({ tokens: z.array(tokenSchema).default([]), oidc: identity.oidc, sso: identity.sso }).default({ tokens: [], oidc: [] }),
   limits: z.strictObject({
     body_bytes: positiveInt.default(5 * 1024 * 1024),
     rate_limit: rateLimitSchema.default(DEFAULT_RATE_LIMIT)
@@ -221,6 +225,7 @@ export const configSchema = z.strictObject({
     if (token.name === SYSTEM_ACTOR) ctx.addIssue({ code: 'custom', path: ['auth', 'tokens', index, 'name'], message: `"${SYSTEM_ACTOR}" is reserved for the service's own audit events; choose another token name` })
     tokenNames.add(token.name)
   })
+  if (isRecord(raw.auth)) checkIdentityReferences(raw.auth, names, ctx)
 }, { when: (payload) => isRecord(payload.value) })
 
 /** `command:` goes with migration_tool command (and is required there), `sql:` with migration_tool sql. */

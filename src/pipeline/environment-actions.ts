@@ -60,6 +60,7 @@ export async function resolveEnvironmentMigration (pool: pg.Pool, config: Config
   } finally {
     await target.release()
   }
-  await appendEnvironmentEvent(pool, { environment: name, type: 'migration_resolved', actor: principal.name, data: { migration, as, rows_changed: result.rowsChanged } })
+  const data = { migration, as, rows_changed: result.rowsChanged }
+  await appendEnvironmentEvent(pool, { environment: name, type: 'migration_resolved', actor: principal.name, actorIdentity: principal.identity, data })
   return result
 }

@@ -39,6 +39,8 @@ export interface HarnessOptions {
   worker?: boolean
   /** More top-level config (e.g. `notifications`). */
   extraConfig?: Record<string, unknown>
+  /** More of `auth` beside the test tokens (e.g. `oidc`, `sso`). */
+  auth?: Record<string, unknown>
   /** More variables for the pipeline's environment (e.g. webhook secrets). */
   env?: Record<string, string>
   /** A control database of the test's own (tests that stop its server); by default one is cloned from the template. */
@@ -95,7 +97,7 @@ export async function startHarness (options: HarnessOptions = {}): Promise<Harne
   const config = parseConfig({
     workspace_root: options.workspaceRoot ?? FIXTURES,
     environments: configEnvironments,
-    auth: { tokens: Object.entries(TOKENS).map(([name, roles]) => ({ name, roles, sha256: createHash('sha256').update(`${name}-token`).digest('hex') })) },
+    auth: { tokens: Object.entries(TOKENS).map(([name, roles]) => ({ name, roles, sha256: createHash('sha256').update(`${name}-token`).digest('hex') })), ...options.auth },
     // Tests poll hard (waitFor); a test of the rate limit sets its own.
     limits: { rate_limit: { max: 1_000_000, window: '1m' }, ...options.limits },
     ...options.extraConfig

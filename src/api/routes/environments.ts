@@ -5,6 +5,7 @@ import { listBackups } from '../../store/backups.js'
 import { listDeployments } from '../../store/deployments.js'
 import { authErrors, errorBodySchema } from '../../schemas/common.js'
 import { principalOf } from '../plugins/auth.js'
+import { assertMayActIn } from '../../auth/environment-scope.js'
 
 const READ_ROLES = ['viewer', 'deployer', 'approver'] as const
 
@@ -213,6 +214,7 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
     }
   }, async (request) => {
     const { name, migration } = request.params
+    assertMayActIn(principalOf(request), name)
     const result = await resolveEnvironmentMigration(pool, config, env, principalOf(request), name, migration, request.body.as)
     return { environment: name, migration, resolved_as: request.body.as, rows_changed: result.rowsChanged }
   })

@@ -18,6 +18,7 @@ import { matchesEntityTag } from '../../entity-tag.js'
 import { createDeploymentReads, loadDeploymentResource } from '../../deployment-reads.js'
 import { decodeCursor, encodeCursor, toDeploymentResource, toDeploymentSummary } from '../../deployment-resource.js'
 import { principalOf } from '../../plugins/auth.js'
+import { assertMayActIn } from '../../../auth/environment-scope.js'
 import { unwrapEnvelope } from './envelope.js'
 import { streamDeploymentEvents, toEventJson, wantsEventStream } from './event-stream.js'
 
@@ -34,6 +35,17 @@ const eventSchema = z.object({
   id: z.number().int().meta({ description: 'Increasing; the SSE `id:` and the `Last-Event-ID` to resume after' }),
   type: z.string().meta({ example: 'log' }),
   actor: z.string().nullable().meta({ example: null }),
+  actor_identity: z.object({
+    method: z.enum(['oidc', 'sso']),
+    issuer: z.string(),
+    subject: z.string(),
+    provider: z.string().optional(),
+    person: z.string().optional()
+  }).nullable().meta({
+    description: 'For an actor that signed in with an OIDC token (CI) or SSO (a person): the issuer, the subject and the person behind it; ' +
+      'null for static tokens and the service',
+    example: null
+  }),
   message: z.string().nullable().meta({ description: 'The line this event adds to the human log, if any', example: '✓ Configuration loaded' }),
   data: z.record(z.string(), z.unknown()).nullable(),
   created_at: z.string().meta({ example: '2025-01-24T10:30:00.000Z' })
@@ -113,6 +125,7 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const principal = principalOf(request)
+      assertMayActIn(principal, request.body.environment)
       const key = idempotencyKeyOf(request)
       let row: DeploymentRow
       if (key === undefined) {
