@@ -171,6 +171,9 @@ const webhookSchema = z.strictObject({
   environments: z.array(z.string().min(1)).optional()
 })
 
+/** 30 days: dispatched webhook outbox rows are pruned after this by default. */
+export const OUTBOX_RETENTION_MS = 30 * 86_400_000
+
 const notificationsSchema = z.strictObject({
   /** The API's public base URL, for the links in webhook payloads (https://deployer.example.com). */
   public_url: z.url({ protocol: /^https?$/, error: 'expected the http(s) base URL of the API' }).optional(),
@@ -181,7 +184,9 @@ const notificationsSchema = z.strictObject({
     initial_delay: durationMs.default(2000)
   }).default({ attempts: 8, initial_delay: 2000 }),
   /** How long one delivery may take before it counts as failed. */
-  timeout: durationMs.default(10_000)
+  timeout: durationMs.default(10_000),
+  /** How long a dispatched outbox row is kept (the audit trail is kept forever regardless). */
+  outbox_retention: durationMs.default(OUTBOX_RETENTION_MS)
 })
 
 export const configSchema = z.strictObject({
@@ -193,7 +198,7 @@ export const configSchema = z.strictObject({
     body_bytes: positiveInt.default(5 * 1024 * 1024),
     rate_limit: rateLimitSchema.default(DEFAULT_RATE_LIMIT)
   }).default({ body_bytes: 5 * 1024 * 1024, rate_limit: DEFAULT_RATE_LIMIT }),
-  notifications: notificationsSchema.default({ webhooks: [], retry: { attempts: 8, initial_delay: 2000 }, timeout: 10_000 })
+  notifications: notificationsSchema.default({ webhooks: [], retry: { attempts: 8, initial_delay: 2000 }, timeout: 10_000, outbox_retention: OUTBOX_RETENTION_MS })
 }).superRefine((config, ctx) => {
   // Read defensively: with `when` below this also runs when other fields are invalid, so that one
   // pass reports every problem (zod skips refinements on a value with issues by default).
