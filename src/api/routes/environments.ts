@@ -54,7 +54,12 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/environments', {
     onRequest: app.requireRole(...READ_ROLES),
-    schema: { tags: ['environments'], summary: 'List configured environments', response: { 200: z.object({ environments: z.array(environmentSchema) }), ...authErrors } }
+    schema: {
+      operationId: 'listEnvironments',
+      tags: ['environments'],
+      summary: 'List configured environments',
+      response: { 200: z.object({ environments: z.array(environmentSchema) }), ...authErrors }
+    }
   }, async () => ({
     environments: Object.values(config.environments).map((environment) => ({
       name: environment.name,
@@ -72,6 +77,7 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/environments/:name/status', {
     onRequest: app.requireRole(...READ_ROLES),
     schema: {
+      operationId: 'getEnvironmentStatus',
       tags: ['environments'],
       summary: 'Applied, pending, failed and drifted migrations (like `prisma migrate status`)',
       params: environmentParams,
@@ -103,6 +109,7 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/environments/:name/backups', {
     onRequest: app.requireRole(...READ_ROLES),
     schema: {
+      operationId: 'listEnvironmentBackups',
       tags: ['environments'],
       summary: 'Backups taken before deployments to this environment, newest first',
       params: environmentParams,
@@ -121,6 +128,7 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post('/environments/:name/migrations/:migration/resolve', {
     onRequest: app.requireRole('approver'),
     schema: {
+      operationId: 'resolveMigration',
       tags: ['environments'],
       summary: 'Mark a failed migration applied or rolled back (like `prisma migrate resolve`)',
       params: environmentParams.extend({ migration: z.string().min(1).max(255) }),
