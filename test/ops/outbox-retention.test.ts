@@ -38,7 +38,8 @@ t.test('notifications.outbox_retention: 30 days by default, any duration accepte
   const base = { environments: { dev: { database_url_env: 'DEV_DATABASE_URL' } } }
   t.equal(parseConfig(base, PROJECT_ROOT).notifications.outbox_retention, 30 * DAY_MS)
   t.equal(parseConfig({ ...base, notifications: { outbox_retention: '7d' } }, PROJECT_ROOT).notifications.outbox_retention, 7 * DAY_MS)
-  t.throws(() => parseConfig({ ...base, notifications: { outbox_retention: 'a month' } }, PROJECT_ROOT), { message: /notifications\.outbox_retention: expected a duration/ })
+  const vague = { ...base, notifications: { outbox_retention: 'a month' } }
+  t.throws(() => parseConfig(vague, PROJECT_ROOT), { message: /notifications\.outbox_retention: expected a duration/ })
 })
 
 t.test('dispatched rows older than the retention are pruned; newer ones, undispatched ones and the audit trail stay', async (t) => {
@@ -51,7 +52,8 @@ t.test('dispatched rows older than the retention are pruned; newer ones, undispa
   const events = await eventCount(h)
 
   t.equal(await pruneNotificationOutbox(h.runtime.pool, 30 * DAY_MS), 1, 'one row pruned')
-  t.same((await outbox(h)).map((row) => row.deployment_id), [recent, pending], 'the one dispatched 31 days ago is gone; 29 days ago and undispatched (40 days old) stay')
+  t.same((await outbox(h)).map((row) => row.deployment_id), [recent, pending],
+    'the one dispatched 31 days ago is gone; 29 days ago and undispatched (40 days old) stay')
   t.equal(await eventCount(h), events, 'no audited event is deleted')
   t.equal(await pruneNotificationOutbox(h.runtime.pool, 30 * DAY_MS), 0, 'a second run finds nothing')
 
