@@ -54,6 +54,13 @@ const SYSTEM_STEPS: Array<[RegExp, string]> = [
  */
 export async function reproduceImage (contextRoot: string, into: string, npmEnv: NodeJS.ProcessEnv = cleanEnv(process.env)): Promise<ReproducedImage> {
   const context = buildContextFiles(contextRoot)
+  // The context as it is now, as `docker build` sends it first: edits made while the stages run
+  // (a slow `npm ci`) do not leak into later COPYs.
+  const snapshot = path.join(into, '.context')
+  for (const file of context) {
+    mkdirSync(path.dirname(path.join(snapshot, file)), { recursive: true })
+    copyFileSync(path.join(contextRoot, file), path.join(snapshot, file))
+  }
   const stages: Stage[] = []
   const result: ReproducedImage = { stages: {}, workdir: '', env: {}, entrypoint: [], cmd: [], skipped: [], timings: [] }
   let stage: Stage | undefined
@@ -115,7 +122,7 @@ export async function reproduceImage (contextRoot: string, into: string, npmEnv:
       for (const file of files) {
         const out = file === relative ? fileTarget(source) : path.join(target, relative === '.' ? file : file.slice(relative.length + 1))
         mkdirSync(path.dirname(out), { recursive: true })
-        copyFileSync(path.join(contextRoot, file), out)
+        copyFileSync(path.join(snapshot, file), out)
       }
     }
   }
