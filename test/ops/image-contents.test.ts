@@ -20,7 +20,11 @@ t.setTimeout(900_000)
 const work = mkdtempSync(path.join(tmpdir(), 'md-image-'))
 t.teardown(() => { rmSync(work, { recursive: true, force: true }) })
 const started = Date.now()
-const image = await reproduceImage(PROJECT_ROOT, work)
+// A failed stage fails the file right here: its teardown would not run, so clean up first.
+const image = await reproduceImage(PROJECT_ROOT, work).catch((error: unknown) => {
+  rmSync(work, { recursive: true, force: true })
+  throw error
+})
 t.comment(`stages reproduced in ${Date.now() - started} ms: ${image.timings.map((s) => `${s.stage} \`${s.step}\` ${s.ms} ms`).join(', ')}`)
 t.comment(`not reproduced: ${image.skipped.join('; ')}`)
 
