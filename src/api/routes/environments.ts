@@ -90,6 +90,7 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       onRequest: app.requireRole(...READ_ROLES),
       schema: {
+        operationId: 'listEnvironments',
         tags: ['environments'],
         summary: 'List configured environments',
         response: { 200: z.object({ environments: z.array(environmentSchema) }), ...authErrors }
@@ -121,6 +122,7 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/environments/:name/status', {
     onRequest: app.requireRole(...READ_ROLES),
     schema: {
+      operationId: 'getEnvironmentStatus',
       tags: ['environments'],
       summary: 'Applied, pending, failed and drifted migrations (like `prisma migrate status`)',
       params: environmentParams,
@@ -178,6 +180,7 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/environments/:name/backups', {
     onRequest: app.requireRole(...READ_ROLES),
     schema: {
+      operationId: 'listEnvironmentBackups',
       tags: ['environments'],
       summary: 'Backups taken before deployments to this environment, newest first',
       params: environmentParams,
@@ -206,6 +209,7 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post('/environments/:name/migrations/:migration/resolve', {
     onRequest: app.requireRole('approver'),
     schema: {
+      operationId: 'resolveMigration',
       tags: ['environments'],
       summary: 'Mark a failed migration applied or rolled back (like `prisma migrate resolve`)',
       params: environmentParams.extend({ migration: z.string().min(1).max(255) }),

@@ -38,6 +38,7 @@ const ssoRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/auth/session', {
     schema: {
+      operationId: 'getSession',
       tags: ['auth'],
       summary: 'The SSO session of this browser, if any',
       security: [],
@@ -103,6 +104,7 @@ const ssoRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post('/auth/logout', {
     schema: {
+      operationId: 'signOut',
       tags: ['auth'],
       summary: 'Sign out: end this browser\'s SSO session',
       security: [],

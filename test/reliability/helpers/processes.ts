@@ -81,10 +81,14 @@ export function serviceEnv (h: Harness, configFile: string, extra: Record<string
 
 /**
  * Starts `node --import tsx src/cli/main.ts <role>` (one process, so SIGKILL kills the real
- * thing, not a wrapper). Every process started here is killed by `killAll`.
+ * thing, not a wrapper), or `node <from.main> <role>` in `from.cwd` (a built tree). Every
+ * process started here is killed by `killAll`.
  */
-export function spawnService (role: ServiceProcess['role'], env: NodeJS.ProcessEnv, registry: ServiceProcess[]): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/cli/main.ts'), role], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+export function spawnService (
+  role: ServiceProcess['role'], env: NodeJS.ProcessEnv, registry: ServiceProcess[], from?: { cwd: string, main: string }
+): ServiceProcess {
+  const args = from === undefined ? ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/cli/main.ts'), role] : [from.main, role]
+  const child = spawn(process.execPath, args, { cwd: from?.cwd ?? PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: string[] = []
   let onReady: (() => void) | undefined
   const service: ServiceProcess = {
