@@ -195,7 +195,7 @@ pg_init() {
   (umask 077; printf '%s\n' "$PG_PW" >"$pwtmp")
   own_pg "$pwtmp"
   local ilog="$PGBASE/initdb.log"
-  : >"$ilog"; own_pg "$ilog"
+  (umask 077; : >"$ilog"); own_pg "$ilog"
   if ! as_pg "$PGBIN/initdb" -D "$PGDATA" -U postgres --pwfile="$pwtmp" --auth=scram-sha-256 \
         -E UTF8 --locale=C >"$ilog" 2>&1; then
     rm -f "$pwtmp"
@@ -208,9 +208,10 @@ pg_init() {
     >>"$PGDATA/postgresql.conf"
 }
 
-pg_write_conf() {
-  local q_run=${PGRUN//\'/\'\'}
-  cat >"$PGDATA/deployer.conf" <<EOF
+CONF_CHANGED=0
+pg_write_conf() { # rewrite deployer.conf; CONF_CHANGED=1 when its content changed
+  local q_run=${PGRUN//\'/\'\'} conf="$PGDATA/deployer.conf" content
+  content=$(cat <<EOF
 # Written by scripts/services.sh; edits are overwritten at the next start.
 listen_addresses = '$HOST'
 port = $PG_PORT
@@ -220,8 +221,29 @@ shared_buffers = 128MB
 fsync = off
 synchronous_commit = off
 full_page_writes = off
+# The log keeps errors, never what caused them: a failing statement may hold a password
+# (CREATE ROLE … PASSWORD '…'), and DETAIL/CONTEXT lines quote rows' values and JSON input.
+log_min_error_statement = panic
+log_error_verbosity = terse
+log_parameter_max_length_on_error = 0
+log_statement = 'none'
+log_min_duration_statement = -1
+log_file_mode = 0600
 EOF
-  own_pg "$PGDATA/deployer.conf"
+)
+  CONF_CHANGED=0
+  if [ -f "$conf" ] && [ "$(cat "$conf")" = "$content" ]; then return 0; fi
+  printf '%s\n' "$content" >"$conf"
+  own_pg "$conf"
+  CONF_CHANGED=1
+}
+
+pg_private_log() { # the server log (pg_ctl -l) readable by its owner only
+  [ -e "$PGLOG" ] || (umask 077; : >"$PGLOG")
+  own_pg "$PGLOG"
+  chmod 600 "$PGLOG"
+  [ -e "$PGBASE/initdb.log" ] && chmod 600 "$PGBASE/initdb.log"
+  return 0
 }
 
 pg_clear_stale_pid() {
@@ -248,8 +270,7 @@ pg_clear_stale_pid() {
 pg_start() {
   pg_write_conf
   mkdir_pg "$PGRUN" 700
-  [ -e "$PGLOG" ] || : >"$PGLOG"
-  own_pg "$PGLOG"
+  pg_private_log
   pg_clear_stale_pid
   pg_ready && return 0
   if ! as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGLOG" -w -t 120 start >/dev/null 2>&1 9>&-; then
@@ -291,6 +312,10 @@ pg_up() {
   if ! have=$(psql_admin postgres -At -c "select datname from pg_database" 2>/dev/null); then
     die "postgres: something answers on $HOST:$PG_PORT but rejects this project's password (another cluster?). Stop it, or set DEPLOYER_PG_PORT."
   fi
+  # A server started by an earlier version of this script: its settings and log made current.
+  pg_write_conf
+  [ "$CONF_CHANGED" -eq 1 ] && psql_admin postgres -At -c "SELECT pg_reload_conf()" >/dev/null
+  pg_private_log
   local db
   for db in "${DATABASES[@]}"; do
     if ! grep -qx "$db" <<<"$have"; then
