@@ -28,12 +28,11 @@ async function embeddedLog (): Promise<string | undefined> {
   return existsSync(log) ? log : undefined
 }
 
-t.test('the embedded PostgreSQL\'s log: 0600, and no statement text, data or password in it', async (t) => {
-  const log = await embeddedLog()
-  if (log === undefined) {
-    t.skip('not the embedded PostgreSQL of scripts/services.sh')
-    return
-  }
+const log = await embeddedLog()
+const notEmbedded = log === undefined ? 'not the embedded PostgreSQL of scripts/services.sh' : false
+
+t.test('the embedded PostgreSQL\'s log: 0600, and no statement text, data or password in it', { skip: notEmbedded }, async (t) => {
+  if (log === undefined) return
   t.equal((statSync(log).mode & 0o777).toString(8), '600', `${log} is readable by its owner only`)
   await withClient(adminUrl(), async (client) => {
     const setting = async (name: string): Promise<string | undefined> => (await client.query<Record<string, string>>(`SHOW ${name}`)).rows[0]?.[name]
