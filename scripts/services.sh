@@ -12,6 +12,12 @@
 # Data lives under <project>/.data/. The PostgreSQL superuser password is generated once,
 # kept in .data/pg-password (mode 600) and .data/services.env (mode 600), and never printed
 # nor passed on a command line.
+#
+# The example target databases (deployer_dev, deployer_staging, deployer_production) each
+# belong to a login role of the same name: not a superuser, no CREATEROLE, allowed to connect
+# to its own database only (REVOKE CONNECT from PUBLIC, and pg_hba.conf rejects it elsewhere).
+# A migration deployed to one environment cannot reach another's database, nor the server's
+# programs and files. Their passwords: .data/pg-password-<role> (mode 600), in services.env.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -19,7 +25,8 @@ DATA="$ROOT/.data"
 PG_PORT="${DEPLOYER_PG_PORT:-55432}"
 REDIS_PORT="${DEPLOYER_REDIS_PORT:-56379}"
 HOST=127.0.0.1
-DATABASES=(deployer_control deployer_dev deployer_staging deployer_production)
+DATABASES=(deployer_control)
+TARGET_DATABASES=(deployer_dev deployer_staging deployer_production)
 PW_FILE="$DATA/pg-password"
 ENV_FILE="$DATA/services.env"
 IS_ROOT=0
@@ -324,7 +331,58 @@ pg_up() {
         || die "postgres: could not create database $db"
     fi
   done
+  pg_target_roles
   say "postgres: up on $HOST:$PG_PORT"
+}
+
+role_password() { # role_password ROLE: its password, generated once into .data/pg-password-ROLE
+  local file="$DATA/pg-password-$1" pw
+  if [ ! -s "$file" ]; then
+    pw=$(gen_password)
+    [ "${#pw}" -eq 32 ] || die "could not generate a password"
+    (umask 077; printf '%s\n' "$pw" >"$file.tmp.$$")
+    mv -f "$file.tmp.$$" "$file"
+  fi
+  tr -d ' \n\r' <"$file"
+}
+
+# One owner role per example target database, confined to it (see the header). An example
+# database made by an earlier version of this script belongs to the superuser, with objects the
+# new owner could not alter: it only ever held example data, so it is recreated empty.
+pg_target_roles() {
+  local db pw owner hba="$PGDATA/pg_hba.conf" block="" current
+  for db in "${TARGET_DATABASES[@]}"; do
+    pw=$(role_password "$db")
+    psql_admin postgres >/dev/null <<SQL
+SELECT format('CREATE ROLE %I', '$db') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$db') \gexec
+ALTER ROLE "$db" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD '$pw';
+SQL
+    owner=$(psql_admin postgres -At -c "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '$db'")
+    if [ "$owner" != "$db" ]; then
+      if [ -n "$owner" ]; then
+        psql_admin postgres -c "DROP DATABASE \"$db\" WITH (FORCE)" >/dev/null
+        say "postgres: recreated the example database $db (empty), owned by its own role $db instead of $owner"
+      fi
+      psql_admin postgres -c "CREATE DATABASE \"$db\" OWNER \"$db\"" >/dev/null || die "postgres: could not create database $db"
+    fi
+    block+="host    $db    $db    $HOST/32    scram-sha-256"$'\n'
+    block+="local   $db    $db                    scram-sha-256"$'\n'
+    block+="host    all    $db    all             reject"$'\n'
+    block+="local   all    $db                    reject"$'\n'
+  done
+  # No database lets every role connect: each target role reaches its own only.
+  local revoke="" d
+  for d in "${TARGET_DATABASES[@]}" "${DATABASES[@]}" postgres template1; do revoke+="REVOKE CONNECT, TEMPORARY ON DATABASE \"$d\" FROM PUBLIC;"$'\n'; done
+  psql_admin postgres >/dev/null <<<"$revoke"
+  # ...and for databases created later (PUBLIC may connect to those), pg_hba.conf says so first.
+  block="# BEGIN migration-deployer target roles (scripts/services.sh rewrites this block)"$'\n'"$block# END migration-deployer target roles"
+  current=$(sed '/^# BEGIN migration-deployer target roles/,/^# END migration-deployer target roles/d' "$hba")
+  if [ "$(cat "$hba")" != "$block"$'\n'"$current" ]; then
+    printf '%s\n%s\n' "$block" "$current" >"$hba.tmp.$$"
+    own_pg "$hba.tmp.$$"; chmod 600 "$hba.tmp.$$"
+    mv -f "$hba.tmp.$$" "$hba"
+    psql_admin postgres -At -c "SELECT pg_reload_conf()" >/dev/null
+  fi
 }
 
 pg_down() {
@@ -382,13 +440,15 @@ redis_down() {
 
 write_env() {
   local base="postgres://postgres:$PG_PW@$HOST:$PG_PORT"
+  local target="$HOST:$PG_PORT"
   local content
+  # Each environment's URL names its own role (see pg_target_roles), never the superuser.
   content=$(cat <<EOF
 DATABASE_URL=$base/deployer_control
 REDIS_URL=redis://$HOST:$REDIS_PORT
-DEV_DATABASE_URL=$base/deployer_dev
-STAGING_DATABASE_URL=$base/deployer_staging
-PROD_DATABASE_URL=$base/deployer_production
+DEV_DATABASE_URL=postgres://deployer_dev:$(role_password deployer_dev)@$target/deployer_dev
+STAGING_DATABASE_URL=postgres://deployer_staging:$(role_password deployer_staging)@$target/deployer_staging
+PROD_DATABASE_URL=postgres://deployer_production:$(role_password deployer_production)@$target/deployer_production
 TEST_ADMIN_DATABASE_URL=$base/postgres
 EOF
 )
