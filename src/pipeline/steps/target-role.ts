@@ -24,11 +24,11 @@ interface RolePowers {
 
 // pg_has_role(…, 'MEMBER'): the role itself or any role it belongs to (it may SET ROLE to those).
 const POWERS_QUERY = `SELECT current_user AS name,
-  ARRAY(SELECT r.rolname FROM pg_roles r WHERE r.rolsuper AND pg_has_role(current_user, r.oid, 'MEMBER') ORDER BY r.rolname) AS superuser,
-  ARRAY(SELECT r.rolname FROM pg_roles r WHERE r.rolcreaterole AND NOT r.rolsuper AND pg_has_role(current_user, r.oid, 'MEMBER') ORDER BY r.rolname) AS createrole,
+  ARRAY(SELECT r.rolname FROM pg_roles r WHERE r.rolsuper AND pg_has_role(current_user, r.oid, 'MEMBER') ORDER BY r.rolname)::text[] AS superuser,
+  ARRAY(SELECT r.rolname FROM pg_roles r WHERE r.rolcreaterole AND NOT r.rolsuper AND pg_has_role(current_user, r.oid, 'MEMBER') ORDER BY r.rolname)::text[] AS createrole,
   pg_has_role(current_user, 'pg_execute_server_program', 'MEMBER') AS server_programs,
   pg_has_role(current_user, 'pg_read_server_files', 'MEMBER') OR pg_has_role(current_user, 'pg_write_server_files', 'MEMBER') AS server_files,
-  ARRAY(SELECT datname FROM pg_database WHERE datname <> current_database() AND NOT datistemplate ORDER BY datname LIMIT 6) AS other_databases`
+  ARRAY(SELECT datname FROM pg_database WHERE datname <> current_database() AND NOT datistemplate ORDER BY datname LIMIT 6)::text[] AS other_databases`
 
 async function readPowers (client: pg.Client): Promise<RolePowers> {
   const { rows } = await client.query<{ name: string, superuser: string[], createrole: string[], server_programs: boolean, server_files: boolean, other_databases: string[] }>(POWERS_QUERY)
