@@ -101,7 +101,8 @@ function inspectNode (kind: string, body: Record<string, unknown>, text: string,
     }
     case 'AlterSystemStmt': {
       const set = body.setstmt as { kind?: string, name?: string } | undefined
-      add(scope, 'ALTER SYSTEM', set?.kind === 'VAR_RESET_ALL' ? 'ALTER SYSTEM RESET ALL' : `ALTER SYSTEM ${set?.kind === 'VAR_RESET' ? 'RESET' : 'SET'} ${set?.name ?? ''}`.trimEnd())
+      const verb = set?.kind === 'VAR_RESET' ? 'RESET' : 'SET'
+      add(scope, 'ALTER SYSTEM', set?.kind === 'VAR_RESET_ALL' ? 'ALTER SYSTEM RESET ALL' : `ALTER SYSTEM ${verb} ${set?.name ?? ''}`.trimEnd())
       return
     }
     case 'CreateRoleStmt':
@@ -200,7 +201,8 @@ function inspectSql (sql: string, scope: Scope): void {
   const bytes = Buffer.from(sql, 'utf8')
   for (const raw of statements) {
     const start = raw.stmt_location ?? 0
-    const text = raw.stmt_len === undefined || raw.stmt_len === 0 ? bytes.subarray(start).toString('utf8') : bytes.subarray(start, start + raw.stmt_len).toString('utf8')
+    const end = raw.stmt_len === undefined || raw.stmt_len === 0 ? bytes.length : start + raw.stmt_len
+    const text = bytes.subarray(start, end).toString('utf8')
     inspectTree(raw.stmt, text, scope)
   }
 }

@@ -25,6 +25,8 @@ export function describeRefused (refused: readonly RefusedStatement[]): string {
 /** The fix, for the report's suggestions and the error's message. */
 export function allowStatementsHint (environment: string, refused: readonly RefusedStatement[]): string {
   const categories = [...new Set(refused.map((r) => r.category))]
-  return `if ${environment} really needs ${refused.length === 1 ? 'it' : 'them'}, an operator lists ${categories.length === 1 ? 'its category' : 'their categories'} in ` +
-    `environments.${environment}.policy.allow_statements in the config: [${categories.join(', ')}]`
+  const them = refused.length === 1 ? 'it' : 'them'
+  const their = categories.length === 1 ? 'its category' : 'their categories'
+  return `if ${environment} really needs ${them}, an operator lists ${their} in environments.${environment}.policy.allow_statements in the config: ` +
+    `[${categories.join(', ')}]`
 }

@@ -62,7 +62,8 @@ const policySchema = z.strictObject({
    * languages, …) are refused in every environment unless their category is listed here.
    */
   allow_statements: z.array(z.string().transform((name) => name.trim().replace(/\s+/g, ' ').toUpperCase())
-    .pipe(z.enum(ESCAPE_CATEGORY_NAMES as [EscapeCategory, ...EscapeCategory[]], { error: `expected one of: ${ESCAPE_CATEGORY_NAMES.join(', ')}` }))).default([])
+    .pipe(z.enum(ESCAPE_CATEGORY_NAMES as [EscapeCategory, ...EscapeCategory[]], { error: `expected one of: ${ESCAPE_CATEGORY_NAMES.join(', ')}` })))
+    .default([])
 })
 
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/

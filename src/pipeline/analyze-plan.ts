@@ -27,7 +27,9 @@ export async function analyzePlan (plan: Plan, pending: MigrationFile[], environ
     })
   }
   // Statements that reach beyond the database are refused before anything else is spent on the plan.
-  refuseEscapingStatements(pending, await Promise.all(pending.map(async (migration, index) => analyses[index] ?? (isSqlApplied(migration) ? await analyzeMigrationSqlCached(migration.sql) : undefined))), environment)
+  const escapeAnalyses = await Promise.all(pending.map(async (migration, index) =>
+    analyses[index] ?? (isSqlApplied(migration) ? await analyzeMigrationSqlCached(migration.sql) : undefined)))
+  refuseEscapingStatements(pending, escapeAnalyses, environment)
   const warnings = await lint(pending.filter((migration) => migration.appliedBy === undefined), environment, logger)
   const migrations = plan.migrations.map((migration, index) => {
     const analysis = analyses[index]

@@ -127,7 +127,13 @@ async function applyMigrations (ctx: PipelineContext, deployment: DeploymentRow,
   // resumed apply handles like a crash (it records what the target's history shows).
   const records = new OneInFlight()
   try {
-    const applied = await target.apply(toApply, { lockTimeoutMs: environment.lock_timeout, statementTimeoutMs: environment.statement_timeout, historyIdFor: (migration) => historyIdFor(deployment.id, migration.name), allowStatements: environment.policy.allow_statements }, {
+    const options = {
+      lockTimeoutMs: environment.lock_timeout,
+      statementTimeoutMs: environment.statement_timeout,
+      historyIdFor: (migration: MigrationFile) => historyIdFor(deployment.id, migration.name),
+      allowStatements: environment.policy.allow_statements
+    }
+    const applied = await target.apply(toApply, options, {
       // A graceful shutdown stops here, between migrations: the one before has finished and been recorded.
       onMigrationStart: async () => {
         if (ctx.shutdown?.aborted === true) await records.drain()

@@ -135,13 +135,17 @@ async function checkHealthBefore (deployment: DeploymentRow, environment: Enviro
     return { summary: 'skipped' }
   }
   await recorder.startStep('health_check_before')
-  const result = await runHealthChecks({ databaseUrl, environment, handler, source, allowDrift: environment.mode === 'dev' && environment.reset_on_drift, inspectRole: true })
+  const allowDrift = environment.mode === 'dev' && environment.reset_on_drift
+  const result = await runHealthChecks({ databaseUrl, environment, handler, source, allowDrift, inspectRole: true })
   if (!result.passed) {
     await recorder.log(`✗ Pre-deployment health check: failed (${result.details.filter((d) => !d.passed).map((d) => `${d.check}: ${d.message}`).join('; ')})`)
     const roleFailure = targetRoleFailure(environment, result.details)
     throw new DeploymentFailure({
       error: roleFailure?.error ?? 'Pre-deployment health check failed',
-      suggestions: roleFailure?.suggestions ?? ['Check that the database is running and reachable from the worker, then deploy again', `Run GET /environments/${environment.name}/status to see the database's state`],
+      suggestions: roleFailure?.suggestions ?? [
+        'Check that the database is running and reachable from the worker, then deploy again',
+        `Run GET /environments/${environment.name}/status to see the database's state`
+      ],
       extraResult: { health_check: 'failed', details: result.details }
     })
   }

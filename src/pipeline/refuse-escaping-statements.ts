@@ -11,7 +11,11 @@ import { DeploymentFailure } from './deployment-failure.js'
  * protected or not: an unprotected one shares its server with the others. `analyses[i]` is the
  * analysis of `pending[i]` (undefined for files not parsed as SQL).
  */
-export function refuseEscapingStatements (pending: readonly MigrationFile[], analyses: ReadonlyArray<Pick<SqlAnalysis, 'escapes'> | undefined>, environment: EnvironmentConfig): void {
+export function refuseEscapingStatements (
+  pending: readonly MigrationFile[],
+  analyses: ReadonlyArray<Pick<SqlAnalysis, 'escapes'> | undefined>,
+  environment: EnvironmentConfig
+): void {
   const refused = pending.flatMap((migration, index) => refusedStatements(migration.name, analyses[index]?.escapes ?? [], environment.policy.allow_statements))
   if (refused.length === 0) return
   throw new DeploymentFailure({

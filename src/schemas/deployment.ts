@@ -22,12 +22,16 @@ export const inlineMigrationSchema = z.strictObject({
 export const createDeploymentBody = z.strictObject({
   operation: z.enum(OPERATIONS).default('deploy-migrations'),
   // A function, not a string: a plain string would also be the message for a value of the wrong type.
-  environment: wellFormed(z.string({ error: (issue) => issue.input === undefined ? 'environment is required: the name of a configured environment, e.g. "staging"' : 'expected the name of a configured environment as a string, e.g. "staging"' })
-    .min(1, 'environment must not be empty: the name of a configured environment, e.g. "staging"').max(100, 'environment names are at most 100 characters')),
+  environment: wellFormed(z.string({
+    error: (issue) => issue.input === undefined
+      ? 'environment is required: the name of a configured environment, e.g. "staging"'
+      : 'expected the name of a configured environment as a string, e.g. "staging"'
+  }).min(1, 'environment must not be empty: the name of a configured environment, e.g. "staging"').max(100, 'environment names are at most 100 characters')),
   dry_run: z.boolean().default(false),
   skip_backup: z.boolean().default(false),
   skip_health_check: z.boolean().default(false),
-  working_directory: wellFormed(z.string().min(1).max(1000)).optional().meta({ description: 'Folder inside the workspace root holding the Prisma project or its migrations' }),
+  working_directory: wellFormed(z.string().min(1).max(1000)).optional()
+    .meta({ description: 'Folder inside the workspace root holding the Prisma project or its migrations' }),
   migrations: z.array(inlineMigrationSchema).max(5000).optional().meta({ description: 'Inline migrations: exactly these bytes are planned, approved and applied' }),
   backup_id: z.string().regex(BACKUP_ID_PATTERN, 'expected a backup id like "backup-20250124-103000-1a2b" (see GET /environments/:name/backups)').optional()
     .meta({ description: 'With operation restore-backup: the backup to restore' }),
@@ -124,5 +128,9 @@ export const approveBody = z.strictObject({
 }).meta({ example: { comment: 'Reviewed the SQL, LGTM' } })
 
 export const rejectBody = z.strictObject({
-  reason: wellFormed(z.string({ error: (issue) => issue.input === undefined ? 'reason is required: say why the deployment is rejected' : 'expected reason as a string: say why the deployment is rejected' }).min(1, 'reason must not be empty').max(2000))
+  reason: wellFormed(z.string({
+    error: (issue) => issue.input === undefined
+      ? 'reason is required: say why the deployment is rejected'
+      : 'expected reason as a string: say why the deployment is rejected'
+  }).min(1, 'reason must not be empty').max(2000))
 }).meta({ example: { reason: 'Drops a column the app still reads' } })

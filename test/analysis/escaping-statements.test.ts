@@ -33,9 +33,11 @@ t.test('each kind of escape, with its category and a name for the statement', as
     ["SELECT dblink_connect('host=127.0.0.1 dbname=deployer_production')", [['DBLINK', 'dblink_connect()']]],
     ["SELECT * FROM dblink('dbname=x', 'SELECT 1') AS t(a int)", [['DBLINK', 'dblink()']]],
     ['CREATE EXTENSION postgres_fdw', [['POSTGRES_FDW', 'CREATE EXTENSION postgres_fdw']]],
-    ["CREATE SERVER prod FOREIGN DATA WRAPPER postgres_fdw OPTIONS (dbname 'deployer_production')", [['POSTGRES_FDW', 'CREATE SERVER "prod" FOREIGN DATA WRAPPER postgres_fdw']]],
+    ["CREATE SERVER prod FOREIGN DATA WRAPPER postgres_fdw OPTIONS (dbname 'deployer_production')",
+      [['POSTGRES_FDW', 'CREATE SERVER "prod" FOREIGN DATA WRAPPER postgres_fdw']]],
     ['CREATE LANGUAGE plpython3u', [['UNTRUSTED LANGUAGE', 'CREATE EXTENSION plpython3u']]],
-    ['CREATE FUNCTION f() RETURNS int LANGUAGE plpython3u AS $$ import os; return os.system("id") $$', [['UNTRUSTED LANGUAGE', 'CREATE FUNCTION "f" LANGUAGE plpython3u']]],
+    ['CREATE FUNCTION f() RETURNS int LANGUAGE plpython3u AS $$ import os; return os.system("id") $$',
+      [['UNTRUSTED LANGUAGE', 'CREATE FUNCTION "f" LANGUAGE plpython3u']]],
     ["CREATE PROCEDURE p() LANGUAGE plperlu AS $$ system('id') $$", [['UNTRUSTED LANGUAGE', 'CREATE PROCEDURE "p" LANGUAGE plperlu']]],
     ["CREATE FUNCTION c() RETURNS int LANGUAGE c AS '/tmp/evil.so', 'f'", [['UNTRUSTED LANGUAGE', 'CREATE FUNCTION "c" LANGUAGE c']]],
     ["DO LANGUAGE plpython3u $$ import os; os.system('id') $$", [['UNTRUSTED LANGUAGE', 'DO LANGUAGE plpython3u']]],
@@ -72,7 +74,8 @@ t.test('what is not an escape: streams, trusted languages, names and text that o
 
 t.test('no false alarm on real projects: the fixtures and the documenso corpus', async (t) => {
   const sources = [
-    ...(await Promise.all(['app', 'app-next', 'broken-third', 'concurrent-index', 'drop-column'].map(async (name) => await readPrismaMigrations(path.join(FIXTURES, name))))).flat(),
+    ...(await Promise.all(['app', 'app-next', 'broken-third', 'concurrent-index', 'drop-column']
+      .map(async (name) => await readPrismaMigrations(path.join(FIXTURES, name))))).flat(),
     ...await readSqlMigrations(path.join(FIXTURES, 'sql-app'))
   ]
   const documenso = path.resolve(PROJECT_ROOT, '../shared/corpus/documenso')

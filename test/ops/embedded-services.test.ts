@@ -22,7 +22,9 @@ async function withClient<T> (url: string, fn: (client: pg.Client) => Promise<T>
 
 /** The server log services.sh starts PostgreSQL with (`pg_ctl -l <cluster>/../pg.log`), if this is that server. */
 async function embeddedLog (): Promise<string | undefined> {
-  const dataDirectory = await withClient(adminUrl(), async (client) => (await client.query<{ data_directory: string }>('SHOW data_directory')).rows[0]?.data_directory)
+  const show = async (client: pg.Client): Promise<string | undefined> =>
+    (await client.query<{ data_directory: string }>('SHOW data_directory')).rows[0]?.data_directory
+  const dataDirectory = await withClient(adminUrl(), show)
   if (dataDirectory === undefined || path.basename(dataDirectory) !== 'pg') return undefined
   const log = path.join(path.dirname(dataDirectory), 'pg.log')
   return existsSync(log) ? log : undefined

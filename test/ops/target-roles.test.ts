@@ -39,14 +39,20 @@ async function refusedConnection (t: Test, url: string, what: string): Promise<v
 
 /** What a role may do on its own database, as a migration running as it could. */
 async function assertConfinedOwner (t: Test, client: pg.Client, database: string): Promise<void> {
-  const { rows: [role] } = await client.query<{ name: string, rolsuper: boolean, rolcreaterole: boolean, rolcreatedb: boolean, rolbypassrls: boolean, owner: boolean, programs: boolean, files: boolean }>(`
+  interface RoleRow {
+    name: string, rolsuper: boolean, rolcreaterole: boolean, rolcreatedb: boolean, rolbypassrls: boolean, owner: boolean, programs: boolean, files: boolean
+  }
+  const { rows: [role] } = await client.query<RoleRow>(`
     SELECT current_user AS name, r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolbypassrls,
            (SELECT datdba = r.oid FROM pg_database WHERE datname = current_database()) AS owner,
            pg_has_role(current_user, 'pg_execute_server_program', 'MEMBER') AS programs,
            pg_has_role(current_user, 'pg_read_server_files', 'MEMBER') OR pg_has_role(current_user, 'pg_write_server_files', 'MEMBER') AS files
       FROM pg_roles r WHERE r.rolname = current_user`)
   t.equal(role?.name, database, `${database}: its URL names its own role`)
-  t.same({ ...role, name: undefined }, { name: undefined, rolsuper: false, rolcreaterole: false, rolcreatedb: false, rolbypassrls: false, owner: true, programs: false, files: false },
+  const confined = {
+    name: undefined, rolsuper: false, rolcreaterole: false, rolcreatedb: false, rolbypassrls: false, owner: true, programs: false, files: false
+  }
+  t.same({ ...role, name: undefined }, confined,
     `${database}: owns its database; no SUPERUSER, CREATEROLE, CREATEDB, BYPASSRLS, server programs or files`)
   // Each probe in a transaction rolled back, so that against a role that can (a superuser) nothing stays.
   await client.query('BEGIN')
@@ -84,7 +90,9 @@ t.test('the embedded default: one owner role per target database, reaching nothi
       await client.end()
     }
     // Nor may it connect anywhere else on the server, including databases created after it.
-    for (const other of ['deployer_dev', 'deployer_staging', 'deployer_production', 'deployer_control', 'postgres', 'template1', later].filter((name) => name !== database)) {
+    const others = ['deployer_dev', 'deployer_staging', 'deployer_production', 'deployer_control', 'postgres', 'template1', later]
+      .filter((name) => name !== database)
+    for (const other of others) {
       const elsewhere = new URL(url)
       elsewhere.pathname = `/${other}`
       await refusedConnection(t, elsewhere.toString(), `${database}'s role cannot connect to ${other}`)
@@ -93,10 +101,15 @@ t.test('the embedded default: one owner role per target database, reaching nothi
 })
 
 t.test('docker-compose.yml: target-db creates the same layout, and each deployer URL names its own role', async (t) => {
-  const compose = parseYaml(readFileSync(path.join(PROJECT_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, { environment?: Record<string, string> }> }
+  type Compose = { services: Record<string, { environment?: Record<string, string> }> }
+  const compose = parseYaml(readFileSync(path.join(PROJECT_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as Compose
   const targetEnv = compose.services['target-db']?.environment ?? {}
   const deployerEnv = compose.services['worker-1']?.environment ?? {}
-  const expected = { DEV_DATABASE_URL: ['app_dev', 'APP_DEV_PASSWORD'], STAGING_DATABASE_URL: ['app_staging', 'APP_STAGING_PASSWORD'], PROD_DATABASE_URL: ['app_production', 'APP_PRODUCTION_PASSWORD'] }
+  const expected = {
+    DEV_DATABASE_URL: ['app_dev', 'APP_DEV_PASSWORD'],
+    STAGING_DATABASE_URL: ['app_staging', 'APP_STAGING_PASSWORD'],
+    PROD_DATABASE_URL: ['app_production', 'APP_PRODUCTION_PASSWORD']
+  }
   for (const [variable, [role, passwordVariable]] of Object.entries(expected) as Array<[string, [string, string]]>) {
     const url = new URL(deployerEnv[variable] as string)
     t.equal(url.username, role, `${variable} connects as ${role}`)
@@ -109,7 +122,8 @@ t.test('docker-compose.yml: target-db creates the same layout, and each deployer
   const server = await startOwnPostgres()
   t.teardown(server.close)
   const env = { ...process.env, APP_DEV_PASSWORD: 'dev-pw', APP_STAGING_PASSWORD: 'staging-pw', APP_PRODUCTION_PASSWORD: 'production-pw' }
-  await run('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', server.url('postgres'), '-f', path.join(PROJECT_ROOT, 'docker/target-db/create-databases.sql')], { env })
+  const script = path.join(PROJECT_ROOT, 'docker/target-db/create-databases.sql')
+  await run('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', server.url('postgres'), '-f', script], { env })
   for (const role of ['app_dev', 'app_staging', 'app_production']) {
     const client = await connect(server.url(role).replace('postgres@', `${role}@`))
     try {
@@ -125,5 +139,6 @@ t.test('docker-compose.yml: target-db creates the same layout, and each deployer
   const bare = { ...process.env }
   delete bare.APP_DEV_PASSWORD
   await server.createDatabase('again')
-  await t.rejects(run('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', server.url('again'), '-f', path.join(PROJECT_ROOT, 'docker/target-db/create-databases.sql')], { env: bare }), /syntax error at or near ":"/, 'without APP_DEV_PASSWORD the script fails at the first role')
+  await t.rejects(run('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', server.url('again'), '-f', script], { env: bare }), /syntax error at or near ":"/,
+    'without APP_DEV_PASSWORD the script fails at the first role')
 })

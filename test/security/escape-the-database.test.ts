@@ -52,7 +52,14 @@ async function dropAttacker (a: Attack): Promise<void> {
   await queryDatabase('postgres', `DROP ROLE IF EXISTS ${a.role}`).catch(() => {})
 }
 
-async function deploy (t: Test, h: Harness, environment: string, migrations: Attack['migrations'], extra: Record<string, unknown> = {}): Promise<{ status: string, report: { error: string, result: Record<string, unknown>, recovery: { suggestions: string[] } }, steps: Array<{ name: string, status: string, detail: string | null }>, id: string }> {
+interface Finished {
+  id: string
+  status: string
+  report: { error: string, result: Record<string, unknown>, recovery: { suggestions: string[] } }
+  steps: Array<{ name: string, status: string, detail: string | null }>
+}
+
+async function deploy (t: Test, h: Harness, environment: string, migrations: Attack['migrations'], extra: Record<string, unknown> = {}): Promise<Finished> {
   const created = await h.request('POST', '/deployments', { body: { environment, migrations, ...extra } })
   t.equal(created.statusCode, 202, `deployment to ${environment} accepted`)
   return await h.waitFor(created.json<{ id: string }>().id, ['succeeded', 'failed', 'pending_approval']) as never
@@ -67,15 +74,22 @@ t.test('(c) the analysis refuses the escaping statements in an unprotected envir
   const done = await deploy(t, h, 'staging', a.migrations)
   t.equal(done.status, 'failed', 'the deployment to staging is refused')
   await assertUntouched(t, a, h.targets.production as string, 'refused at plan')
-  t.notOk(await exists("SELECT 1 FROM pg_tables WHERE tablename IN ('cache', '_prisma_migrations')", [], h.targets.staging as string), 'nothing applied in staging either')
+  const stagingTables = "SELECT 1 FROM pg_tables WHERE tablename IN ('cache', '_prisma_migrations')"
+  t.notOk(await exists(stagingTables, [], h.targets.staging as string), 'nothing applied in staging either')
   const error = done.report.error
   t.match(error, /^Refused: statements that reach beyond the staging database/)
-  t.match(error, `migration 20250301000000_add_helper_role line 1: CREATE ROLE "${a.role}" SUPERUSER (ROLE SUPERUSER:`, 'names the role statement and its migration')
-  t.match(error, 'migration 20250301000100_refresh_cache line 2: COPY … TO PROGRAM (COPY PROGRAM: runs a program on the database server', 'and the COPY, with what it could reach')
+  t.match(error, `migration 20250301000000_add_helper_role line 1: CREATE ROLE "${a.role}" SUPERUSER (ROLE SUPERUSER:`,
+    'names the role statement and its migration')
+  t.match(error, 'migration 20250301000100_refresh_cache line 2: COPY … TO PROGRAM (COPY PROGRAM: runs a program on the database server',
+    'and the COPY, with what it could reach')
   t.notOk(error.includes('pw'), 'without quoting the statements\' literals (the password)')
   t.equal(done.report.result.failed_migration, '20250301000000_add_helper_role')
-  t.match(done.report.result.refused_statements, [{ migration: '20250301000000_add_helper_role', category: 'ROLE SUPERUSER' }, { migration: '20250301000100_refresh_cache', category: 'COPY PROGRAM' }])
-  t.match(done.report.recovery.suggestions.join('\n'), 'environments.staging.policy.allow_statements in the config: [ROLE SUPERUSER, COPY PROGRAM]', 'says how an operator would allow them')
+  t.match(done.report.result.refused_statements, [
+    { migration: '20250301000000_add_helper_role', category: 'ROLE SUPERUSER' },
+    { migration: '20250301000100_refresh_cache', category: 'COPY PROGRAM' }
+  ])
+  t.match(done.report.recovery.suggestions.join('\n'), 'environments.staging.policy.allow_statements in the config: [ROLE SUPERUSER, COPY PROGRAM]',
+    'says how an operator would allow them')
   t.notOk(done.steps.some((s) => s.name === 'deploy'), 'no deploy step ran')
 
   // The same inside a DO block, a function body and dblink: refused in a protected environment too.
@@ -87,7 +101,9 @@ t.test('(c) the analysis refuses the escaping statements in an unprotected envir
   ]
   const refused = await deploy(t, h, 'production', hidden)
   t.equal(refused.status, 'failed', 'refused before approval is even asked')
-  for (const expected of ['COPY … TO PROGRAM in a string run by EXECUTE in a DO block', 'lo_import() in function "backdoor"', 'CREATE FUNCTION "shell" LANGUAGE plpython3u', 'CREATE EXTENSION dblink', 'dblink_exec()']) {
+  const named = ['COPY … TO PROGRAM in a string run by EXECUTE in a DO block', 'lo_import() in function "backdoor"',
+    'CREATE FUNCTION "shell" LANGUAGE plpython3u', 'CREATE EXTENSION dblink', 'dblink_exec()']
+  for (const expected of named) {
     t.match(refused.report.error, expected, `names ${expected}`)
   }
 })
@@ -115,7 +131,7 @@ t.test('(b) a protected environment refuses a superuser target role, even with t
   const allowAll = { allow_statements: ['ROLE SUPERUSER', 'COPY PROGRAM'] }
   const h = await startHarness({
     environments: {
-      staging: { working_directory: 'app', protected: true, allow_superuser: false, policy: allowAll, approval: { required_approvals: 1, roles: ['approver'] } },
+      staging: { working_directory: 'app', protected: true, allow_superuser: false, policy: allowAll },
       production: { working_directory: 'app', protected: true, allow_superuser: false },
       preview: { working_directory: 'app' }
     }
@@ -128,7 +144,8 @@ t.test('(b) a protected environment refuses a superuser target role, even with t
     const what = Object.keys(extra).length === 0 ? 'health check' : 'skip_health_check'
     t.equal(done.status, 'failed', `${what}: refused`)
     t.match(done.report.error, /^Pre-deployment health check failed: staging is protected and the target role "[^"]+" is a superuser: /, `${what}: says why`)
-    t.match(done.report.error, /run programs on the database server as its operating-system user \(COPY … PROGRAM\)/, `${what}: and what a migration could reach`)
+    t.match(done.report.error, /run programs on the database server as its operating-system user \(COPY … PROGRAM\)/,
+      `${what}: and what a migration could reach`)
     t.match(done.report.error, /and reach every other database on the server \([a-z0-9_]+, /, `${what}: naming the other databases on the server`)
     t.match(done.report.recovery.suggestions.join('\n'), 'or set allow_superuser: true on environment staging', `${what}: and the fix`)
     t.equal(done.report.result.health_check, 'failed')
@@ -154,7 +171,12 @@ t.test('(a) the embedded default\'s staging role cannot do it, even with every s
   const h = await startHarness({
     env: { EMBEDDED_STAGING_URL: stagingUrl },
     environments: {
-      staging: { database_url_env: 'EMBEDDED_STAGING_URL', migration_tool: 'sql', sql: { history_table: historyTable }, policy: { allow_statements: ['ROLE SUPERUSER', 'COPY PROGRAM', 'LO_IMPORT'] } }
+      staging: {
+        database_url_env: 'EMBEDDED_STAGING_URL',
+        migration_tool: 'sql',
+        sql: { history_table: historyTable },
+        policy: { allow_statements: ['ROLE SUPERUSER', 'COPY PROGRAM', 'LO_IMPORT'] }
+      }
     }
   })
   t.teardown(h.close)
@@ -168,9 +190,11 @@ t.test('(a) the embedded default\'s staging role cannot do it, even with every s
   const done = await deploy(t, h, 'staging', a.migrations)
   t.equal(done.status, 'failed', 'the first migration fails on the database')
   t.match(done.report.error, 'Migration 20250301000000_add_helper_role failed')
-  t.match(done.report.result.database_error, /must be superuser to create superusers|permission denied to create role/, 'a role without CREATEROLE cannot make a superuser')
+  t.match(done.report.result.database_error, /must be superuser to create superusers|permission denied to create role/,
+    'a role without CREATEROLE cannot make a superuser')
   const copy = await deploy(t, h, 'staging', [{ name: '20250305000000_copy', sql: a.migrations[1]?.sql as string }])
-  t.match(copy.report.result.database_error, /must be superuser or have privileges of the pg_execute_server_program role/, 'COPY … PROGRAM is the server\'s to refuse')
+  t.match(copy.report.result.database_error, /must be superuser or have privileges of the pg_execute_server_program role/,
+    'COPY … PROGRAM is the server\'s to refuse')
   const file = await deploy(t, h, 'staging', [{ name: '20250305000100_file', sql: "SELECT lo_import('/etc/passwd');\n" }])
   t.match(file.report.result.database_error, /permission denied for function lo_import/, 'and so is lo_import')
   await assertUntouched(t, a, 'deployer_production', 'the embedded default')

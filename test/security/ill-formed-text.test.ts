@@ -33,9 +33,12 @@ t.test('a lone surrogate in any free-text field: 400 naming the field, nothing r
   await expectRefused('source.url', await create({ working_directory: 'app', source: { url: `https://ci.example/${LONE}` } }), 'body.source.url')
   await expectRefused('migrations[].sql', await create({ migrations: [{ name: '20250101000000_x', sql: `SELECT '${LONE}';` }] }), 'body.migrations.0.sql')
   await expectRefused('working_directory', await create({ working_directory: `app${LONE}` }), 'body.working_directory')
-  await expectRefused('environment', await h.request('POST', '/deployments', { payload: json({ environment: `dev${LONE}`, working_directory: 'app' }) }), 'body.environment')
+  const post = async (body: unknown): Promise<{ statusCode: number, json: <T>() => T, body: string }> =>
+    await h.request('POST', '/deployments', { payload: json(body) })
+  await expectRefused('environment', await post({ environment: `dev${LONE}`, working_directory: 'app' }), 'body.environment')
   // The seed's envelope form is unwrapped before validation: the same refusal.
-  await expectRefused('envelope', await h.request('POST', '/deployments', { payload: json({ operation: 'deploy-migrations', parameters: { environment: 'dev', working_directory: 'app', source: { ref: LONE } } }) }), 'body.source.ref')
+  const envelope = { operation: 'deploy-migrations', parameters: { environment: 'dev', working_directory: 'app', source: { ref: LONE } } }
+  await expectRefused('envelope', await post(envelope), 'body.source.ref')
   // A low surrogate alone, and a high one at the very end, are as ill-formed.
   await expectRefused('trailing high surrogate', await create({ working_directory: 'app', source: { commit: `abc\udbff` } }), 'body.source.commit')
   await expectRefused('low surrogate', await create({ working_directory: 'app', source: { commit: `\udc00abc` } }), 'body.source.commit')
@@ -51,8 +54,10 @@ t.test('a lone surrogate in any free-text field: 400 naming the field, nothing r
   const pending = await h.request('POST', '/deployments', { body: { environment: 'production', working_directory: 'app' } })
   const id = pending.json<{ id: string }>().id
   await h.waitFor(id, ['pending_approval'])
-  await expectRefused('approve comment', await h.request('POST', `/deployments/${id}/approve`, { as: 'alice', payload: json({ comment: `LGTM${LONE}` }) }), 'body.comment')
-  await expectRefused('reject reason', await h.request('POST', `/deployments/${id}/reject`, { as: 'alice', payload: json({ reason: `no${LONE}` }) }), 'body.reason')
+  const approve = await h.request('POST', `/deployments/${id}/approve`, { as: 'alice', payload: json({ comment: `LGTM${LONE}` }) })
+  await expectRefused('approve comment', approve, 'body.comment')
+  const reject = await h.request('POST', `/deployments/${id}/reject`, { as: 'alice', payload: json({ reason: `no${LONE}` }) })
+  await expectRefused('reject reason', reject, 'body.reason')
   const still = await h.request('GET', `/deployments/${id}`, { as: 'viewer' })
   t.equal(still.json<{ status: string }>().status, 'pending_approval', 'neither went through')
   const rejected = await h.request('POST', `/deployments/${id}/reject`, { as: 'alice', body: { reason: 'not today 🙅' } })

@@ -61,12 +61,15 @@ t.test('every handler refuses folders and files that a symlink leads out of the 
   const cases: Array<[string, () => Promise<unknown>, string]> = [
     ['prisma: migrations folder', async () => await prisma.readSource(project('prisma-folder-out'), root), 'prisma-folder-out/prisma/migrations'],
     ['prisma: accept-time check', async () => await prisma.checkSource?.(project('prisma-folder-out'), root), 'prisma-folder-out/prisma/migrations'],
-    ['prisma: migration.sql', async () => await prisma.readSource(project('prisma-file-out'), root), 'prisma-file-out/prisma/migrations/20250125000000_passwd/migration.sql'],
-    ['prisma: a migration folder', async () => await prisma.readSource(project('prisma-entry-out'), root), 'prisma-entry-out/prisma/migrations/20250126000000_linked'],
+    ['prisma: migration.sql', async () => await prisma.readSource(project('prisma-file-out'), root),
+      'prisma-file-out/prisma/migrations/20250125000000_passwd/migration.sql'],
+    ['prisma: a migration folder', async () => await prisma.readSource(project('prisma-entry-out'), root),
+      'prisma-entry-out/prisma/migrations/20250126000000_linked'],
     ['sql: migrations folder', async () => await sql.readSource(project('sql-folder-out'), root), 'sql-folder-out/migrations'],
     ['sql: a .sql file', async () => await sql.readSource(project('sql-file-out'), root), 'sql-file-out/migrations/V9__passwd.sql']
   ]
-  const typeorm = handlerFor({ migration_tool: 'command', command: { preset: 'typeorm', url_env: 'DATABASE_URL', env: {}, pass_env: [], timeout: 60_000, status_timeout: 60_000 } }, project('typeorm-out'))
+  const command = { preset: 'typeorm' as const, url_env: 'DATABASE_URL', env: {}, pass_env: [], timeout: 60_000, status_timeout: 60_000 }
+  const typeorm = handlerFor({ migration_tool: 'command', command }, project('typeorm-out'))
   cases.push(['command (typeorm): migrations folder', async () => await typeorm.readSource(project('typeorm-out'), root), 'typeorm-out/migrations'])
   for (const [what, read, linkPath] of cases) {
     let error: unknown

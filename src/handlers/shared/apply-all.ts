@@ -24,8 +24,12 @@ export async function applyAll (client: pg.Client, table: HistoryTable, migratio
     }
   })
   // The plan refused these already; this is the last gate before SQL reaches the target.
-  const refused = migrations.flatMap((migration, index) => refusedStatements(migration.name, (analyses[index] as SqlAnalysis).escapes, options.allowStatements ?? []))
-  if (refused.length > 0) throw new StatementNotAllowedError(`Refused, nothing applied: statements that reach beyond the database: ${describeRefused(refused)}`, { refused_statements: refused })
+  const allowed = options.allowStatements ?? []
+  const refused = migrations.flatMap((migration, index) => refusedStatements(migration.name, (analyses[index] as SqlAnalysis).escapes, allowed))
+  if (refused.length > 0) {
+    const message = `Refused, nothing applied: statements that reach beyond the database: ${describeRefused(refused)}`
+    throw new StatementNotAllowedError(message, { refused_statements: refused })
+  }
   await table.ensure(client)
   for (const [index, migration] of migrations.entries()) {
     const analysis = analyses[index] as SqlAnalysis

@@ -24,17 +24,27 @@ interface RolePowers {
 
 // pg_has_role(…, 'MEMBER'): the role itself or any role it belongs to (it may SET ROLE to those).
 const POWERS_QUERY = `SELECT current_user AS name,
-  ARRAY(SELECT r.rolname FROM pg_roles r WHERE r.rolsuper AND pg_has_role(current_user, r.oid, 'MEMBER') ORDER BY r.rolname)::text[] AS superuser,
-  ARRAY(SELECT r.rolname FROM pg_roles r WHERE r.rolcreaterole AND NOT r.rolsuper AND pg_has_role(current_user, r.oid, 'MEMBER') ORDER BY r.rolname)::text[] AS createrole,
+  ARRAY(SELECT r.rolname FROM pg_roles r
+         WHERE r.rolsuper AND pg_has_role(current_user, r.oid, 'MEMBER') ORDER BY r.rolname)::text[] AS superuser,
+  ARRAY(SELECT r.rolname FROM pg_roles r
+         WHERE r.rolcreaterole AND NOT r.rolsuper AND pg_has_role(current_user, r.oid, 'MEMBER') ORDER BY r.rolname)::text[] AS createrole,
   pg_has_role(current_user, 'pg_execute_server_program', 'MEMBER') AS server_programs,
   pg_has_role(current_user, 'pg_read_server_files', 'MEMBER') OR pg_has_role(current_user, 'pg_write_server_files', 'MEMBER') AS server_files,
   ARRAY(SELECT datname FROM pg_database WHERE datname <> current_database() AND NOT datistemplate ORDER BY datname LIMIT 6)::text[] AS other_databases`
 
+interface PowersRow { name: string, superuser: string[], createrole: string[], server_programs: boolean, server_files: boolean, other_databases: string[] }
+
 async function readPowers (client: pg.Client): Promise<RolePowers> {
-  const { rows } = await client.query<{ name: string, superuser: string[], createrole: string[], server_programs: boolean, server_files: boolean, other_databases: string[] }>(POWERS_QUERY)
-  const row = rows[0]
+  const row = (await client.query<PowersRow>(POWERS_QUERY)).rows[0]
   if (row === undefined) throw new Error('the role query returned no row')
-  return { name: row.name, superuser: row.superuser, createrole: row.createrole, serverPrograms: row.server_programs, serverFiles: row.server_files, otherDatabases: row.other_databases }
+  return {
+    name: row.name,
+    superuser: row.superuser,
+    createrole: row.createrole,
+    serverPrograms: row.server_programs,
+    serverFiles: row.server_files,
+    otherDatabases: row.other_databases
+  }
 }
 
 /** What the role is, and what a migration running as it could reach; undefined for a role without such powers. */
@@ -51,7 +61,8 @@ function describePowers (powers: RolePowers): string | undefined {
   const reach: string[] = []
   const what: string[] = []
   if (powers.createrole.length > 0) {
-    what.push(powers.createrole.includes(powers.name) ? 'has CREATEROLE' : `may SET ROLE to ${powers.createrole.map((r) => `"${r}"`).join(', ')}, which has CREATEROLE`)
+    const roles = powers.createrole.map((r) => `"${r}"`).join(', ')
+    what.push(powers.createrole.includes(powers.name) ? 'has CREATEROLE' : `may SET ROLE to ${roles}, which has CREATEROLE`)
     reach.push('create roles and, on PostgreSQL 15 and older, grant them (or itself) pg_execute_server_program and the other predefined roles')
   }
   if (powers.serverPrograms) {
@@ -66,7 +77,8 @@ function describePowers (powers: RolePowers): string | undefined {
 }
 
 function fixFor (environment: EnvironmentConfig): string {
-  return `Give ${environment.name} a role of its own that owns only its database, without SUPERUSER or CREATEROLE (README, Operations: "Target database roles")` +
+  return `Give ${environment.name} a role of its own that owns only its database, without SUPERUSER or CREATEROLE ` +
+    '(README, Operations: "Target database roles")' +
     (environment.protected ? `, or set allow_superuser: true on environment ${environment.name} to accept the risk` : '')
 }
 
@@ -94,7 +106,10 @@ export async function inspectTargetRole (client: pg.Client, environment: Environ
 }
 
 /** When the health check failed because of the target role: the report's error and suggestions for it. */
-export function targetRoleFailure (environment: EnvironmentConfig, details: ReadonlyArray<{ check: string, passed: boolean, message: string }>): { error: string, suggestions: string[] } | undefined {
+export function targetRoleFailure (
+  environment: EnvironmentConfig,
+  details: ReadonlyArray<{ check: string, passed: boolean, message: string }>
+): { error: string, suggestions: string[] } | undefined {
   const refused = details.find((detail) => detail.check === 'target_role' && !detail.passed)
   if (refused === undefined) return undefined
   return {
