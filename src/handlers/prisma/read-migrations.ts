@@ -32,10 +32,8 @@ export function compareNamesBytewise (a: string, b: string): number {
 
 /** A migrations folder and the names of the folders in it (candidate migrations, unsorted). */
 interface MigrationsFolder {
-  /** The folder as found under the project (for names in messages). */
+  /** The folder as found under the project (paths below it are resolved again, and named in messages, from here). */
   folder: string
-  /** Its real path, inside the workspace. */
-  real: string
   names: string[]
 }
 
@@ -51,7 +49,7 @@ function locateMigrations (directory: string, confinement: Confinement): Migrati
     const real = existingRealpath(confinement, folder)
     if (real === undefined) continue
     const names = subfolders(confinement, folder, real)
-    if (names.some((name) => hasMigrationFile(confinement, folder, name))) return { folder, real, names }
+    if (names.some((name) => hasMigrationFile(confinement, folder, name))) return { folder, names }
   }
   throw new BadRequestError(`no Prisma migrations found in ${path.basename(directory)}: expected prisma/migrations/<timestamp>_<name>/migration.sql`, undefined, 'NO_MIGRATIONS_FOUND')
 }
