@@ -4,7 +4,10 @@ import { rmSync } from 'node:fs'
 import path from 'node:path'
 import pg from 'pg'
 import t, { type Test } from 'tap'
-import { adminUrl, queryDatabase } from '../helpers/databases.js'
+import { StatementNotAllowedError } from '../../src/errors/index.js'
+import { prismaHandler } from '../../src/handlers/prisma/index.js'
+import { sha256Hex } from '../../src/lib/checksum.js'
+import { adminUrl, createEmptyDatabase, databaseUrl, dropDatabase, queryDatabase } from '../helpers/databases.js'
 import { startHarness, type Harness } from '../helpers/harness.js'
 
 /**
@@ -125,6 +128,25 @@ t.test('(c) an environment that lists a category in policy.allow_statements runs
   t.equal(staging.status, 'failed', 'refused in staging')
   t.match(staging.report.error, 'COPY … TO a server file (COPY FILE:')
   t.teardown(() => { rmSync(file, { force: true }) })
+})
+
+t.test('(c) the handler\'s apply refuses them too, whoever calls it: the last gate before the target', async (t) => {
+  const db = await createEmptyDatabase('md_escape_apply')
+  t.teardown(async () => { await dropDatabase(db) })
+  const sql = "CREATE TABLE before_the_copy (id int);\nCOPY (SELECT 1) TO PROGRAM 'true';\n"
+  const migrations = [{ name: '20250306000000_copy', sql, checksum: sha256Hex(sql) }]
+  const target = await prismaHandler.lock(databaseUrl(db), { waitMs: 5000 })
+  try {
+    const error = await target.apply(migrations, { lockTimeoutMs: 0, statementTimeoutMs: 0 }).catch((caught: unknown) => caught)
+    t.type(error, StatementNotAllowedError, 'refused without allowStatements')
+    t.match((error as Error).message, /^Refused, nothing applied: .*migration 20250306000000_copy line 2: COPY … TO PROGRAM/)
+    const tables = "SELECT 1 FROM pg_tables WHERE tablename IN ('before_the_copy', '_prisma_migrations')"
+    t.notOk(await exists(tables, [], db), 'nothing ran, not even the history table')
+    const applied = await target.apply(migrations, { lockTimeoutMs: 0, statementTimeoutMs: 0, allowStatements: ['COPY PROGRAM'] })
+    t.same(applied.map((m) => m.name), ['20250306000000_copy'], 'allowed, it runs (the harness\'s superuser may)')
+  } finally {
+    await target.release()
+  }
 })
 
 t.test('(b) a protected environment refuses a superuser target role, even with the statements allowed and the health check skipped', async (t) => {
