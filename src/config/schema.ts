@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { ESCAPE_CATEGORY_NAMES, type EscapeCategory } from '../analysis/escape-categories.js'
 import { SYSTEM_ACTOR } from '../auth/principal.js'
 import { durationMs } from './duration.js'
 import { checkIdentityReferences, identitySchemas } from './identity-schema.js'
@@ -53,6 +54,17 @@ const lintSchema = z.strictObject({
    * preferences. Setting `exclude` replaces this list.
    */
   exclude: z.array(z.string().min(1)).default(DEFAULT_LINT_EXCLUDE)
+})
+
+/** `policy:` — what migrations to this environment may do (SPEC §15). */
+const policySchema = z.strictObject({
+  /**
+   * Statements that reach beyond the database (COPY … PROGRAM, lo_import, dblink, untrusted
+   * languages, …) are refused in every environment unless their category is listed here.
+   */
+  allow_statements: z.array(z.string().transform((name) => name.trim().replace(/\s+/g, ' ').toUpperCase())
+    .pipe(z.enum(ESCAPE_CATEGORY_NAMES as [EscapeCategory, ...EscapeCategory[]], { error: `expected one of: ${ESCAPE_CATEGORY_NAMES.join(', ')}` })))
+    .default([])
 })
 
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/
@@ -140,7 +152,13 @@ const environmentSchema = z.strictObject({
   migration_lock_wait: durationMs.default(10 * 60_000),
   /** dev mode only: a drifted database is reset and every migration reapplied. */
   reset_on_drift: z.boolean().default(false),
-  lint: lintSchema.default({ enabled: true, block_on: [], exclude: DEFAULT_LINT_EXCLUDE })
+  lint: lintSchema.default({ enabled: true, block_on: [], exclude: DEFAULT_LINT_EXCLUDE }),
+  /**
+   * A protected environment refuses to deploy when its target role is a superuser (or has
+   * CREATEROLE, or may run server programs or read/write server files), unless this is set.
+   */
+  allow_superuser: z.boolean().default(false),
+  policy: policySchema.default({ allow_statements: [] })
 })
 
 /**
@@ -285,3 +303,4 @@ export type WebhookConfig = z.output<typeof webhookSchema>
 export type LintConfig = z.output<typeof lintSchema>
 export type CommandToolConfig = z.output<typeof commandToolSchema>
 export type SqlToolConfig = z.output<typeof sqlToolSchema>
+export type PolicyConfig = z.output<typeof policySchema>

@@ -73,7 +73,7 @@ export async function createDeployment (
     }
     // Fail now, with a 400, rather than later in the worker: the folder must exist inside the workspace and hold migrations.
     const handler = handlerFor(environment)
-    await (handler.checkSource ?? handler.readSource)(await resolveInsideWorkspace(config.workspace_root, directory))
+    await (handler.checkSource ?? handler.readSource)(await resolveInsideWorkspace(config.workspace_root, directory), config.workspace_root)
   }
   const dryRun = input.dry_run || input.operation === 'preview-migrations'
   const row: NewDeployment = {

@@ -24,7 +24,7 @@ async function defaultProject (config: Config, environment: EnvironmentConfig): 
 export async function defaultSource (config: Config, environment: EnvironmentConfig): Promise<MigrationFile[] | null> {
   const project = await defaultProject(config, environment)
   if (project === undefined) return null
-  return await handlerFor(environment, project).readSource(project)
+  return await handlerFor(environment, project).readSource(project, config.workspace_root)
 }
 
 /**

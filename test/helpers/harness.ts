@@ -78,6 +78,16 @@ export const DEFAULT_ENVIRONMENTS: Record<string, Record<string, unknown>> = {
 }
 
 /**
+ * Test targets are databases of the one test cluster, reached as its superuser (a fresh database
+ * per environment and test file needs one), which a protected environment refuses (SPEC §15):
+ * they accept it here unless the test sets `allow_superuser` itself, as
+ * test/security/escape-the-database.test.ts does.
+ */
+export function withSuperuserTargets (environment: Record<string, unknown>): Record<string, unknown> {
+  return environment.protected === true && environment.allow_superuser === undefined ? { ...environment, allow_superuser: true } : environment
+}
+
+/**
  * A complete service for one test file: a control database cloned from the migrated template,
  * a fresh target database per environment, its own BullMQ queue, the API (for `inject`) and a worker.
  */
@@ -92,7 +102,7 @@ export async function startHarness (options: HarnessOptions = {}): Promise<Harne
     targets[name] = await createEmptyDatabase(`md_${name.replace(/[^a-z0-9]/g, '_')}`)
     const variable = `${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_DATABASE_URL_${suffix.toUpperCase()}`
     env[variable] = databaseUrl(targets[name])
-    configEnvironments[name] = { database_url_env: variable, ...environment }
+    configEnvironments[name] = { database_url_env: variable, ...withSuperuserTargets(environment) }
   }
   const config = parseConfig({
     workspace_root: options.workspaceRoot ?? FIXTURES,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createHash } from 'node:crypto'
 import { stringify } from 'yaml'
-import { FIXTURES, PROJECT_ROOT, startHarness, TOKENS, type Harness } from '../../helpers/harness.js'
+import { FIXTURES, PROJECT_ROOT, startHarness, TOKENS, withSuperuserTargets, type Harness } from '../../helpers/harness.js'
 
 /** A real `migration-deployer <role>` process, as operators run it. */
 export interface ServiceProcess {
@@ -50,7 +50,7 @@ export function writeServiceConfig (h: Harness, environments: Record<string, Rec
   const dir = mkdtempSync(path.join(tmpdir(), 'md-reliability-'))
   const configured: Record<string, Record<string, unknown>> = {}
   for (const [name, environment] of Object.entries(environments)) {
-    configured[name] = { ...environment, database_url_env: h.config.environments[name]?.database_url_env }
+    configured[name] = { ...withSuperuserTargets(environment), database_url_env: h.config.environments[name]?.database_url_env }
   }
   const document = {
     workspace_root: FIXTURES,
