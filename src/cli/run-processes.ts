@@ -8,6 +8,8 @@ import { safeErrorMessage } from '../lib/mask-secrets.js'
 import { startMetricsServer } from '../metrics/metrics-server.js'
 import { createScrapeRegistry } from '../metrics/scrape.js'
 import { startNotifications } from '../notifications/index.js'
+import { StartupError } from '../process/startup-error.js'
+import { unsetDatabaseUrlWarnings } from '../process/unset-database-urls.js'
 
 export type ProcessRole = 'serve' | 'worker' | 'start'
 
@@ -22,9 +24,25 @@ export async function runProcesses (role: ProcessRole): Promise<void> {
   const reliability = settings.reliability ?? DEFAULT_RELIABILITY
   const runtime = await createRuntime(settings)
   const { logger } = runtime
+  for (const warning of unsetDatabaseUrlWarnings(runtime.config, process.env)) logger.warn({ environment: warning.environment, variable: warning.variable }, warning.message)
   const stopping = new AbortController()
   runtime.pipeline.shutdown = stopping.signal
+
+  // Listen before taking any job: a process that cannot serve what it was started for (the port
+  // is taken, by a second `npm start` say) must end at once, not live on as a hidden worker.
   const server = role === 'worker' ? undefined : await buildServer(runtime)
+  if (server !== undefined) {
+    try {
+      await server.listen({ host: settings.host, port: settings.port })
+    } catch (error) {
+      await server.close().catch(() => {})
+      await runtime.close()
+      throw new StartupError(listenFailure('the API', settings.host, settings.port, error, 'PORT'))
+    }
+  }
+  // A worker-only process has no API: it serves its own /metrics when METRICS_PORT is set.
+  const metricsPort = role === 'worker' ? metricsPortFrom(process.env) : undefined
+
   const worker = role === 'serve'
     ? undefined
     : createDeploymentWorker(runtime.pipeline, { queueName: settings.queueName, connection: redisConnectionOptions(settings.redisUrl), concurrency: settings.workerConcurrency, reliability })
@@ -35,34 +53,49 @@ export async function runProcesses (role: ProcessRole): Promise<void> {
   const notifications = worker === undefined
     ? undefined
     : await startNotifications({ pool: runtime.pool, config: runtime.config, logger, env: runtime.pipeline.env, queueName: settings.queueName, connection: redisConnectionOptions(settings.redisUrl) })
-  // A worker-only process has no API: it serves its own /metrics when METRICS_PORT is set.
-  const metricsPort = role === 'worker' ? metricsPortFrom(process.env) : undefined
-  const metricsServer = metricsPort === undefined || notifications === undefined
-    ? undefined
-    : await startMetricsServer({
-      registry: createScrapeRegistry({ pool: runtime.pool, queues: { deployments: runtime.queue, webhooks: notifications.queue }, environments: Object.keys(runtime.config.environments) }),
-      tokens: runtime.config.tokens,
-      host: settings.host,
-      port: metricsPort,
-      logger
-    })
 
-  closeWithGrace({ delay: reliability.shutdownGraceMs, logger }, async ({ signal, err }) => {
-    if (err !== undefined) logger.error({ err: { message: safeErrorMessage(err) } }, 'shutting down after an error')
-    else logger.info({ signal, grace_ms: reliability.shutdownGraceMs }, 'shutting down')
+  const close = async (): Promise<void> => {
     stopping.abort()
     await reconciler?.stop()
     await Promise.all([server?.close(), worker?.close()])
     await notifications?.close()
     await metricsServer?.close()
     await runtime.close()
+  }
+
+  let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined
+  if (metricsPort !== undefined && notifications !== undefined) {
+    try {
+      metricsServer = await startMetricsServer({
+        registry: createScrapeRegistry({ pool: runtime.pool, queues: { deployments: runtime.queue, webhooks: notifications.queue }, environments: Object.keys(runtime.config.environments) }),
+        tokens: runtime.config.tokens,
+        host: settings.host,
+        port: metricsPort,
+        logger
+      })
+    } catch (error) {
+      await close()
+      throw new StartupError(listenFailure('/metrics', settings.host, metricsPort, error, 'METRICS_PORT'))
+    }
+  }
+
+  closeWithGrace({ delay: reliability.shutdownGraceMs, logger }, async ({ signal, err }) => {
+    if (err !== undefined) logger.error({ err: { message: safeErrorMessage(err) } }, 'shutting down after an error')
+    else logger.info({ signal, grace_ms: reliability.shutdownGraceMs }, 'shutting down')
+    await close()
     logger.info({ role }, 'shut down cleanly')
   })
 
-  if (server !== undefined) {
-    await server.listen({ host: settings.host, port: settings.port })
-  }
   logger.info({ role, config: runtime.config.source, environments: Object.keys(runtime.config.environments), ...(metricsServer === undefined ? {} : { metrics_port: metricsServer.port }), ...(server === undefined ? {} : { address: server.addresses()[0] }) }, 'migration-deployer ready')
+}
+
+/** One line saying why a port could not be listened on, and what to do about it. */
+function listenFailure (what: string, host: string, port: number, error: unknown, variable: string): string {
+  const code = (error as NodeJS.ErrnoException).code
+  if (code === 'EADDRINUSE') return `${what} cannot listen on ${host}:${port}: the address is already in use (another migration-deployer running?). Stop it, or set ${variable} to a free port.`
+  if (code === 'EACCES') return `${what} cannot listen on ${host}:${port}: permission denied. Set ${variable} to a port above 1023.`
+  if (code === 'EADDRNOTAVAIL') return `${what} cannot listen on ${host}:${port}: no such address on this machine. Set HOST to one of its addresses (or 0.0.0.0).`
+  return `${what} cannot listen on ${host}:${port}: ${safeErrorMessage(error)}`
 }
 
 function metricsPortFrom (env: NodeJS.ProcessEnv): number | undefined {
