@@ -60,7 +60,13 @@ export async function seedNodeModules (clone: string): Promise<void> {
 export const NPM_QUIET = ['--no-audit', '--no-fund', '--prefer-offline']
 
 /**
- * For `npm install` over seeded node_modules: no install scripts, which could rewrite a file in
- * place and so change the checkout's own copy through the hard link.
+ * npm configuration, through the environment, for `npm install` run as written over seeded
+ * node_modules: offline first, quiet, and no install scripts, which could rewrite a file in place
+ * and so change the checkout's own copy through the hard link.
  */
-export const NPM_SEEDED = [...NPM_QUIET, '--ignore-scripts']
+export const NPM_SEEDED_ENV: Record<string, string> = {
+  npm_config_prefer_offline: 'true',
+  npm_config_audit: 'false',
+  npm_config_fund: 'false',
+  npm_config_ignore_scripts: 'true'
+}

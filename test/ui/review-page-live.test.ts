@@ -4,6 +4,10 @@ import { startHarness, tokenOf, type TokenName } from '../helpers/harness.js'
 import { listenOnLoopback } from '../helpers/listen.js'
 import { launchBrowser, openSignedIn } from './browser.js'
 
+// What page.evaluate callbacks use: they run in the browser, while this file is typed without the DOM library.
+declare const document: { documentElement: { scrollWidth: number } }
+declare const window: { innerWidth: number }
+
 /**
  * The review page keeps up by itself (issue 15 item 6, issue 16 item 8): a decision someone else
  * takes shows without a reload, every streamed event reads as a sentence, the promotion-gate
@@ -71,6 +75,9 @@ t.test('another approver approves elsewhere: the open page follows by itself, in
   t.ok(lines.includes('Approved by bob: “LGTM”'), 'the approval, in words')
   t.ok(lines.includes('Status: pending approval → queued'), 'the release, in words')
   t.ok(lines.some((line) => line.startsWith('✓ Deploying migration: 20250110090000_init')), 'log lines as the log has them')
+  // Long words in the lines (the plan's checksum) wrap: nothing scrolls sideways at phone width.
+  await page.setViewportSize({ width: 390, height: 844 })
+  t.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no sideways scrolling at phone width')
   t.same(consoleErrors, [])
 })
 
