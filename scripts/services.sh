@@ -470,7 +470,8 @@ case "$cmd" in
     find_pgbin "" || true
     pg_pid=$(state_get PG_PID); redis_pid=$(state_get REDIS_PID)
     if [ -n "$PGBIN" ] && pg_ready; then say "postgres: up on $HOST:$PG_PORT${pg_pid:+ (pid $pg_pid)}"; else say "postgres: down (port $PG_PORT)"; rc=3; fi
-    if command -v redis-cli >/dev/null 2>&1 && redis_ready; then say "redis: up on $HOST:$REDIS_PORT${redis_pid:+ (pid $redis_pid)}"; else say "redis: down (port $REDIS_PORT)"; rc=3; fi
+    if command -v redis-cli >/dev/null 2>&1 && redis_ready; then say "redis: up on $HOST:$REDIS_PORT${redis_pid:+ (pid $redis_pid)}"
+    else say "redis: down (port $REDIS_PORT)"; rc=3; fi
     [ -f "$STATE_FILE" ] && say "state: $STATE_FILE"
     [ -f "$ENV_FILE" ] && say "env: $ENV_FILE"
     exit "$rc"

@@ -7,7 +7,10 @@ import { mayCancel } from './permissions.js'
 
 /**
  * @param {any} d
- * @param {{ me: { name: string, roles: string[] } | null, act: (path: string, body: unknown, buttons: HTMLElement[], error: HTMLElement, success: string) => Promise<void> }} context
+ * @param {{
+ *   me: { name: string, roles: string[] } | null,
+ *   act: (path: string, body: unknown, buttons: HTMLElement[], error: HTMLElement, success: string) => Promise<void>
+ * }} context
  * @returns {HTMLElement | null}
  */
 export function cancelSection (d, context) {

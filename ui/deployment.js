@@ -191,8 +191,9 @@ export class DeploymentView {
 
 /** How the page follows the deployment, in words. @param {'stream' | 'polling'} mode @param {any} d */
 function liveModeText (mode, d) {
-  if (mode === 'stream') return d.status === 'pending_approval' ? 'Live: streaming events; a decision taken elsewhere shows here.' : 'Live: streaming events from the server.'
-  return d.status === 'pending_approval' ? `Live: waiting for a decision, checking every ${PENDING_POLL_INTERVAL_MS / 1000} s.` : `Live: checking every ${POLL_INTERVAL_MS / 1000} s.`
+  const pending = d.status === 'pending_approval'
+  if (mode === 'stream') return pending ? 'Live: streaming events; a decision taken elsewhere shows here.' : 'Live: streaming events from the server.'
+  return pending ? `Live: waiting for a decision, checking every ${PENDING_POLL_INTERVAL_MS / 1000} s.` : `Live: checking every ${POLL_INTERVAL_MS / 1000} s.`
 }
 
 /** What happened to a pending deployment, decided by someone else. @param {any} d */

@@ -15,8 +15,12 @@ const text = (value) => typeof value === 'string' && value !== '' ? value : null
  * @type {Record<string, (data: Record<string, any>, actor: string | null) => string>}
  */
 const SENTENCES = {
-  created: (data, actor) => `Requested by ${actor ?? 'someone'}: ${statusWords(data.operation ?? 'deploy-migrations')} to ${data.environment ?? 'its environment'}` +
-    `${data.dry_run === true ? ' (dry run)' : ''}${typeof data.inline_migrations === 'number' ? `, ${data.inline_migrations} migration${data.inline_migrations === 1 ? '' : 's'} uploaded` : ''}`,
+  created: (data, actor) => {
+    const count = data.inline_migrations
+    const uploaded = typeof count === 'number' ? `, ${count} migration${count === 1 ? '' : 's'} uploaded` : ''
+    const what = `${statusWords(data.operation ?? 'deploy-migrations')} to ${data.environment ?? 'its environment'}`
+    return `Requested by ${actor ?? 'someone'}: ${what}${data.dry_run === true ? ' (dry run)' : ''}${uploaded}`
+  },
   status_changed: (data) => {
     const error = text(data.error)
     return `Status: ${statusWords(data.from)} → ${statusWords(data.to)}${error === null ? '' : ` (${error})`}`
@@ -30,8 +34,11 @@ const SENTENCES = {
     const count = Array.isArray(data.backup_ids) ? data.backup_ids.length : 0
     return `${count} old backup${count === 1 ? '' : 's'} pruned (keeping ${data.keep ?? 'the newest'})`
   },
-  webhook_delivery: (data) => `Webhook for “${data.event ?? 'an event'}” to ${data.host ?? 'its receiver'}: ${statusWords(data.outcome)}` +
-    `${typeof data.status_code === 'number' ? ` (HTTP ${data.status_code})` : ''}${typeof data.attempt === 'number' ? `, attempt ${data.attempt} of ${data.attempts ?? '?'}` : ''}`
+  webhook_delivery: (data) => {
+    const code = typeof data.status_code === 'number' ? ` (HTTP ${data.status_code})` : ''
+    const attempt = typeof data.attempt === 'number' ? `, attempt ${data.attempt} of ${data.attempts ?? '?'}` : ''
+    return `Webhook for “${data.event ?? 'an event'}” to ${data.host ?? 'its receiver'}: ${statusWords(data.outcome)}${code}${attempt}`
+  }
 }
 
 /**

@@ -20,10 +20,12 @@ export function promotionGate (deployment, environment) {
   if (gate !== undefined && gate !== null) {
     const message = typeof gate.message === 'string' && gate.message !== '' ? `: ${gate.message}` : ''
     if (gate.passed === true) return { state: 'passed', requires, summary: `Passed (requires ${where})${message}`, details: undefined }
-    return { state: 'failed', requires, summary: `${deployment.dry_run ? 'Would refuse this plan' : 'Failed'} (requires ${where})${message}`, details: undefined }
+    const verdict = deployment.dry_run ? 'Would refuse this plan' : 'Failed'
+    return { state: 'failed', requires, summary: `${verdict} (requires ${where})${message}`, details: undefined }
   }
-  if (deployment.operation === 'restore-backup') return { state: 'none', requires, summary: 'No promotion gate: a restore puts back a backup of this environment.', details: undefined }
-  if (requires.length === 0) return { state: 'none', requires, summary: `No promotion gate: ${deployment.environment} does not require an earlier environment.`, details: undefined }
+  const none = (/** @type {string} */ summary) => /** @type {GateView} */ ({ state: 'none', requires, summary, details: undefined })
+  if (deployment.operation === 'restore-backup') return none('No promotion gate: a restore puts back a backup of this environment.')
+  if (requires.length === 0) return none(`No promotion gate: ${deployment.environment} does not require an earlier environment.`)
   const rule = `Requires the same migrations to have been applied in ${where} first.`
   if (deployment.plan === null || deployment.plan === undefined) {
     return TERMINAL_STATUSES.has(deployment.status)

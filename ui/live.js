@@ -19,7 +19,12 @@ export const isFinished = (deployment) => TERMINAL_STATUSES.has(deployment.statu
  * someone else takes (approve, reject, cancel) shows without a reload. Resolves with the
  * finished deployment; rejects when `signal` aborts (the reader left the page) or a request fails.
  * @param {string} id
- * @param {{ signal: AbortSignal, onUpdate: (deployment: any) => void, onEvent?: (message: import('./sse.js').SseMessage) => void, onMode?: (mode: 'stream' | 'polling', deployment: any) => void }} handlers
+ * @param {{
+ *   signal: AbortSignal,
+ *   onUpdate: (deployment: any) => void,
+ *   onEvent?: (message: import('./sse.js').SseMessage) => void,
+ *   onMode?: (mode: 'stream' | 'polling', deployment: any) => void
+ * }} handlers
  */
 export async function followDeployment (id, { signal, onUpdate, onEvent = () => {}, onMode = () => {} }) {
   let deployment = await getJson(deploymentPath(id), { signal })
@@ -28,7 +33,8 @@ export async function followDeployment (id, { signal, onUpdate, onEvent = () => 
 
   /** @param {any} next */
   const accept = (next) => { deployment = next; onUpdate(next) }
-  await streamEvents(id, { signal, onEvent, onMode: (mode) => onMode(mode, deployment), refresh: async () => { accept(await getJson(deploymentPath(id), { signal })); return deployment } })
+  const refresh = async () => { accept(await getJson(deploymentPath(id), { signal })); return deployment }
+  await streamEvents(id, { signal, onEvent, onMode: (mode) => onMode(mode, deployment), refresh })
 
   // Not an event stream, or the stream ended before the deployment did: poll.
   while (!isFinished(deployment)) {

@@ -24,7 +24,9 @@ export async function runProcesses (role: ProcessRole): Promise<void> {
   const reliability = settings.reliability ?? DEFAULT_RELIABILITY
   const runtime = await createRuntime(settings)
   const { logger } = runtime
-  for (const warning of unsetDatabaseUrlWarnings(runtime.config, process.env)) logger.warn({ environment: warning.environment, variable: warning.variable }, warning.message)
+  for (const warning of unsetDatabaseUrlWarnings(runtime.config, process.env)) {
+    logger.warn({ environment: warning.environment, variable: warning.variable }, warning.message)
+  }
   const stopping = new AbortController()
   runtime.pipeline.shutdown = stopping.signal
 
@@ -67,7 +69,11 @@ export async function runProcesses (role: ProcessRole): Promise<void> {
   if (metricsPort !== undefined && notifications !== undefined) {
     try {
       metricsServer = await startMetricsServer({
-        registry: createScrapeRegistry({ pool: runtime.pool, queues: { deployments: runtime.queue, webhooks: notifications.queue }, environments: Object.keys(runtime.config.environments) }),
+        registry: createScrapeRegistry({
+          pool: runtime.pool,
+          queues: { deployments: runtime.queue, webhooks: notifications.queue },
+          environments: Object.keys(runtime.config.environments)
+        }),
         tokens: runtime.config.tokens,
         host: settings.host,
         port: metricsPort,
@@ -92,9 +98,12 @@ export async function runProcesses (role: ProcessRole): Promise<void> {
 /** One line saying why a port could not be listened on, and what to do about it. */
 function listenFailure (what: string, host: string, port: number, error: unknown, variable: string): string {
   const code = (error as NodeJS.ErrnoException).code
-  if (code === 'EADDRINUSE') return `${what} cannot listen on ${host}:${port}: the address is already in use (another migration-deployer running?). Stop it, or set ${variable} to a free port.`
+  if (code === 'EADDRINUSE') {
+    return `${what} cannot listen on ${host}:${port}: the address is already in use (another migration-deployer running?). ` +
+      `Stop it, or set ${variable} to a free port.`
+  }
   if (code === 'EACCES') return `${what} cannot listen on ${host}:${port}: permission denied. Set ${variable} to a port above 1023.`
-  if (code === 'EADDRNOTAVAIL') return `${what} cannot listen on ${host}:${port}: no such address on this machine. Set HOST to one of its addresses (or 0.0.0.0).`
+  if (code === 'EADDRNOTAVAIL') return `${what} cannot listen on ${host}:${port}: no such address here. Set HOST to one of its addresses (or 0.0.0.0).`
   return `${what} cannot listen on ${host}:${port}: ${safeErrorMessage(error)}`
 }
 

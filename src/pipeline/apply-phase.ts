@@ -214,7 +214,9 @@ async function checkHealthAfter (deployment: DeploymentRow, databaseUrl: string,
     rollbackInitiated: outcome.rollback_initiated,
     rollbackStatus: outcome.rollback_status,
     suggestions: [
-      restored ? `The database was restored to backup ${backup?.id ?? ''}; find out why the check failed before deploying again` : 'The migrations were applied; check the database and the application now',
+      restored
+        ? `The database was restored to backup ${backup?.id ?? ''}; find out why the check failed before deploying again`
+        : 'The migrations were applied; check the database and the application now',
       ...healthCheckSuggestions(result.details, environment)
     ],
     extraResult: { health_check_after: 'failed', auto_rollback_triggered: outcome.rollback_initiated, details: result.details }

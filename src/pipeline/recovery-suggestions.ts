@@ -41,21 +41,25 @@ export function recoverySuggestions (kind: FailureKind, context: SuggestionConte
   switch (kind) {
     case 'unreachable':
       return [
-        `Check that the database of ${environment.name} is running and reachable from the worker, and that ${environment.database_url_env} holds its URL and credentials; then deploy again`,
+        `Check that the database of ${environment.name} is running and reachable from the worker, ` +
+          `and that ${environment.database_url_env} holds its URL and credentials; then deploy again`,
         status
       ]
     case 'history_unreadable':
       return [
-        `The migration history table could not be read: check that the role in ${environment.database_url_env} may read and write it (or create it, on a new database), then deploy again`,
+        `The migration history table could not be read: check that the role in ${environment.database_url_env} ` +
+          'may read and write it (or create it, on a new database), then deploy again',
         status
       ]
     case 'unfinished_migration': {
       const name = context.migrations?.[0] ?? '<migration>'
-      return [`Fix the database by hand, then mark it with POST /environments/${environment.name}/migrations/${name}/resolve {"as":"applied"} or {"as":"rolled_back"}`]
+      const resolve = `POST /environments/${environment.name}/migrations/${name}/resolve`
+      return [`Fix the database by hand, then mark it with ${resolve} {"as":"applied"} or {"as":"rolled_back"}`]
     }
     case 'drift':
       return [
-        `Restore the applied migration files exactly as they were applied (compare checksums with GET /environments/${environment.name}/status), then deploy again. ` +
+        'Restore the applied migration files exactly as they were applied ' +
+          `(compare checksums with GET /environments/${environment.name}/status), then deploy again. ` +
           'An inline upload (deploy --dir) is the whole source: it must hold every applied migration, not only the new ones',
         ...(environment.mode === 'dev' ? ['In dev, set reset_on_drift: true on the environment to reset the database and reapply every migration'] : [])
       ]
@@ -85,7 +89,8 @@ export function healthCheckSuggestions (outcomes: CheckOutcome[], environment: E
     const kind = failureKindOf(outcome)
     const migrations = kind === 'unfinished_migration' ? unfinishedNames(outcome.message) : undefined
     const check = kind === 'custom_check' ? outcome.check.slice('sql:'.length) : undefined
-    for (const suggestion of recoverySuggestions(kind, { environment, ...(migrations === undefined ? {} : { migrations }), ...(check === undefined ? {} : { check }) })) {
+    const context: SuggestionContext = { environment, ...(migrations === undefined ? {} : { migrations }), ...(check === undefined ? {} : { check }) }
+    for (const suggestion of recoverySuggestions(kind, context)) {
       if (!suggestions.includes(suggestion)) suggestions.push(suggestion)
     }
   }

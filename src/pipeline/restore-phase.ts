@@ -188,7 +188,10 @@ async function restoreHealthCheck (deployment: DeploymentRow, environment: Envir
     await recorder.log(`✗ ${label}: failed`)
     throw new DeploymentFailure({
       error: `${label} failed`,
-      suggestions: when === 'before' ? healthCheckSuggestions(result.details, environment) : ['The backup was restored; check the database and the application now', ...healthCheckSuggestions(result.details, environment)],
+      suggestions: [
+        ...(when === 'before' ? [] : ['The backup was restored; check the database and the application now']),
+        ...healthCheckSuggestions(result.details, environment)
+      ],
       extraResult: { [when === 'before' ? 'health_check' : 'health_check_after']: 'failed', details: result.details }
     })
   }

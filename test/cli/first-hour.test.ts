@@ -21,7 +21,13 @@ const h = await startHarness({
   environments: {
     dev: { working_directory: 'app' },
     staging: { working_directory: 'app' },
-    production: { working_directory: 'app', protected: true, requires_success_in: ['staging'], approval: { required_approvals: 1, roles: ['approver'], expires_after: '1h' }, health_check: { checks: ['connectivity'], timeout: '5s' } },
+    production: {
+      working_directory: 'app',
+      protected: true,
+      requires_success_in: ['staging'],
+      approval: { required_approvals: 1, roles: ['approver'], expires_after: '1h' },
+      health_check: { checks: ['connectivity'], timeout: '5s' }
+    },
     solo: { working_directory: 'app', requires_success_in: ['staging'] }
   }
 })
@@ -36,7 +42,8 @@ t.test('every command answers --help without side effects; --version and -v prin
   for (const args of [['start', '--help'], ['serve', '--help'], ['worker', '-h'], ['help', 'start']]) {
     const run = await runCli(args)
     t.equal(run.code, 0, `${args.join(' ')}: ${run.stderr}`)
-    t.match(run.stdout, new RegExp(`^usage: migration-deployer ${args[0] === 'help' ? args[1] as string : args[0] as string}\\n`), `${args.join(' ')} prints that command's usage`)
+    const command = args[0] === 'help' ? args[1] as string : args[0] as string
+    t.match(run.stdout, new RegExp(`^usage: migration-deployer ${command}\\n`), `${args.join(' ')} prints that command's usage`)
     t.notMatch(run.stdout + run.stderr, /DATABASE_URL and REDIS_URL must be set|Server listening/, `${args.join(' ')} starts nothing`)
   }
   const helpDeploy = await runCli(['help', 'deploy'])
@@ -81,14 +88,19 @@ t.test('a start that cannot listen exits 1 at once with one line, and warns once
     // STAGING_DATABASE_URL and PROD_DATABASE_URL unset.
   }
   const started = performance.now()
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/cli/main.ts'), 'start'], { cwd: PROJECT_ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_NO_WARNINGS: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/cli/main.ts'), 'start'], {
+    cwd: PROJECT_ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_NO_WARNINGS: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
   t.equal(code, 1, 'exits non-zero')
-  t.equal(stderr, `migration-deployer: the API cannot listen on 127.0.0.1:${port}: the address is already in use (another migration-deployer running?). Stop it, or set PORT to a free port.\n`, 'one clear line')
+  t.equal(stderr, `migration-deployer: the API cannot listen on 127.0.0.1:${port}: the address is already in use ` +
+    '(another migration-deployer running?). Stop it, or set PORT to a free port.\n', 'one clear line')
   t.notMatch(stdout, /migration-deployer ready/, 'never ready')
   t.ok(performance.now() - started < 120_000, 'at once (no lingering worker)')
   const rows = await queryDatabase<{ n: number }>(control, 'SELECT count(*)::int AS n FROM deployments')
@@ -141,7 +153,8 @@ t.test('env-status after an inline deploy says the last deployment was an inline
   const status = await runCli(['env-status', 'dev'], asCi)
   t.equal(status.code, 0, status.stderr)
   t.match(status.stdout, /DRIFTED +20250124140000_add_user_profiles/)
-  t.match(status.stdout, /note: dep_\w+ uploaded its migrations inline \(deploy --dir\); this status compares the database with the configured folder app, so migrations only in that upload show as drifted/)
+  t.match(status.stdout, /note: dep_\w+ uploaded its migrations inline \(deploy --dir\); this status compares the database with the configured folder app, /)
+  t.match(status.stdout, /so migrations only in that upload show as drifted/)
   const json = JSON.parse((await runCli(['env-status', 'dev', '--json'], asCi)).stdout) as { last_deployment: { migrations_from: string } }
   t.equal(json.last_deployment.migrations_from, 'inline')
 })
@@ -155,7 +168,8 @@ t.test('status piped into head -3 ends quietly (no EPIPE stack trace)', async (t
   t.equal(head.stdout.split('\n').length, 3, 'head printed three lines')
   t.notMatch(head.stderr, /EPIPE|Error|at /, 'nothing on stderr')
   // A reader that closes at once: every write fails with EPIPE.
-  const closed = await execa('bash', ['-c', `node --import tsx ${main} status ${id} | true; echo "exit \${PIPESTATUS[0]}"`], { env, extendEnv: false, reject: false })
+  const script = `node --import tsx ${main} status ${id} | true; echo "exit \${PIPESTATUS[0]}"`
+  const closed = await execa('bash', ['-c', script], { env, extendEnv: false, reject: false })
   t.equal(closed.stdout.trim(), 'exit 0')
   t.equal(closed.stderr, '', 'no stack trace')
 })
@@ -165,7 +179,8 @@ t.test('dev-db create makes a database with an owner role of its own and prints 
   const name = `first_hour_${process.pid}`
   // From a folder holding .data/, with nothing else: no URL in the environment.
   const devDb = async (...args: string[]): Promise<{ exitCode: number, stdout: string, stderr: string }> => {
-    const run = await execa(process.execPath, ['--import', TSX_LOADER, path.join(PROJECT_ROOT, 'src/cli/main.ts'), 'dev-db', 'create', ...args], { cwd, env: { PATH: process.env.PATH ?? '' }, extendEnv: false, reject: false })
+    const argv = ['--import', TSX_LOADER, path.join(PROJECT_ROOT, 'src/cli/main.ts'), 'dev-db', 'create', ...args]
+    const run = await execa(process.execPath, argv, { cwd, env: { PATH: process.env.PATH ?? '' }, extendEnv: false, reject: false })
     return { exitCode: run.exitCode ?? -1, stdout: run.stdout, stderr: run.stderr }
   }
   const create = await devDb(name, '--var', 'MY_APP_URL')

@@ -103,7 +103,8 @@ const missing = await whyNoClone() ?? ((await execa('curl', ['--version'], { rej
 if (missing !== undefined) {
   t.test('the README, followed literally on a fresh clone', { skip: `${missing}: the README is followed on a git clone with curl` }, async () => {})
 } else {
-  await followReadme(t)
+  // One test holding the others, so that tap does not end the file between two of its steps.
+  t.test('the README, followed literally on a fresh clone', followReadme)
 }
 
 async function followReadme (t: Test): Promise<void> {
@@ -173,16 +174,20 @@ async function followReadme (t: Test): Promise<void> {
       await stopServer() // "Ctrl-C" first, as the README says before a second start
       server = await terminal.start(text)
       const log = server.log
-      await until(`${label} answers /healthz`, 300_000, healthy).catch((error: Error) => { throw new Error(`${error.message}; its log: ${readFileSync(log, 'utf8').slice(-3000)}`) })
+      await until(`${label} answers /healthz`, 300_000, healthy).catch((error: Error) => {
+        throw new Error(`${error.message}; its log: ${readFileSync(log, 'utf8').slice(-3000)}`)
+      })
       t.pass(`${label}: the service answers on ${base}`)
       return
     }
     if (/--wait\b/.test(text) && /--env production\b/.test(text)) {
       // Waits for an approver, who acts from another terminal: in the background until then.
       const job = await terminal.start(text)
-      const match = await until(`${label} waits for approval`, 240_000, async () => /⏸ (dep_\w+) waits for approval in production/.exec(readFileSync(job.log, 'utf8')) ?? undefined)
+      const waiting = /⏸ (dep_\w+) waits for approval in production/
+      const match = await until(`${label} waits for approval`, 240_000, async () => waiting.exec(readFileSync(job.log, 'utf8')) ?? undefined)
       lastId = match[1]
-      t.match(readFileSync(job.log, 'utf8'), new RegExp(`Review: +${base.replace(/[.:/]/g, '\\$&')}/ui#/deployments/${lastId as string}`), `${label}: the Review line is the page's link`)
+      const review = new RegExp(`Review: +${base.replace(/[.:/]/g, '\\$&')}/ui#/deployments/${lastId as string}`)
+      t.match(readFileSync(job.log, 'utf8'), review, `${label}: the Review line is the page's link`)
       pendingJobs.push({ label, job })
       return
     }
@@ -203,7 +208,7 @@ async function followReadme (t: Test): Promise<void> {
     // A background job waiting for this command (an approval) ends now.
     for (const pending of pendingJobs.splice(0)) {
       const code = await terminal.wait(pending.job.pid)
-      t.equal(code, 0, `${pending.label}: exits 0 once approved; printed: ${readFileSync(pending.job.log, 'utf8').slice(-1500)}`)
+      t.equal(code, 0, `${pending.label}: exits 0 once approved${code === 0 ? '' : `; printed: ${readFileSync(pending.job.log, 'utf8').slice(-1500)}`}`)
       t.match(readFileSync(pending.job.log, 'utf8'), /✅ COMPLETED: Migration Deployer/)
     }
   }
@@ -228,19 +233,22 @@ async function followReadme (t: Test): Promise<void> {
   await followSection('Quick start')
   t.notMatch(readFileSync(server?.log ?? '/dev/null', 'utf8'), /is not set in this process/, 'every example environment has its URL')
   await followSection('Walk-through with curl')
-  t.comment(`git clone → first succeeded deployment: ${((firstSuccessMs ?? NaN) / 1000).toFixed(1)} s (git clone itself ${(clone.cloneMs / 1000).toFixed(1)} s)`)
+  const seconds = (ms: number | undefined): string => ((ms ?? NaN) / 1000).toFixed(1)
+  t.comment(`git clone → first succeeded deployment: ${seconds(firstSuccessMs)} s (git clone itself ${seconds(clone.cloneMs)} s)`)
   t.ok(firstSuccessMs !== undefined, 'a deployment succeeded')
 
   await t.test('the walk-through\'s deployments ended as it says', async (t) => {
     const { deployments } = await until('every deployment finished', 240_000, async () => {
-      const list = await api('/deployments?limit=50') as { deployments: Array<{ id: string, environment: string, status: string, dry_run: boolean, report: any }> }
+      const list = await api('/deployments?limit=50') as { deployments: Array<{ id: string, environment: string, status: string, report: any }> }
       return list.deployments.every((d) => ['succeeded', 'failed', 'rejected', 'cancelled', 'expired'].includes(d.status)) ? list : undefined
     })
-    t.same(deployments.filter((d) => d.status !== 'succeeded').map((d) => `${d.environment} ${d.status}: ${JSON.stringify(d.report)}`), [], 'every one succeeded')
+    const unsuccessful = deployments.filter((d) => d.status !== 'succeeded')
+    t.same(unsuccessful.map((d) => `${d.environment} ${d.status}: ${JSON.stringify(d.report)}`), [], 'every one succeeded')
     const inline = deployments.find((d) => d.environment === 'staging' && d.report?.result?.migrations_applied === 1)
     t.ok(inline, 'step 5: the inline upload applied the one new migration to staging')
     const drift = await api('/environments/staging/status')
-    t.same(drift.drifted.map((m: { name: string }) => m.name), ['20250124140000_add_user_profiles'], 'staging\'s status shows it as drifted, as the README says')
+    const drifted = drift.drifted.map((m: { name: string }) => m.name)
+    t.same(drifted, ['20250124140000_add_user_profiles'], 'staging\'s status shows it as drifted, as the README says')
   })
 
   await followSection('The CLI (for CI)')

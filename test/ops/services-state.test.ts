@@ -35,8 +35,10 @@ const services = async (command: string, env: Record<string, string> = {}): Prom
   const result = await execa('bash', [script, command], { env: { ...bareEnv, ...env }, extendEnv: false, reject: false, timeout: 180_000 })
   return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) }
 }
-const pgAnswers = async (port: number): Promise<boolean> => (await execa('pg_isready', ['-q', '-h', '127.0.0.1', '-p', String(port), '-t', '3'], { reject: false })).exitCode === 0
-const redisAnswers = async (port: number): Promise<boolean> => (await execa('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'ping'], { reject: false })).stdout === 'PONG'
+const pgAnswers = async (port: number): Promise<boolean> =>
+  (await execa('pg_isready', ['-q', '-h', '127.0.0.1', '-p', String(port), '-t', '3'], { reject: false })).exitCode === 0
+const redisAnswers = async (port: number): Promise<boolean> =>
+  (await execa('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'ping'], { reject: false })).stdout === 'PONG'
 
 t.teardown(async () => {
   await services('down')

@@ -32,7 +32,8 @@ async function deploy (body: Record<string, unknown>, expected: string): Promise
   return done.report as unknown as ErrorReport
 }
 
-const env = (name: string): { name: string, mode: 'deploy', database_url_env: string } => ({ name, mode: 'deploy', database_url_env: h.config.environments[name]?.database_url_env as string })
+const env = (name: string): { name: string, mode: 'deploy', database_url_env: string } =>
+  ({ name, mode: 'deploy', database_url_env: h.config.environments[name]?.database_url_env as string })
 const RUNNING_HINT = /is running and reachable/
 
 t.test('drift: the same suggestions through the health check and through the pending check, never "is the database running"', async (t) => {
@@ -51,7 +52,8 @@ t.test('drift: the same suggestions through the health check and through the pen
 
 t.test('an inline upload of only the new migration is drift, and the advice says an upload is the whole source', async (t) => {
   await deploy({ environment: 'inline' }, 'succeeded')
-  const report = await deploy({ environment: 'inline', migrations: [{ name: '20250124140000_add_user_profiles', sql: 'CREATE TABLE "UserProfile" (id serial primary key);' }] }, 'failed')
+  const upload = [{ name: '20250124140000_add_user_profiles', sql: 'CREATE TABLE "UserProfile" (id serial primary key);' }]
+  const report = await deploy({ environment: 'inline', migrations: upload }, 'failed')
   t.match(JSON.stringify(report.result.details), /20250110090000_init \(applied but missing from the source\)/)
   t.match(report.recovery.suggestions.join('\n'), /An inline upload \(deploy --dir\) is the whole source/)
   t.notMatch(report.recovery.suggestions.join('\n'), RUNNING_HINT)
@@ -59,9 +61,11 @@ t.test('an inline upload of only the new migration is drift, and the advice says
 
 t.test('an unfinished migration: resolve it, named, through either check', async (t) => {
   await deploy({ environment: 'unfinished' }, 'succeeded')
-  await queryDatabase(h.targets.unfinished as string, "UPDATE _prisma_migrations SET finished_at = NULL, logs = 'boom' WHERE migration_name = '20250120160000_add_audit_log'")
+  await queryDatabase(h.targets.unfinished as string,
+    "UPDATE _prisma_migrations SET finished_at = NULL, logs = 'boom' WHERE migration_name = '20250120160000_add_audit_log'")
   const viaHealthCheck = await deploy({ environment: 'unfinished' }, 'failed')
-  const resolve = 'Fix the database by hand, then mark it with POST /environments/unfinished/migrations/20250120160000_add_audit_log/resolve {"as":"applied"} or {"as":"rolled_back"}'
+  const resolve = 'Fix the database by hand, then mark it with POST /environments/unfinished/migrations/20250120160000_add_audit_log/resolve ' +
+    '{"as":"applied"} or {"as":"rolled_back"}'
   t.same(viaHealthCheck.recovery.suggestions, [resolve])
   const viaPendingCheck = await deploy({ environment: 'unfinished', skip_health_check: true }, 'failed')
   t.same(viaPendingCheck.recovery.suggestions, [resolve])
@@ -69,7 +73,9 @@ t.test('an unfinished migration: resolve it, named, through either check', async
 
 t.test('a custom health check names itself; an unreadable history table and an unreachable database say what to check', async (t) => {
   const custom = await deploy({ environment: 'custom' }, 'failed')
-  t.same(custom.recovery.suggestions, ['The custom health check has_admin (health_check.sql in the config) failed: fix what it checks, or its query, then deploy again'])
+  t.same(custom.recovery.suggestions, [
+    'The custom health check has_admin (health_check.sql in the config) failed: fix what it checks, or its query, then deploy again'
+  ])
 
   await queryDatabase(h.targets.unreadable as string, 'CREATE TABLE _prisma_migrations (oops int)')
   const unreadable = await deploy({ environment: 'unreadable' }, 'failed')
@@ -86,7 +92,8 @@ t.test('failure kinds from check outcomes; several failed checks give each kind\
   t.equal(failureKindOf({ check: 'migrations', passed: false, message: 'drift: x' }), 'drift')
   t.equal(failureKindOf({ check: 'sql:x', passed: false, message: 'returned false' }), 'custom_check')
   t.equal(failureKindOf({ check: 'schema', passed: false, message: 'history table not readable: permission denied' }), 'history_unreadable')
-  t.equal(failureKindOf({ check: 'schema', passed: false, message: 'unfinished or failed migrations: a_1 (started), b_2 (started 2025-01-01T00:00:00.000Z, never finished)' }), 'unfinished_migration')
+  const unfinished = 'unfinished or failed migrations: a_1 (started), b_2 (started 2025-01-01T00:00:00.000Z, never finished)'
+  t.equal(failureKindOf({ check: 'schema', passed: false, message: unfinished }), 'unfinished_migration')
   const environment = { name: 'dev', mode: 'dev' as const, database_url_env: 'DEV_DATABASE_URL' }
   const suggestions = healthCheckSuggestions([
     { check: 'connectivity', passed: true, message: 'ok' },

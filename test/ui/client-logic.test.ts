@@ -80,19 +80,25 @@ t.test('promotion gate: read from the plan; before the plan, what the gate requi
   t.equal(before.summary, 'Requires the same migrations to have been applied in staging first. Checked when the plan is made.')
   t.equal(promotionGate({ ...base, status: 'failed' }, { requires_success_in: ['staging'] }).state, 'unknown', 'ended before a plan: never checked')
   const gate = { requires_success_in: ['staging'], passed: true, missing: {}, message: 'all 2 pending migrations were applied in staging first' }
-  t.same(promotionGate({ ...base, plan: { promotion_gate: gate } }, { requires_success_in: ['staging'] }), { state: 'passed', requires: ['staging'], summary: 'Passed (requires staging): all 2 pending migrations were applied in staging first', details: undefined })
+  t.same(promotionGate({ ...base, plan: { promotion_gate: gate } }, { requires_success_in: ['staging'] }), {
+    state: 'passed', requires: ['staging'], summary: 'Passed (requires staging): all 2 pending migrations were applied in staging first', details: undefined
+  })
   const refused = { ...gate, passed: false, missing: { staging: ['20250110090000_init'] }, message: 'not yet applied in staging: 20250110090000_init' }
-  t.equal(promotionGate({ ...base, plan: { promotion_gate: refused } }, undefined).summary, 'Failed (requires staging): not yet applied in staging: 20250110090000_init')
-  t.equal(promotionGate({ ...base, dry_run: true, plan: { promotion_gate: refused } }, undefined).summary, 'Would refuse this plan (requires staging): not yet applied in staging: 20250110090000_init')
-  t.equal(promotionGate({ ...base, plan: { migrations: [] } }, { requires_success_in: ['staging'] }).state, 'unknown', 'a plan without the gate\'s result is not guessed at')
-  t.equal(promotionGate({ ...base, operation: 'restore-backup', plan: { migrations: [] } }, { requires_success_in: ['staging'] }).state, 'none', 'a restore has no gate')
+  t.equal(promotionGate({ ...base, plan: { promotion_gate: refused } }, undefined).summary,
+    'Failed (requires staging): not yet applied in staging: 20250110090000_init')
+  t.equal(promotionGate({ ...base, dry_run: true, plan: { promotion_gate: refused } }, undefined).summary,
+    'Would refuse this plan (requires staging): not yet applied in staging: 20250110090000_init')
+  const staging = { requires_success_in: ['staging'] }
+  t.equal(promotionGate({ ...base, plan: { migrations: [] } }, staging).state, 'unknown', 'a plan without the gate\'s result is not guessed at')
+  t.equal(promotionGate({ ...base, operation: 'restore-backup', plan: { migrations: [] } }, staging).state, 'none', 'a restore has no gate')
 })
 
 t.test('every event kind reads as a sentence, never as raw JSON', async (t) => {
   const event = (type: string, data: unknown, extra: Record<string, unknown> = {}): { event: string, data: string } =>
     ({ event: 'message', data: JSON.stringify({ id: 303, type, actor: 'system', message: null, data, created_at: '2025-01-24T10:30:00.000Z', ...extra }) })
   const cases: Array<[{ event: string, data: string }, string]> = [
-    [event('created', { environment: 'production', operation: 'deploy-migrations', dry_run: false, inline_migrations: 1 }, { actor: 'ci-bot' }), 'Requested by ci-bot: deploy-migrations to production, 1 migration uploaded'],
+    [event('created', { environment: 'production', operation: 'deploy-migrations', dry_run: false, inline_migrations: 1 }, { actor: 'ci-bot' }),
+      'Requested by ci-bot: deploy-migrations to production, 1 migration uploaded'],
     [event('status_changed', { from: 'pending_approval', to: 'queued' }), 'Status: pending approval → queued'],
     [event('status_changed', { from: 'running', to: 'failed', error: 'Migration x failed' }), 'Status: running → failed (Migration x failed)'],
     [event('step_started', { step: 'health_check_after' }), 'Health check after started'],
@@ -102,7 +108,8 @@ t.test('every event kind reads as a sentence, never as raw JSON', async (t) => {
     [event('rejected', { reason: 'not today' }, { actor: 'bob' }), 'Rejected by bob: not today'],
     [event('cancelled', { from: 'pending_approval' }, { actor: 'ci-bot' }), 'Cancelled by ci-bot while pending approval'],
     [event('backups_pruned', { backup_ids: ['a', 'b'], keep: 10 }), '2 old backups pruned (keeping 10)'],
-    [event('webhook_delivery', { event: 'succeeded', host: 'hooks.example.com', outcome: 'delivered', status_code: 200, attempt: 1, attempts: 8 }), 'Webhook for “succeeded” to hooks.example.com: delivered (HTTP 200), attempt 1 of 8'],
+    [event('webhook_delivery', { event: 'succeeded', host: 'hooks.example.com', outcome: 'delivered', status_code: 200, attempt: 1, attempts: 8 }),
+      'Webhook for “succeeded” to hooks.example.com: delivered (HTTP 200), attempt 1 of 8'],
     [event('log', null, { message: '✓ Configuration loaded' }), '✓ Configuration loaded'],
     [event('banner', null, { message: '✅ COMPLETED: Migration Deployer\nEnvironment: dev' }), '✅ COMPLETED: Migration Deployer'],
     [event('something_new', { id: 303 }, { actor: 'alice' }), 'Something new (alice)'],

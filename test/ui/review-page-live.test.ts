@@ -14,7 +14,12 @@ declare const window: { innerWidth: number }
  * panel shows the plan's result, and the requester (or an admin) can cancel from the page.
  */
 
-const PROTECTED = { working_directory: 'app', protected: true, approval: { required_approvals: 1, roles: ['approver'], expires_after: '1h' }, health_check: { checks: ['connectivity'], timeout: '5s' } }
+const PROTECTED = {
+  working_directory: 'app',
+  protected: true,
+  approval: { required_approvals: 1, roles: ['approver'], expires_after: '1h' },
+  health_check: { checks: ['connectivity'], timeout: '5s' }
+}
 const h = await startHarness({
   environments: {
     staging: { working_directory: 'app' },
@@ -40,10 +45,16 @@ if ((await h.waitFor(staging.json().id, ['succeeded', 'failed'])).status !== 'su
 
 // First, while production is still empty (an upload of one new migration is then its whole source).
 t.test('a plan the gate refuses shows the refusal from the plan', async (t) => {
-  const created = await h.request('POST', '/deployments', { body: { environment: 'production', migrations: [{ name: '20250403000000_only_here', sql: 'CREATE TABLE only_here (id int);\n' }] } })
+  const upload = [{ name: '20250403000000_only_here', sql: 'CREATE TABLE only_here (id int);\n' }]
+  const created = await h.request('POST', '/deployments', { body: { environment: 'production', migrations: upload } })
   const failed = await h.waitFor(created.json().id, ['failed', 'succeeded', 'pending_approval'])
   t.equal(failed.status, 'failed')
-  t.same(failed.plan?.promotion_gate, { requires_success_in: ['staging'], passed: false, missing: { staging: ['20250403000000_only_here'] }, message: 'not yet applied in staging: 20250403000000_only_here' })
+  t.same(failed.plan?.promotion_gate, {
+    requires_success_in: ['staging'],
+    passed: false,
+    missing: { staging: ['20250403000000_only_here'] },
+    message: 'not yet applied in staging: 20250403000000_only_here'
+  })
   const { page } = await openSignedIn(browser.context, BASE, tokenOf('viewer'))
   t.teardown(() => page.close())
   await page.goto(`${BASE}/ui#/deployments/${failed.id}`)
@@ -57,7 +68,8 @@ t.test('another approver approves elsewhere: the open page follows by itself, in
   t.teardown(() => page.close())
   await page.goto(`${BASE}/ui#/deployments/${deployment.id}`)
   await page.getByRole('heading', { name: 'Deployment to production' }).waitFor()
-  t.equal(await page.locator('.gate-status').textContent(), 'Passed (requires staging): all 5 pending migrations were applied in staging first', 'the gate panel says what the plan says')
+  t.equal(await page.locator('.gate-status').textContent(), 'Passed (requires staging): all 5 pending migrations were applied in staging first',
+    'the gate panel says what the plan says')
   t.equal(await page.locator('.gate-status').getAttribute('class'), 'gate-status gate-passed')
   t.match(await page.locator('pre.log').textContent(), /✓ Promotion gate: all 5 pending migrations were applied in staging first/, 'as the log does')
   await page.locator('.live-mode').getByText(/^Live: /).waitFor()
@@ -82,7 +94,7 @@ t.test('another approver approves elsewhere: the open page follows by itself, in
 })
 
 t.test('another approver rejects elsewhere: the open page shows it and closes the decision', async (t) => {
-  const deployment = await pending('canary', 'ci-bot', { migrations: [{ name: '20250401000000_widgets', sql: 'CREATE TABLE widgets (id serial PRIMARY KEY);\n' }] })
+  const deployment = await pending('canary', 'ci-bot', { migrations: [{ name: '20250401000000_widgets', sql: 'CREATE TABLE widgets (id serial);\n' }] })
   const { page } = await openSignedIn(browser.context, BASE, tokenOf('alice'))
   t.teardown(() => page.close())
   await page.goto(`${BASE}/ui#/deployments/${deployment.id}`)
@@ -96,7 +108,7 @@ t.test('another approver rejects elsewhere: the open page shows it and closes th
 })
 
 t.test('the requester cancels from the page; an approver sees no Cancel, an admin does', async (t) => {
-  const deployment = await pending('canary', 'ci-bot', { migrations: [{ name: '20250402000000_gadgets', sql: 'CREATE TABLE gadgets (id serial PRIMARY KEY);\n' }] })
+  const deployment = await pending('canary', 'ci-bot', { migrations: [{ name: '20250402000000_gadgets', sql: 'CREATE TABLE gadgets (id serial);\n' }] })
   const alice = await openSignedIn(browser.context, BASE, tokenOf('alice'))
   t.teardown(() => alice.page.close())
   await alice.page.goto(`${BASE}/ui#/deployments/${deployment.id}`)

@@ -224,7 +224,8 @@ t.test('live status reads Server-Sent Events through fetch, with the bearer head
     await route.fulfill({
       status: 200,
       headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' },
-      body: ': keep-alive\n\nid: 1\nevent: step\ndata: {"type":"step_started","message":"Deploying migration 20250110090000_init"}\n\r\nid: 2\ndata: {"type":"log",\ndata: "message":"✓ Verification: All migrations applied"}\n\n'
+      body: ': keep-alive\n\nid: 1\nevent: step\ndata: {"type":"step_started","message":"Deploying migration 20250110090000_init"}\n\r\n' +
+        'id: 2\ndata: {"type":"log",\ndata: "message":"✓ Verification: All migrations applied"}\n\n'
     })
   })
   await page.goto(`${BASE}/ui#/deployments/${deployment.id}`)
@@ -278,7 +279,8 @@ t.test('an approver reviews a pending production deployment, approves it in the 
     t.match(await sql.evaluate((el) => getComputedStyle(el).fontFamily), /mono/i, 'SQL in monospace')
   }
   // The gate's result, from the plan: staging got the same migrations first.
-  t.equal(await page.locator('.gate-status').textContent(), `Passed (requires staging): all ${plan.migrations.length} pending migrations were applied in staging first`)
+  t.equal(await page.locator('.gate-status').textContent(),
+    `Passed (requires staging): all ${plan.migrations.length} pending migrations were applied in staging first`)
   t.match(await page.locator('.decision').textContent(), /0 of 1 approval · (59 min|1 h) left/)
 
   await page.screenshot({ path: path.join(ARTIFACTS, 'review-page.png'), fullPage: true })

@@ -55,7 +55,9 @@ const statusSchema = z.object({
     migrations_from: z.enum(['inline', 'working_directory']).nullable()
       .meta({ description: 'Where its migrations came from: uploaded inline (deploy --dir), or a working directory; null for a restore' }),
     working_directory: z.string().nullable().meta({ description: 'The working directory it used, when not inline' })
-  }).nullable().meta({ description: 'This status compares the database with the environment\'s working_directory; a last deployment from another source explains drift shown here' }),
+  }).nullable().meta({
+    description: 'This status compares the database with the environment\'s working_directory; a last deployment from another source explains drift shown here'
+  }),
   last_backup: z.object({ id: z.string(), created_at: z.string(), size_bytes: z.number().nullable(), restore_command: z.string() }).nullable()
 }).meta({ id: 'EnvironmentStatus' })
 
@@ -106,7 +108,16 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
       drifted: status.drifted.map((d) => ({ name: d.name, reason: d.reason, applied_checksum: d.appliedChecksum, source_checksum: d.sourceChecksum ?? null })),
       last_deployment: lastDeployment === undefined
         ? null
-        : { id: lastDeployment.id, operation: lastDeployment.operation, status: lastDeployment.status, requested_by: lastDeployment.requested_by, created_at: lastDeployment.created_at.toISOString(), finished_at: lastDeployment.finished_at?.toISOString() ?? null, link: `/deployments/${lastDeployment.id}`, ...migrationsFrom(lastDeployment.operation, lastSource, environment.working_directory) },
+        : {
+            id: lastDeployment.id,
+            operation: lastDeployment.operation,
+            status: lastDeployment.status,
+            requested_by: lastDeployment.requested_by,
+            created_at: lastDeployment.created_at.toISOString(),
+            finished_at: lastDeployment.finished_at?.toISOString() ?? null,
+            link: `/deployments/${lastDeployment.id}`,
+            ...migrationsFrom(lastDeployment.operation, lastSource, environment.working_directory)
+          },
       last_backup: lastBackup === undefined
         ? null
         : { id: lastBackup.id, created_at: lastBackup.created_at.toISOString(), size_bytes: lastBackup.size_bytes, restore_command: `migration-deployer restore --env ${environment.name} --backup ${lastBackup.id}` }
@@ -148,7 +159,9 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
 }
 
 /** Where a deployment's migrations came from, for the status of its environment. */
-function migrationsFrom (operation: string, source: DeploymentSource | undefined, configured: string | undefined): { migrations_from: 'inline' | 'working_directory' | null, working_directory: string | null } {
+function migrationsFrom (
+  operation: string, source: DeploymentSource | undefined, configured: string | undefined
+): { migrations_from: 'inline' | 'working_directory' | null, working_directory: string | null } {
   if (operation === 'restore-backup' || source === undefined) return { migrations_from: null, working_directory: null }
   if (source.inline) return { migrations_from: 'inline', working_directory: null }
   return { migrations_from: 'working_directory', working_directory: source.working_directory ?? configured ?? null }

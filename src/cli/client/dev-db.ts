@@ -53,7 +53,8 @@ function findLocalServer (cwd: string): { dataDir: string, adminUrl: string } {
     url.pathname = '/postgres'
     return { dataDir, adminUrl: url.toString() }
   }
-  throw new CliError(`no project-local PostgreSQL found (no .data/services.env in ${dataDirectories(cwd).join(' or ')}): start it with "npm start" (or "bash scripts/services.sh up") in a clone of migration-deployer, and run this command there`, EXIT.failed)
+  throw new CliError(`no project-local PostgreSQL found (no .data/services.env in ${dataDirectories(cwd).join(' or ')}): ` +
+    'start it with "npm start" (or "bash scripts/services.sh up") in a clone of migration-deployer, and run this command there', EXIT.failed)
 }
 
 const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`
@@ -67,12 +68,15 @@ async function ensureDatabase (adminUrl: string, dataDir: string, name: string):
   try {
     await client.connect()
   } catch (error) {
-    throw new CliError(`the project-local PostgreSQL does not answer (${(error as Error).message}): start it with "npm start" or "bash scripts/services.sh up"`, EXIT.failed)
+    const reason = (error as Error).message
+    throw new CliError(`the project-local PostgreSQL does not answer (${reason}): start it with "npm start" or "bash scripts/services.sh up"`, EXIT.failed)
   }
   try {
     const owner = (await client.query<{ owner: string }>('SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1', [name])).rows[0]?.owner
     const exists = owner !== undefined
-    if (exists && owner !== role) throw new UsageError(`a database ${name} already exists on the local server, owned by ${owner} (not made by dev-db): choose another name`)
+    if (exists && owner !== role) {
+      throw new UsageError(`a database ${name} already exists on the local server, owned by ${owner} (not made by dev-db): choose another name`)
+    }
     let url = known[name]
     if (url === undefined || !exists) {
       // A password of hex digits: nothing in it needs escaping in a URL or a shell.
@@ -102,15 +106,20 @@ export const devDbCommand: ClientCommand = {
   async run (args: string[], io: CliIo): Promise<number> {
     const { values, positionals } = parseCommandArgs(args, { var: { type: 'string' } })
     const [action, ...rest] = positionals
-    if (action !== 'create') throw new UsageError(action === undefined ? 'missing action: dev-db create <name>' : `unknown action "${action}": dev-db create <name>`)
+    if (action !== 'create') {
+      throw new UsageError(action === undefined ? 'missing action: dev-db create <name>' : `unknown action "${action}": dev-db create <name>`)
+    }
     const name = onePositional(rest, 'database name')
-    if (!DATABASE_NAME.test(name)) throw new UsageError(`database name ${JSON.stringify(name)}: use lowercase letters, digits and _ (at most 57, not starting with a digit)`)
+    if (!DATABASE_NAME.test(name)) {
+      throw new UsageError(`database name ${JSON.stringify(name)}: use lowercase letters, digits and _ (at most 57, not starting with a digit)`)
+    }
     const variable = stringOption(values, 'var') ?? `${name.toUpperCase()}_DATABASE_URL`
     if (!VARIABLE_NAME.test(variable)) throw new UsageError(`--var ${JSON.stringify(variable)}: expected a variable name like MYAPP_DATABASE_URL`)
     const { dataDir, adminUrl } = findLocalServer(io.cwd)
     const { url, created } = await ensureDatabase(adminUrl, dataDir, name)
     const server = new URL(url)
-    io.err(`${created ? 'Created' : 'Already there:'} database ${name} on ${server.host}, owned by ${name}_owner. Export the line below, then (re)start the service with it set:`)
+    io.err(`${created ? 'Created' : 'Already there:'} database ${name} on ${server.host}, owned by ${name}_owner. ` +
+      'Export the line below, then (re)start the service with it set:')
     io.out(`export ${variable}='${url}'`)
     return EXIT.ok
   }

@@ -104,7 +104,14 @@ interface StatusView {
   pending: Array<{ name: string }>
   failed: Array<{ name: string, resolve: string }>
   drifted: Array<{ name: string, reason: string }>
-  last_deployment: { id: string, operation: string, status: string, created_at: string, migrations_from?: 'inline' | 'working_directory' | null, working_directory?: string | null } | null
+  last_deployment: {
+    id: string
+    operation: string
+    status: string
+    created_at: string
+    migrations_from?: 'inline' | 'working_directory' | null
+    working_directory?: string | null
+  } | null
   last_backup: { id: string, created_at: string, restore_command: string } | null
 }
 
@@ -140,7 +147,8 @@ function otherSourceNote (s: StatusView): string | undefined {
   if (last === null || last.migrations_from === undefined || last.migrations_from === null) return undefined
   const compared = s.working_directory === null ? 'no configured folder' : `the configured folder ${s.working_directory}`
   if (last.migrations_from === 'inline') {
-    return `note: ${last.id} uploaded its migrations inline (deploy --dir); this status compares the database with ${compared}, so migrations only in that upload show as drifted`
+    return `note: ${last.id} uploaded its migrations inline (deploy --dir); this status compares the database with ${compared}, ` +
+      'so migrations only in that upload show as drifted'
   }
   if (last.working_directory !== null && last.working_directory !== undefined && last.working_directory !== s.working_directory) {
     return `note: ${last.id} deployed from ${last.working_directory}; this status compares the database with ${compared}`

@@ -22,7 +22,9 @@ export async function missingPromotions (db: Queryable, environment: Pick<Enviro
  * been applied successfully, with the same checksum (the same bytes), by a deployment to each
  * named environment. Undefined when the environment has no gate.
  */
-export async function checkPromotionGate (db: Queryable, environment: Pick<EnvironmentConfig, 'requires_success_in'>, plan: Pick<Plan, 'migrations'>): Promise<PromotionGateResult | undefined> {
+export async function checkPromotionGate (
+  db: Queryable, environment: Pick<EnvironmentConfig, 'requires_success_in'>, plan: Pick<Plan, 'migrations'>
+): Promise<PromotionGateResult | undefined> {
   const required = environment.requires_success_in
   if (required.length === 0) return undefined
   const count = plan.migrations.length
@@ -33,14 +35,18 @@ export async function checkPromotionGate (db: Queryable, environment: Pick<Envir
     const what = count === 1 ? 'the 1 pending migration was' : `all ${count} pending migrations were`
     return { requires_success_in: required, passed: true, missing, message: `${what} applied in ${required.join(', ')} first` }
   }
-  return { requires_success_in: required, passed: false, missing, message: failing.map((name) => `not yet applied in ${name}: ${(missing[name] ?? []).join(', ')}`).join('; ') }
+  const message = failing.map((name) => `not yet applied in ${name}: ${(missing[name] ?? []).join(', ')}`).join('; ')
+  return { requires_success_in: required, passed: false, missing, message }
 }
 
 /**
  * The promotion gate, enforced while the plan is made, before the approval gate: a plan the
  * gate refuses ends the deployment before anyone is asked to approve it. A dry run only warns.
  */
-export async function enforcePromotionGate (deployment: Pick<DeploymentRow, 'dry_run'>, environment: EnvironmentConfig, plan: Pick<Plan, 'migrations'>, gate: PromotionGateResult | undefined, recorder: DeploymentRecorder): Promise<void> {
+export async function enforcePromotionGate (
+  deployment: Pick<DeploymentRow, 'dry_run'>, environment: EnvironmentConfig, plan: Pick<Plan, 'migrations'>,
+  gate: PromotionGateResult | undefined, recorder: DeploymentRecorder
+): Promise<void> {
   if (gate === undefined || plan.migrations.length === 0) return
   if (gate.passed) {
     await recorder.log(`✓ Promotion gate: ${gate.message}`)
