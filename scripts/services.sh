@@ -387,7 +387,11 @@ redis_up() {
 }
 
 redis_down() {
-  redis_stop "$REDIS_PORT" "$(state_get REDIS_PID)"
+  # The recorded pid, else the one redis-server wrote itself (started before the state was recorded).
+  local pid
+  pid=$(state_get REDIS_PID)
+  [ -z "$pid" ] && [ -r "$DATA/redis.pid" ] && pid=$(tr -d ' \n' <"$DATA/redis.pid" 2>/dev/null || true)
+  redis_stop "$REDIS_PORT" "$pid"
   rm -f "$DATA/redis.pid"
 }
 
