@@ -1,5 +1,7 @@
 export { analyzeMigrationSql, type AnalyzedStatement, type SqlAnalysis, type SqlParseError } from './analyze-sql.js'
 export { analyzeMigrationSqlCached, clearAnalysisCache } from './analysis-cache.js'
+export { analyzeOffThread, closeAnalysisPool, DEFAULT_PARSE_TIMEOUT_MS, lintOffThread, type AnalysisLimits } from './analysis-pool.js'
 export { findInvalidIndexes, type InvalidIndex } from './invalid-indexes.js'
 export { lintMigrations, type LintOptions, type LintWarning } from './lint.js'
 export { LintError } from './lint-error.js'
+export { countStatements } from './statement-count.js'

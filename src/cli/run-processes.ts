@@ -1,4 +1,5 @@
 import closeWithGrace from 'close-with-grace'
+import { closeAnalysisPool } from '../analysis/index.js'
 import { DEFAULT_RELIABILITY } from '../config/reliability.js'
 import { readRuntimeSettings, redisConnectionOptions } from '../config/runtime.js'
 import { createRuntime } from '../process/runtime.js'
@@ -55,6 +56,7 @@ export async function runProcesses (role: ProcessRole): Promise<void> {
     await Promise.all([server?.close(), worker?.close()])
     await notifications?.close()
     await metricsServer?.close()
+    await closeAnalysisPool()
     await runtime.close()
     logger.info({ role }, 'shut down cleanly')
   })

@@ -184,15 +184,38 @@ const notificationsSchema = z.strictObject({
   timeout: durationMs.default(10_000)
 })
 
+/**
+ * What one request or one migration may cost (issue 17). Statements and parse time bound the work
+ * a plan hands the parser; JSON depth is checked on the raw body before it is parsed; queued work
+ * per token keeps one token from filling the queue ahead of everyone else.
+ */
+const DEFAULT_LIMITS = {
+  body_bytes: 5 * 1024 * 1024,
+  rate_limit: DEFAULT_RATE_LIMIT,
+  max_statements_per_migration: 10_000,
+  parse_timeout: 30_000,
+  json_depth: 32,
+  queued_per_token: 20
+}
+const limitsSchema = z.strictObject({
+  body_bytes: positiveInt.default(DEFAULT_LIMITS.body_bytes),
+  rate_limit: rateLimitSchema.default(DEFAULT_RATE_LIMIT),
+  /** More statements in one migration: 422 for inline uploads, a failed plan for folders. */
+  max_statements_per_migration: positiveInt.default(DEFAULT_LIMITS.max_statements_per_migration),
+  /** Parsing one migration for longer than this stops the parse and fails the plan. */
+  parse_timeout: durationMs.default(DEFAULT_LIMITS.parse_timeout),
+  /** Arrays and objects nested deeper than this in a request body: 400 before the body is parsed. */
+  json_depth: positiveInt.default(DEFAULT_LIMITS.json_depth),
+  /** Deployments one token may have queued or running at once; past it, 429 until some finish. */
+  queued_per_token: positiveInt.default(DEFAULT_LIMITS.queued_per_token)
+})
+
 export const configSchema = z.strictObject({
   workspace_root: z.string().min(1).default('.'),
   environments: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'environment names are lowercase letters, digits, - and _'), environmentSchema)
     .refine((envs) => Object.keys(envs).length > 0, 'define at least one environment'),
   auth: z.strictObject({ tokens: z.array(tokenSchema).default([]) }).default({ tokens: [] }),
-  limits: z.strictObject({
-    body_bytes: positiveInt.default(5 * 1024 * 1024),
-    rate_limit: rateLimitSchema.default(DEFAULT_RATE_LIMIT)
-  }).default({ body_bytes: 5 * 1024 * 1024, rate_limit: DEFAULT_RATE_LIMIT }),
+  limits: limitsSchema.default(DEFAULT_LIMITS),
   notifications: notificationsSchema.default({ webhooks: [], retry: { attempts: 8, initial_delay: 2000 }, timeout: 10_000 })
 }).superRefine((config, ctx) => {
   // Read defensively: with `when` below this also runs when other fields are invalid, so that one

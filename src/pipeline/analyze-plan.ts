@@ -1,19 +1,23 @@
 import type { Logger } from 'pino'
-import { analyzeMigrationSqlCached, lintMigrations, type LintWarning } from '../analysis/index.js'
-import type { EnvironmentConfig } from '../config/load.js'
+import { analyzeMigrationSqlCached, lintOffThread, type LintWarning } from '../analysis/index.js'
+import type { Config, EnvironmentConfig } from '../config/load.js'
+import { MigrationTooLargeError, ParseTimeoutError } from '../errors/index.js'
 import type { MigrationFile } from '../handlers/types.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
 import type { Plan } from '../store/deployments.js'
 import { DeploymentFailure } from './deployment-failure.js'
 
+type AnalysisLimitsConfig = Pick<Config['limits'], 'max_statements_per_migration' | 'parse_timeout'>
+
 /**
  * Parses every pending migration with the PostgreSQL parser (a syntax error fails the plan before
  * anything runs), marks those that cannot run in a transaction, and adds squawk's warnings so a
  * release manager sees "drops a column" before approving. Rules in `lint.block_on` fail the plan.
+ * Parsing and linting run on worker threads, within `limits` (statements and time per migration).
  */
-export async function analyzePlan (plan: Plan, pending: MigrationFile[], environment: EnvironmentConfig, logger: Logger): Promise<Plan> {
+export async function analyzePlan (plan: Plan, pending: MigrationFile[], environment: EnvironmentConfig, logger: Logger, limits?: AnalysisLimitsConfig): Promise<Plan> {
   // Files an external tool applies (command handler) are shown as written, not parsed as SQL.
-  const analyses = await Promise.all(pending.map(async (migration) => migration.appliedBy === undefined ? await analyzeMigrationSqlCached(migration.sql) : undefined))
+  const analyses = await Promise.all(pending.map(async (migration) => migration.appliedBy === undefined ? await analyzeWithin(migration, limits) : undefined))
   const syntaxErrors = analyses.flatMap((analysis, index) => analysis?.parseError === undefined
     ? []
     : [`${pending[index]?.name ?? ''}${analysis.parseError.line === undefined ? '' : ` line ${analysis.parseError.line}`}: ${analysis.parseError.message}`])
@@ -51,10 +55,35 @@ export async function analyzePlan (plan: Plan, pending: MigrationFile[], environ
 async function lint (pending: MigrationFile[], environment: EnvironmentConfig, logger: Logger): Promise<Map<string, LintWarning[]>> {
   if (!environment.lint.enabled || pending.length === 0) return new Map()
   try {
-    return await lintMigrations(pending, { excludedRules: environment.lint.exclude, assumeInTransaction: true })
+    return await lintOffThread(pending, { excludedRules: environment.lint.exclude, assumeInTransaction: true })
   } catch (error) {
     // Lint informs the reviewer; if squawk cannot run, say so in every migration's warnings rather than block.
     logger.warn({ err: { message: safeErrorMessage(error) } }, 'squawk lint failed')
     return new Map(pending.map((m) => [m.name, [{ rule: 'lint-unavailable', message: `squawk could not run: ${safeErrorMessage(error)}`, level: 'warning' }]]))
+  }
+}
+
+/** One migration's analysis; a migration past the limits fails the plan, naming it and the limit. */
+async function analyzeWithin (migration: MigrationFile, limits: AnalysisLimitsConfig | undefined): Promise<Awaited<ReturnType<typeof analyzeMigrationSqlCached>>> {
+  try {
+    return await analyzeMigrationSqlCached(migration.sql, { maxStatements: limits?.max_statements_per_migration, timeoutMs: limits?.parse_timeout })
+  } catch (error) {
+    if (error instanceof MigrationTooLargeError) {
+      throw new DeploymentFailure({
+        error: `Migration ${migration.name} is too large: ${error.message} (limits.max_statements_per_migration)`,
+        failedMigration: migration.name,
+        suggestions: ['Split the migration into several smaller ones; nothing was applied', 'Or ask an operator to raise limits.max_statements_per_migration'],
+        extraResult: { error_code: error.code, statements: error.statements, limit: error.limit }
+      }, error)
+    }
+    if (error instanceof ParseTimeoutError) {
+      throw new DeploymentFailure({
+        error: `Migration ${migration.name} could not be parsed in time: ${error.message} (limits.parse_timeout)`,
+        failedMigration: migration.name,
+        suggestions: ['Split the migration into several smaller ones, or simplify its statements; nothing was applied', 'Or ask an operator to raise limits.parse_timeout'],
+        extraResult: { error_code: error.code, timeout_ms: error.timeoutMs }
+      }, error)
+    }
+    throw error
   }
 }

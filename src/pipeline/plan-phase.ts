@@ -49,7 +49,7 @@ export async function runPlanPhase (ctx: PipelineContext, deployment: Deployment
   assertNoFailedMigrations(environment, status)
   assertNoDrift(environment, status)
   const measured = await measuredDurations(ctx.pool, status.pending.map((m) => m.checksum), environment.name)
-  const plan = await analyzePlan(buildPlan(environment.name, status.pending, measured), status.pending, environment, ctx.logger)
+  const plan = await analyzePlan(buildPlan(environment.name, status.pending, measured), status.pending, environment, ctx.logger, ctx.config.limits)
   const snapshot = source.map((file) => ({ name: file.name, checksum: file.checksum }))
   await transitionDeployment(ctx.pool, deployment.id, ['running'], { plan, source_snapshot: snapshot })
   await recorder.log(`✓ Pending migrations: ${plan.pending_migrations} found`)
