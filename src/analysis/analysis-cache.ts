@@ -19,7 +19,7 @@ export async function analyzeMigrationSqlCached (sql: string, limits: AnalysisLi
   const { maxStatements } = limits
   if (maxStatements !== undefined && analysis.statements.length > maxStatements) {
     const count = analysis.statements.length
-    throw new MigrationTooLargeError(`${count} statements, more than the ${maxStatements} one migration may hold`, { statements: count, limit: maxStatements })
+    throw new MigrationTooLargeError(`${count} statements; one migration may hold at most ${maxStatements}`, { statements: count, limit: maxStatements })
   }
   return analysis
 }

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
+import { MessageChannel } from 'node:worker_threads'
 import { Piscina } from 'piscina'
 import { MigrationTooLargeError, ParseTimeoutError } from '../errors/index.js'
 import type { SqlAnalysis } from './analyze-sql.js'
@@ -28,16 +29,16 @@ function threadCount (): number {
 }
 
 let pool: Piscina | undefined
-let running = 0
-const waiting: Array<() => void> = []
 
 function threads (): Piscina {
   pool ??= new Piscina({
     filename: threadFile,
     minThreads: 0,
     maxThreads: threadCount(),
-    // Threads live on for a minute after their last task: a plan's second parse (at apply) finds the parser loaded.
+    // Threads live on for a minute after their last task: a plan's second parse (at apply) finds them ready.
     idleTimeout: 60_000,
+    // Not the main thread's loader flags (a test runner's hooks, say): the thread loads only what it needs.
+    execArgv: [],
     // A hostile file makes the thread run out of memory, not the process.
     resourceLimits: { maxOldGenerationSizeMb: 512 }
   })
@@ -45,18 +46,19 @@ function threads (): Piscina {
 }
 
 /**
- * Runs one task on a free thread. Tasks wait here, not in Piscina's queue, so a task's timeout
- * counts from when a thread takes it: waiting behind other plans is not parse time.
+ * Runs one analysis on a thread, stopping it (the pool starts another) `timeoutMs` after the
+ * thread began it: time spent waiting for a thread, or for one to start, is not parse time.
  */
-async function onThread<T> (name: 'analyze' | 'lint', task: unknown, timeoutMs?: number): Promise<T> {
-  const piscina = threads()
-  if (running >= piscina.options.maxThreads) await new Promise<void>((resolve) => waiting.push(resolve))
-  running++
+async function analyzeOnThread (task: { sql: string, maxStatements?: number | undefined }, timeoutMs: number): Promise<ThreadAnalysis> {
+  const { port1: started, port2: startedInThread } = new MessageChannel()
+  const abort = new AbortController()
+  let timer: NodeJS.Timeout | undefined
+  started.once('message', () => { timer = setTimeout(() => { abort.abort() }, timeoutMs) })
   try {
-    return await piscina.run(task, { name, ...(timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(timeoutMs) }) }) as T
+    return await threads().run({ ...task, started: startedInThread }, { name: 'analyze', signal: abort.signal, transferList: [startedInThread] }) as ThreadAnalysis
   } finally {
-    running--
-    waiting.shift()?.()
+    clearTimeout(timer)
+    started.close()
   }
 }
 
@@ -70,7 +72,7 @@ export async function analyzeOffThread (sql: string, limits: AnalysisLimits = {}
   const timeoutMs = limits.timeoutMs ?? DEFAULT_PARSE_TIMEOUT_MS
   let result: ThreadAnalysis
   try {
-    result = await onThread<ThreadAnalysis>('analyze', { sql, maxStatements: limits.maxStatements }, timeoutMs)
+    result = await analyzeOnThread({ sql, maxStatements: limits.maxStatements }, timeoutMs)
   } catch (error) {
     if ((error as Error).name === 'AbortError') throw new ParseTimeoutError(`parsing took longer than ${timeoutMs / 1000}s and was stopped`, { timeout_ms: timeoutMs })
     throw error
@@ -78,13 +80,13 @@ export async function analyzeOffThread (sql: string, limits: AnalysisLimits = {}
   if ('analysis' in result) return result.analysis
   const limit = limits.maxStatements as number
   const count = result.counted === 'lexically' ? `more than ${limit}` : String(result.tooManyStatements)
-  throw new MigrationTooLargeError(`${count} statements, more than the ${limit} one migration may hold`, { statements: result.tooManyStatements, limit })
+  throw new MigrationTooLargeError(`${count} statements; one migration may hold at most ${limit}`, { statements: result.tooManyStatements, limit })
 }
 
 /** `lintMigrations` on a worker thread (squawk's report is read there). */
 export async function lintOffThread (files: Array<{ name: string, sql: string }>, options: LintOptions = {}): Promise<Map<string, LintWarning[]>> {
   if (files.length === 0) return new Map()
-  return await onThread<Map<string, LintWarning[]>>('lint', { files: files.map(({ name, sql }) => ({ name, sql })), options })
+  return await threads().run({ files: files.map(({ name, sql }) => ({ name, sql })), options }, { name: 'lint' }) as Map<string, LintWarning[]>
 }
 
 /**

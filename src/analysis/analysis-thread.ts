@@ -1,9 +1,21 @@
+import type { MessagePort } from 'node:worker_threads'
 import { analyzeMigrationSql, type SqlAnalysis } from './analyze-sql.js'
 import type { LintOptions, LintWarning } from './lint.js'
+import { loadPgParser } from './pg-parser.js'
 import { countStatements } from './statement-count.js'
 
 /** What the analysis thread answers: the analysis, or how many statements it stopped counting at. */
 export type ThreadAnalysis = { analysis: SqlAnalysis } | { tooManyStatements: number, counted: 'lexically' | 'parsed' }
+
+/** One analysis task; `started` hears when this thread begins it (the parse timeout counts from then). */
+export interface AnalyzeTask {
+  sql: string
+  maxStatements?: number | undefined
+  started?: MessagePort
+}
+
+// The parser (WebAssembly) loads while the thread starts, not in its first task's parse time.
+await loadPgParser()
 
 /**
  * Runs in a worker thread of the analysis pool (see analysis-pool.ts), never on the event loop:
@@ -11,7 +23,9 @@ export type ThreadAnalysis = { analysis: SqlAnalysis } | { tooManyStatements: nu
  * `maxStatements` statements is refused before the parse when a cheap count already says so (a
  * 200,000-statement file costs the parser about 20 s), and after it otherwise.
  */
-export async function analyze (task: { sql: string, maxStatements?: number }): Promise<ThreadAnalysis> {
+export async function analyze (task: AnalyzeTask): Promise<ThreadAnalysis> {
+  task.started?.postMessage('started')
+  task.started?.close()
   const { sql, maxStatements } = task
   if (maxStatements !== undefined) {
     const counted = countStatements(sql, maxStatements)
