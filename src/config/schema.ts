@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { SYSTEM_ACTOR } from '../auth/principal.js'
+import { nonPublicHostReason } from '../lib/public-address.js'
 import { durationMs } from './duration.js'
 
 export const ROLES = ['viewer', 'deployer', 'approver', 'admin'] as const
@@ -164,11 +165,26 @@ export type WebhookEvent = typeof WEBHOOK_EVENTS[number]
 
 const webhookSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
+  /** The moments this webhook hears about. */
   events: z.array(z.enum(WEBHOOK_EVENTS)).nonempty().default(['pending_approval', 'succeeded', 'failed', 'rejected', 'expired']),
+  /** Also dry runs (previews): off by default, since a CI previewing every commit would flood the receiver. */
+  previews: z.boolean().default(false),
   /** The NAME of the environment variable holding the HMAC-SHA256 signing secret. */
   secret_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected the NAME of an environment variable (like DEPLOYER_WEBHOOK_SECRET), not the secret'),
   /** Only deployments to these environments (default: all). */
-  environments: z.array(z.string().min(1)).optional()
+  environments: z.array(z.string().min(1)).optional(),
+  /**
+   * Allow a URL whose host is (or resolves to) a loopback, private or link-local address. Off by
+   * default: the service would otherwise POST, from inside the network, wherever its config points
+   * (a cloud metadata service at 169.254.169.254, an admin port on localhost). Checked when the
+   * config loads (IP literals, localhost) and again at each delivery, on the address it connects to.
+   */
+  allow_private_addresses: z.boolean().default(false)
+}).superRefine((webhook, ctx) => {
+  if (webhook.allow_private_addresses) return
+  const reason = nonPublicHostReason(new URL(webhook.url).hostname)
+  if (reason === undefined) return
+  ctx.addIssue({ code: 'custom', path: ['url'], message: `${new URL(webhook.url).hostname} is ${reason}: webhooks may not call loopback, private or link-local addresses unless the webhook sets allow_private_addresses: true` })
 })
 
 const notificationsSchema = z.strictObject({
