@@ -4,6 +4,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import authPlugin from './api/plugins/auth.js'
 import errorsPlugin from './api/plugins/errors.js'
 import eventHubPlugin from './api/plugins/event-hub.js'
+import jsonBodyPlugin from './api/plugins/json-body.js'
 import metricsRoutes from './api/plugins/metrics.js'
 import nulGuardPlugin from './api/plugins/nul-guard.js'
 import rateLimitPlugin from './api/plugins/rate-limit.js'
@@ -29,6 +30,7 @@ export default fp(async function app (instance: FastifyInstance, options: { serv
   instance.decorate('services', options.services)
   await instance.register(errorsPlugin)
   await instance.register(securityHeadersPlugin)
+  await instance.register(jsonBodyPlugin)
   await instance.register(swaggerPlugin)
   await instance.register(sessionsPlugin)
   await instance.register(authPlugin)

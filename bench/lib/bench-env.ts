@@ -86,8 +86,9 @@ export async function createBenchEnv (): Promise<BenchEnv> {
         ]
       },
       // The bench measures throughput from one token per role: the per-token rate limit (600 a
-      // minute by default) would turn it into a measurement of 429s.
-      limits: { rate_limit: { max: 100_000_000, window: '1m' } }
+      // minute by default) and the per-token limit of queued work (20 by default; the accept burst
+      // queues thousands with the worker stopped) would turn it into a measurement of 429s.
+      limits: { rate_limit: { max: 100_000_000, window: '1m' }, queued_per_token: 100_000_000 }
     }
     const configPath = path.join(tmp, 'migration-deployer.yaml')
     // JSON is YAML.

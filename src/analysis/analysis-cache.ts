@@ -1,4 +1,6 @@
-import { analyzeMigrationSql, type SqlAnalysis } from './analyze-sql.js'
+import { MigrationTooLargeError } from '../errors/index.js'
+import { analyzeOffThread, type AnalysisLimits } from './analysis-pool.js'
+import type { SqlAnalysis } from './analyze-sql.js'
 
 // Bounded by the SQL it holds (the analyses hold about as much again, as statement texts).
 const MAX_CACHED_CHARS = 16 * 1024 * 1024
@@ -6,13 +8,23 @@ const cache = new Map<string, Promise<SqlAnalysis>>()
 let cachedChars = 0
 
 /**
- * `analyzeMigrationSql`, remembered by the exact SQL text: a deployment parses its pending
- * migrations when it plans and again, right before applying them, in the same worker; the second
- * time is free. The analysis depends on nothing but the text, so a hit is exactly what a parse
- * would return. The oldest entries go first once the cache holds 16 MB of SQL.
- * Callers must not modify the analysis they get.
+ * `analyzeMigrationSql`, on a worker thread (see analyzeOffThread), remembered by the exact SQL
+ * text: a deployment parses its pending migrations when it plans and again, right before applying
+ * them, in the same worker; the second time is free. The analysis depends on nothing but the
+ * text, so a hit is exactly what a parse would return; `limits` apply to hits too. The oldest
+ * entries go first once the cache holds 16 MB of SQL. Callers must not modify the analysis they get.
  */
-export async function analyzeMigrationSqlCached (sql: string): Promise<SqlAnalysis> {
+export async function analyzeMigrationSqlCached (sql: string, limits: AnalysisLimits = {}): Promise<SqlAnalysis> {
+  const analysis = await cachedAnalysis(sql, limits)
+  const { maxStatements } = limits
+  if (maxStatements !== undefined && analysis.statements.length > maxStatements) {
+    const count = analysis.statements.length
+    throw new MigrationTooLargeError(`${count} statements; one migration may hold at most ${maxStatements}`, { statements: count, limit: maxStatements })
+  }
+  return analysis
+}
+
+async function cachedAnalysis (sql: string, limits: AnalysisLimits): Promise<SqlAnalysis> {
   const hit = cache.get(sql)
   if (hit !== undefined) {
     // Refresh: Map keeps insertion order, so re-inserting makes this the newest entry.
@@ -20,10 +32,10 @@ export async function analyzeMigrationSqlCached (sql: string): Promise<SqlAnalys
     cache.set(sql, hit)
     return await hit
   }
-  const analysis = analyzeMigrationSql(sql)
+  const analysis = analyzeOffThread(sql, limits)
   cache.set(sql, analysis)
   cachedChars += sql.length
-  // A failed analysis (not a parse error, which is a result) is not remembered.
+  // A failed analysis (too large, too slow, not a parse error, which is a result) is not remembered.
   analysis.catch(() => { forget(sql, analysis) })
   for (const [key, value] of cache) {
     if (cachedChars <= MAX_CACHED_CHARS || key === sql) break

@@ -21,7 +21,8 @@ const DESCRIPTIONS: Record<string, string> = {
   410: 'Gone: the approval window closed',
   413: 'Request body larger than the server\'s limit',
   415: 'Unsupported content type',
-  429: 'Too many requests for this token: retry after the Retry-After header',
+  422: 'Understood but too costly to accept (a migration with more statements than the server allows)',
+  429: 'Too many requests, or too many deployments queued, for this token: retry after the Retry-After header',
   503: 'A dependency (control database, queue or target database) is unavailable'
 }
 
@@ -34,6 +35,7 @@ const ERROR_EXAMPLES: Record<string, { code: string, message: string }> = {
   410: { code: 'GONE', message: 'deployment dep_01JH7Z0A8Q9YB4W1D2K3M4N5P6 expired without enough approvals; create a new deployment' },
   413: { code: 'PAYLOAD_TOO_LARGE', message: 'request body is larger than the server\'s limit of 5242880 bytes' },
   415: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'unsupported content-type: send JSON with "Content-Type: application/json"' },
+  422: { code: 'MIGRATION_TOO_LARGE', message: 'migration "20250124140000_seed" holds more than 10000 statements (limits.max_statements_per_migration): split it into several migrations, or ask an operator to raise the limit' },
   429: { code: 'RATE_LIMITED', message: 'too many requests for token ci-bot: at most 600 per 60s; retry in 12s (see the Retry-After header)' },
   503: { code: 'SERVICE_UNAVAILABLE', message: 'a dependency (control database or queue) is unavailable; retry shortly' }
 }

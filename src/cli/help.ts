@@ -13,6 +13,7 @@ const PROCESS_ENVIRONMENT = `environment:
   LOG_LEVEL             pino level (default info)
   WORKER_CONCURRENCY    deployments one worker runs at a time (default 4)
   METRICS_PORT          a worker process's own /metrics (worker only)
+  ANALYSIS_THREADS      worker threads that parse and lint migrations (default: cores - 1, from 1 to 4)
   DEPLOYER_QUEUE, RECONCILE_INTERVAL, WORKER_LOCK_DURATION, WORKER_STALLED_INTERVAL,
   WORKER_MAX_STALLED, SHUTDOWN_GRACE, ENQUEUE_TIMEOUT   see the README, "Processes"
   and the variables the config names (each environment's database_url_env, webhook secrets)`

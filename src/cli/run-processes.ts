@@ -1,4 +1,5 @@
 import closeWithGrace from 'close-with-grace'
+import { closeAnalysisPool } from '../analysis/index.js'
 import { DEFAULT_RELIABILITY } from '../config/reliability.js'
 import { readRuntimeSettings, redisConnectionOptions, type RuntimeSettings } from '../config/runtime.js'
 import { createRuntime, type Runtime } from '../process/runtime.js'
@@ -111,6 +112,7 @@ async function startRole (
     await Promise.all([server?.close(), worker?.close()])
     await notifications?.close()
     await metricsServer?.close()
+    await closeAnalysisPool()
     await runtime.close()
     logger.info({ role }, 'shut down cleanly')
   })

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { ESCAPE_CATEGORY_NAMES, type EscapeCategory } from '../analysis/escape-categories.js'
 import { SYSTEM_ACTOR } from '../auth/principal.js'
+import { nonPublicHostReason } from '../lib/public-address.js'
 import { durationMs } from './duration.js'
 import { checkIdentityReferences, identitySchemas } from './identity-schema.js'
 
@@ -183,11 +184,26 @@ export type WebhookEvent = typeof WEBHOOK_EVENTS[number]
 
 const webhookSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
+  /** The moments this webhook hears about. */
   events: z.array(z.enum(WEBHOOK_EVENTS)).nonempty().default(['pending_approval', 'succeeded', 'failed', 'rejected', 'expired']),
+  /** Also dry runs (previews): off by default, since a CI previewing every commit would flood the receiver. */
+  previews: z.boolean().default(false),
   /** The NAME of the environment variable holding the HMAC-SHA256 signing secret. */
   secret_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected the NAME of an environment variable (like DEPLOYER_WEBHOOK_SECRET), not the secret'),
   /** Only deployments to these environments (default: all). */
-  environments: z.array(z.string().min(1)).optional()
+  environments: z.array(z.string().min(1)).optional(),
+  /**
+   * Allow a URL whose host is (or resolves to) a loopback, private or link-local address. Off by
+   * default: the service would otherwise POST, from inside the network, wherever its config points
+   * (a cloud metadata service at 169.254.169.254, an admin port on localhost). Checked when the
+   * config loads (IP literals, localhost) and again at each delivery, on the address it connects to.
+   */
+  allow_private_addresses: z.boolean().default(false)
+}).superRefine((webhook, ctx) => {
+  if (webhook.allow_private_addresses) return
+  const reason = nonPublicHostReason(new URL(webhook.url).hostname)
+  if (reason === undefined) return
+  ctx.addIssue({ code: 'custom', path: ['url'], message: `${new URL(webhook.url).hostname} is ${reason}: webhooks may not call loopback, private or link-local addresses unless the webhook sets allow_private_addresses: true` })
 })
 
 /** 30 days: dispatched webhook outbox rows are pruned after this by default. */
@@ -208,6 +224,32 @@ const notificationsSchema = z.strictObject({
   outbox_retention: durationMs.default(OUTBOX_RETENTION_MS)
 })
 
+/**
+ * What one request or one migration may cost (issue 17). Statements and parse time bound the work
+ * a plan hands the parser; JSON depth is checked on the raw body before it is parsed; queued work
+ * per token keeps one token from filling the queue ahead of everyone else.
+ */
+const DEFAULT_LIMITS = {
+  body_bytes: 5 * 1024 * 1024,
+  rate_limit: DEFAULT_RATE_LIMIT,
+  max_statements_per_migration: 10_000,
+  parse_timeout: 30_000,
+  json_depth: 32,
+  queued_per_token: 20
+}
+const limitsSchema = z.strictObject({
+  body_bytes: positiveInt.default(DEFAULT_LIMITS.body_bytes),
+  rate_limit: rateLimitSchema.default(DEFAULT_RATE_LIMIT),
+  /** More statements in one migration: 422 for inline uploads, a failed plan for folders. */
+  max_statements_per_migration: positiveInt.default(DEFAULT_LIMITS.max_statements_per_migration),
+  /** Parsing one migration for longer than this stops the parse and fails the plan. */
+  parse_timeout: durationMs.default(DEFAULT_LIMITS.parse_timeout),
+  /** Arrays and objects nested deeper than this in a request body: 400 before the body is parsed. */
+  json_depth: positiveInt.default(DEFAULT_LIMITS.json_depth),
+  /** Deployments one token may have queued or running at once; past it, 429 until some finish. */
+  queued_per_token: positiveInt.default(DEFAULT_LIMITS.queued_per_token)
+})
+
 // auth.oidc (CI tokens) and auth.sso (people), SPEC §13.
 const identity = identitySchemas(z.enum(ROLES))
 
@@ -218,12 +260,7 @@ export const configSchema = z
       .record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'environment names are lowercase letters, digits, - and _'), environmentSchema)
       .refine((envs) => Object.keys(envs).length > 0, 'define at least one environment'),
     auth: z.strictObject({ tokens: z.array(tokenSchema).default([]), oidc: identity.oidc, sso: identity.sso }).default({ tokens: [], oidc: [] }),
-    limits: z
-      .strictObject({
-        body_bytes: positiveInt.default(5 * 1024 * 1024),
-        rate_limit: rateLimitSchema.default(DEFAULT_RATE_LIMIT)
-      })
-      .default({ body_bytes: 5 * 1024 * 1024, rate_limit: DEFAULT_RATE_LIMIT }),
+    limits: limitsSchema.default(DEFAULT_LIMITS),
     notifications: notificationsSchema.default({
       webhooks: [],
       retry: { attempts: 8, initial_delay: 2000 },

@@ -17,12 +17,13 @@ export interface BatchedOptions {
  * and batches grow only as the load does.
  *
  * Each call gets its own result or its own error: when a run of several fails, each of its inputs
- * is run again alone, so one bad input never fails the others.
+ * is run again alone, so one bad input never fails the others. A run may also answer an Error for
+ * one input (a refusal) among results for the others: that call alone rejects with it.
  */
-export function batched<I, O> (run: (inputs: readonly I[]) => Promise<readonly O[]>, options: BatchedOptions): (input: I) => Promise<O> {
+export function batched<I, O> (run: (inputs: readonly I[]) => Promise<ReadonlyArray<O | Error>>, options: BatchedOptions): (input: I) => Promise<O> {
   const runAlone = async (input: I): Promise<O | Error> => {
     try {
-      return (await run([input]))[0] as O
+      return (await run([input]))[0] as O | Error
     } catch (error) {
       return error instanceof Error ? error : new Error(String(error))
     }

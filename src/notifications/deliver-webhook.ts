@@ -6,6 +6,8 @@ import type { WebhookEvent } from '../config/schema.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
 import { webhookDeliveries } from '../metrics/process-metrics.js'
 import { appendEvent } from '../store/events.js'
+import { WebhookAddressRefusedError } from './guarded-lookup.js'
+import { postWebhook } from './post-webhook.js'
 import type { WebhookJobData } from './webhook-queue.js'
 
 /** `sha256=<hex>` of HMAC-SHA256(secret, body): what `X-Deployer-Signature` carries. */
@@ -46,10 +48,8 @@ export async function deliverWebhook (ctx: DeliveryContext, job: Job<WebhookJobD
       permanent = true
     } else {
       try {
-        const response = await fetch(webhook.url, {
-          method: 'POST',
-          redirect: 'manual',
-          signal: AbortSignal.timeout(ctx.config.notifications.timeout),
+        statusCode = await postWebhook({
+          url: webhook.url,
           headers: {
             'content-type': 'application/json',
             'user-agent': 'migration-deployer-webhooks/0.1.0',
@@ -57,16 +57,19 @@ export async function deliverWebhook (ctx: DeliveryContext, job: Job<WebhookJobD
             'x-deployer-delivery': data.deliveryId,
             'x-deployer-signature': signWebhookBody(secret, data.body)
           },
-          body: data.body
+          body: data.body,
+          timeoutMs: ctx.config.notifications.timeout,
+          allowPrivateAddresses: webhook.allow_private_addresses
         })
-        statusCode = response.status
-        await response.body?.cancel().catch(() => {})
-        if (!response.ok) {
-          error = `the receiver answered ${response.status}`
-          permanent = !retryable(response.status)
+        if (statusCode < 200 || statusCode > 299) {
+          error = `the receiver answered ${statusCode}`
+          permanent = !retryable(statusCode)
         }
       } catch (cause) {
-        error = (cause as Error).name === 'TimeoutError' ? `no answer within ${ctx.config.notifications.timeout} ms` : safeErrorMessage((cause as { cause?: unknown }).cause ?? cause)
+        const name = (cause as Error).name
+        // A refused address stays refused: retrying would only knock on the same door again.
+        permanent = cause instanceof WebhookAddressRefusedError
+        error = name === 'AbortError' || name === 'TimeoutError' ? `no answer within ${ctx.config.notifications.timeout} ms` : safeErrorMessage(cause)
       }
     }
   }

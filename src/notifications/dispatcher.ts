@@ -7,6 +7,7 @@ import { approvalWait, deploymentsFinished, migrationDuration, pipelineDuration 
 import type { DeploymentRow } from '../store/deployments.js'
 import { withTransaction } from '../store/pool.js'
 import { buildWebhookPayload } from './webhook-payload.js'
+import { webhookSubscribes } from './webhook-subscription.js'
 import type { WebhookJobData, WebhookQueue } from './webhook-queue.js'
 
 export interface DispatchContext {
@@ -42,8 +43,7 @@ export async function dispatchNotifications (ctx: DispatchContext, batchSize = 5
     const jobs: Array<{ name: WebhookEvent, data: WebhookJobData, opts: JobsOptions }> = []
     for (const row of rows) {
       ctx.config.notifications.webhooks.forEach((webhook, index) => {
-        if (!webhook.events.includes(row.kind)) return
-        if (webhook.environments !== undefined && !webhook.environments.includes(row.environment)) return
+        if (!webhookSubscribes(webhook, row)) return
         const deliveryId = `${row.event_id}.${index}`
         const body = JSON.stringify(buildWebhookPayload({ event: row.kind, deliveryId, occurredAt: row.occurred_at, deployment: row, config: ctx.config }))
         jobs.push({

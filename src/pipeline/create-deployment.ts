@@ -1,11 +1,13 @@
+import { countStatements } from '../analysis/statement-count.js'
 import type { Principal } from '../auth/principal.js'
 import type { Config } from '../config/load.js'
-import { BadRequestError } from '../errors/index.js'
+import { BadRequestError, MigrationTooLargeError, TooManyQueuedError } from '../errors/index.js'
 import { handlerFor } from '../handlers/index.js'
 import { sha256Hex } from '../lib/checksum.js'
 import { newUlid } from '../lib/ulid-id.js'
 import { resolveInsideWorkspace } from '../lib/workspace-path.js'
-import { insertDeployment, type DeploymentRow, type DeploymentToInsert, type NewDeployment, type Operation, type SourceInfo } from '../store/deployments.js'
+import type { DeploymentRow, DeploymentToInsert, NewDeployment, Operation, SourceInfo } from '../store/deployments.js'
+import { insertDeploymentsWithinQuota, isQueuedWorkRefusal, type QueuedWorkRefusal } from '../store/queued-work.js'
 import { withTransaction } from '../store/pool.js'
 import { getBackup } from '../store/backups.js'
 import type pg from 'pg'
@@ -25,7 +27,10 @@ export interface CreateDeploymentInput {
 export interface CreateDeploymentOptions {
   /** Written in the same transaction as the deployment, or neither is (the Idempotency-Key record, for one). */
   inTransaction?: (db: pg.PoolClient, row: DeploymentRow) => Promise<void>
-  /** Records the deployment on its own (no `inTransaction`); the API records concurrent requests together. Default: one insert. */
+  /**
+   * Records the deployment on its own (no `inTransaction`); the API records concurrent requests together
+   * (with recordWithinQueuedWorkLimit). Default: recordWithinQueuedWorkLimit of this one.
+   */
   insert?: (item: DeploymentToInsert) => Promise<DeploymentRow>
 }
 
@@ -59,6 +64,7 @@ export async function createDeployment (
       if (seen.has(migration.name)) { throw new BadRequestError(`migration "${migration.name}" appears twice in "migrations"; each name must be unique`, undefined, 'DUPLICATE_MIGRATION') }
       seen.add(migration.name)
     }
+    assertStatementCounts(input.migrations, config.limits.max_statements_per_migration)
     inline = input.migrations.map((m) => ({ name: m.name, sql: m.sql, checksum: sha256Hex(Buffer.from(m.sql, 'utf8')) }))
     // Refuse now (400) names the tool would not apply, or inline uploads a tool cannot take.
     handlerFor(environment).orderSource(inline)
@@ -104,14 +110,54 @@ export async function createDeployment (
       inline_migrations: inline?.length ?? null
     }
   }
-  // One statement (row, created event, place in line) unless something must be written with it.
+  const item = { deployment: row, created }
   const { inTransaction, insert } = options
-  if (inTransaction === undefined) return insert === undefined ? await insertDeployment(pool, row, created) : await insert({ deployment: row, created })
+  if (inTransaction === undefined && insert !== undefined) return await insert(item)
   return await withTransaction(pool, async (db) => {
-    const inserted = await insertDeployment(db, row, created)
-    await inTransaction(db, inserted)
+    const [inserted] = await insertDeploymentsWithinQuota(db, [item], config.limits.queued_per_token) as [DeploymentRow | QueuedWorkRefusal]
+    if (isQueuedWorkRefusal(inserted)) throw tooManyQueued(inserted)
+    await inTransaction?.(db, inserted)
     return inserted
   })
+}
+
+/**
+ * Records new deployments in one transaction, each requester within its limit of deployments
+ * queued or running (`limits.queued_per_token`, see insertDeploymentsWithinQuota); a deployment
+ * past it comes back as a TooManyQueuedError (429) in its place.
+ */
+export async function recordWithinQueuedWorkLimit (
+  pool: pg.Pool,
+  items: readonly DeploymentToInsert[],
+  maxQueued: number
+): Promise<Array<DeploymentRow | TooManyQueuedError>> {
+  const results = await withTransaction(pool, async (db) => await insertDeploymentsWithinQuota(db, items, maxQueued))
+  return results.map((result) => (isQueuedWorkRefusal(result) ? tooManyQueued(result) : result))
+}
+
+// A plan takes seconds: a few of them finish in the time a client waits.
+const QUEUED_WORK_RETRY_AFTER_SECONDS = 10
+
+function tooManyQueued (refusal: QueuedWorkRefusal): TooManyQueuedError {
+  return new TooManyQueuedError(
+    `token ${refusal.requestedBy} already has ${refusal.queued} deployments queued or running, the most one token may have (limits.queued_per_token): ` +
+      `retry once some have finished (in ${QUEUED_WORK_RETRY_AFTER_SECONDS}s, see the Retry-After header); GET /deployments?status=queued lists them`,
+    { queued: refusal.queued, limit: refusal.max, retry_after_seconds: QUEUED_WORK_RETRY_AFTER_SECONDS })
+}
+
+/**
+ * The API never parses SQL (the worker does, on a thread): a cheap count of the `;`s refuses, with a
+ * 422, a migration that holds more statements than a plan may parse. The count never falls short
+ * of the parser's, so nothing it lets through is refused later for its size.
+ */
+function assertStatementCounts (migrations: Array<{ name: string, sql: string }>, limit: number): void {
+  for (const migration of migrations) {
+    const count = countStatements(migration.sql, limit)
+    if (count <= limit) continue
+    throw new MigrationTooLargeError(
+      `migration "${migration.name}" holds more than ${limit} statements (limits.max_statements_per_migration): split it into several migrations, or ask an operator to raise the limit`,
+      { migration: migration.name, statements: count, limit })
+  }
 }
 
 /** A restore names a verified pg_dump backup of the same environment that still exists. */

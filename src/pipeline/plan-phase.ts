@@ -51,7 +51,7 @@ export async function runPlanPhase (ctx: PipelineContext, deployment: Deployment
   assertNoFailedMigrations(environment, status)
   assertNoDrift(environment, status)
   const measured = await measuredDurations(ctx.pool, status.pending.map((m) => m.checksum), environment.name)
-  const analyzed = await analyzePlan(buildPlan(environment.name, status.pending, measured), status.pending, environment, ctx.logger)
+  const analyzed = await analyzePlan(buildPlan(environment.name, status.pending, measured), status.pending, environment, ctx.logger, ctx.config.limits)
   // The gate's result goes into the plan: reviewers read it beside the SQL.
   const gate = await checkPromotionGate(ctx.pool, environment, analyzed)
   const plan = gate === undefined ? analyzed : { ...analyzed, promotion_gate: gate }

@@ -1,4 +1,4 @@
-import { Queue, type ConnectionOptions } from 'bullmq'
+import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq'
 import type { Phase } from '../store/deployments.js'
 
 /**
@@ -37,18 +37,34 @@ export function createDeploymentQueue (name: string, connection: ConnectionOptio
   })
 }
 
-export async function enqueueDeploymentPhase (queue: DeploymentQueue, deploymentId: string, phase: Phase): Promise<void> {
-  await queue.add(phase, { deploymentId, phase }, { jobId: deploymentJobId(deploymentId, phase) })
+/**
+ * Dry runs (previews) go behind real deployments: BullMQ takes every job without a priority before
+ * any job with one, so a backlog of previews never delays a deployment someone is waiting on (an
+ * approved production apply, for one). Among themselves, jobs keep their order.
+ */
+export const PREVIEW_PRIORITY = 10
+
+/** One phase to enqueue; `preview` for a dry run's job. */
+export interface PhaseToEnqueue {
+  deploymentId: string
+  phase: Phase
+  preview?: boolean | undefined
+}
+
+function phaseJobOptions (job: PhaseToEnqueue): JobsOptions {
+  return { jobId: deploymentJobId(job.deploymentId, job.phase), ...(job.preview === true ? { priority: PREVIEW_PRIORITY } : {}) }
+}
+
+export async function enqueueDeploymentPhase (queue: DeploymentQueue, deploymentId: string, phase: Phase, options: { preview?: boolean } = {}): Promise<void> {
+  await queue.add(phase, { deploymentId, phase }, phaseJobOptions({ deploymentId, phase, preview: options.preview }))
 }
 
 /** Enqueues several phases in one round trip to Redis (BullMQ's addBulk); same job ids as enqueueDeploymentPhase. */
-export async function enqueueDeploymentPhases (queue: DeploymentQueue, jobs: ReadonlyArray<{ deploymentId: string, phase: Phase }>): Promise<void> {
+export async function enqueueDeploymentPhases (queue: DeploymentQueue, jobs: readonly PhaseToEnqueue[]): Promise<void> {
   const [only] = jobs
   // One job needs no MULTI around it.
-  if (jobs.length === 1 && only !== undefined) return await enqueueDeploymentPhase(queue, only.deploymentId, only.phase)
-  await queue.addBulk(
-    jobs.map(({ deploymentId, phase }) => ({ name: phase, data: { deploymentId, phase }, opts: { jobId: deploymentJobId(deploymentId, phase) } }))
-  )
+  if (jobs.length === 1 && only !== undefined) return await enqueueDeploymentPhase(queue, only.deploymentId, only.phase, { preview: only.preview === true })
+  await queue.addBulk(jobs.map((job) => ({ name: job.phase, data: { deploymentId: job.deploymentId, phase: job.phase }, opts: phaseJobOptions(job) })))
 }
 
 /**

@@ -54,7 +54,7 @@ export async function reconcileQueue (ctx: PipelineContext): Promise<ReconcileRe
   return result
 }
 
-async function reconcileDeployment (ctx: PipelineContext, db: Queryable, deployment: Pick<DeploymentRow, 'id' | 'status' | 'phase'>, result: ReconcileResult): Promise<void> {
+async function reconcileDeployment (ctx: PipelineContext, db: Queryable, deployment: Pick<DeploymentRow, 'id' | 'status' | 'phase' | 'dry_run'>, result: ReconcileResult): Promise<void> {
   const job: Job<DeploymentJobData> | undefined = await withTimeout(ctx.queue.getJob(deploymentJobId(deployment.id, deployment.phase)), REDIS_TIMEOUT_MS, 'Redis')
   const state = job === undefined ? 'missing' : await withTimeout(job.getState(), REDIS_TIMEOUT_MS, 'Redis')
   if (LIVE_STATES.has(state)) return
@@ -69,7 +69,7 @@ async function reconcileDeployment (ctx: PipelineContext, db: Queryable, deploym
   }
   const fresh = await getTurnState(db, deployment.id)
   if (fresh === undefined || (fresh.status !== 'queued' && fresh.status !== 'running') || fresh.phase !== deployment.phase) return
-  await withTimeout(enqueueDeploymentPhase(ctx.queue, deployment.id, deployment.phase), REDIS_TIMEOUT_MS, 'Redis')
+  await withTimeout(enqueueDeploymentPhase(ctx.queue, deployment.id, deployment.phase, { preview: deployment.dry_run }), REDIS_TIMEOUT_MS, 'Redis')
   result.enqueued.push(deployment.id)
   ctx.logger.info({ deployment_id: deployment.id, phase: deployment.phase, job_state: state }, 're-enqueued a deployment whose job was missing')
 }

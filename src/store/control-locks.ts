@@ -16,7 +16,9 @@ export const LOCK_NAMESPACES = {
   /** Held (transaction-scoped) by the reconciler pass: one pass at a time across all workers. */
   reconciler: 5_170_003,
   /** Held (transaction-scoped) while taking an apply ticket: tickets become visible in the order they are taken. */
-  applyTicket: 5_170_004
+  applyTicket: 5_170_004,
+  /** Held (transaction-scoped) while recording a requester's new deployments: its queued work is counted one request at a time. */
+  queuedWork: 5_170_017
 } as const
 
 /**

@@ -252,9 +252,9 @@ export async function transitionDeployment (
 }
 
 /** Deployments that are not finished: used to find work whose queue job went missing. */
-export async function listUnfinishedDeployments (db: Queryable): Promise<Array<Pick<DeploymentRow, 'id' | 'status' | 'phase' | 'environment'>>> {
-  const { rows } = await db.query<Pick<DeploymentRow, 'id' | 'status' | 'phase' | 'environment'>>(
-    `SELECT id, status, phase, environment FROM deployments WHERE status IN ('queued', 'running') ORDER BY created_at`
+export async function listUnfinishedDeployments (db: Queryable): Promise<Array<Pick<DeploymentRow, 'id' | 'status' | 'phase' | 'environment' | 'dry_run'>>> {
+  const { rows } = await db.query<Pick<DeploymentRow, 'id' | 'status' | 'phase' | 'environment' | 'dry_run'>>(
+    `SELECT id, status, phase, environment, dry_run FROM deployments WHERE status IN ('queued', 'running') ORDER BY created_at`
   )
   return rows
 }

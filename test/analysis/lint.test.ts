@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -11,6 +11,9 @@ import { documensoSkip, DOCUMENSO } from '../helpers/corpus.js'
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
 const dropColumn = await readPrismaMigrations(path.join(ROOT, 'migrations-fixtures/drop-column/prisma/migrations'))
+// A temporary folder of this file's own: other test files (and other checkouts) lint at the same time in the system's.
+process.env.TMPDIR = mkdtempSync(path.join(tmpdir(), 'md-lint-test-'))
+t.teardown(() => { rmSync(process.env.TMPDIR as string, { recursive: true, force: true }) })
 const squawkDirs = (): string[] => readdirSync(tmpdir()).filter((name) => name.startsWith('md-squawk-'))
 
 t.test('drop-column: the second migration gets a ban-drop-column warning, the first none', async (t) => {

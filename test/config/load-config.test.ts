@@ -161,7 +161,14 @@ t.test('defaults: mode by name, backups follow protected, approvals and checks f
   t.equal(env.production?.name, 'production')
   t.equal(config.workspace_root, tmp, 'workspace_root defaults to the config\'s folder')
   t.same(config.tokens, [])
-  t.same(config.limits, { body_bytes: 5 * 1024 * 1024, rate_limit: { max: 600, window: 60_000 } })
+  t.same(config.limits, {
+    body_bytes: 5 * 1024 * 1024,
+    rate_limit: { max: 600, window: 60_000 },
+    max_statements_per_migration: 10_000,
+    parse_timeout: 30_000,
+    json_depth: 32,
+    queued_per_token: 20
+  })
 
   // Partial blocks get the rest of their defaults.
   const partial = parseConfig({ workspace_root: 'ws', environments: { production: { database_url_env: 'P', approval: { required_approvals: 2 }, health_check: { timeout: '500ms' } } } }, tmp)

@@ -66,7 +66,8 @@ t.test('webhooks: signed JSON on pending_approval and succeeded, retried after a
     extraConfig: {
       notifications: {
         public_url: 'https://deployer.example.com',
-        webhooks: [{ url: receiver.url, secret_env: 'TEST_WEBHOOK_SECRET' }],
+        // The receiver listens on loopback: allowed explicitly, as an operator would.
+        webhooks: [{ url: receiver.url, secret_env: 'TEST_WEBHOOK_SECRET', allow_private_addresses: true }],
         retry: { attempts: 4, initial_delay: '200ms' }
       }
     }
@@ -140,7 +141,7 @@ t.test('a receiver that keeps answering 4xx is given up at once, and a rejection
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   t.teardown(async () => { await new Promise<void>((resolve) => server.close(() => resolve())) })
   const h = await startHarness({
-    extraConfig: { notifications: { webhooks: [{ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, secret_env: 'TEST_WEBHOOK_SECRET', events: ['rejected'] }], retry: { attempts: 5, initial_delay: '100ms' } } }
+    extraConfig: { notifications: { webhooks: [{ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, secret_env: 'TEST_WEBHOOK_SECRET', events: ['rejected'], allow_private_addresses: true }], retry: { attempts: 5, initial_delay: '100ms' } } }
   })
   t.teardown(h.close)
   const notifications = await startNotifications({

@@ -18,7 +18,8 @@ const BODY_LIMIT = 4096
 
 const h: Harness = await startHarness({
   worker: false,
-  limits: { body_bytes: BODY_LIMIT },
+  // No worker runs: the generated requests leave thousands of deployments queued, past the per-token limit.
+  limits: { body_bytes: BODY_LIMIT, queued_per_token: 1_000_000 },
   environments: {
     dev: { working_directory: 'app' },
     staging: { working_directory: 'app' },

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod'
-import { AppError } from '../../errors/index.js'
+import { AppError, TooManyQueuedError } from '../../errors/index.js'
 import { maskSecretsDeep, safeErrorMessage } from '../../lib/mask-secrets.js'
 import { describeConnectionError, isConnectionError } from '../../lib/connection-errors.js'
 
@@ -43,6 +43,7 @@ export default fp(async function errorsPlugin (app) {
       return await reply.code(400).send(body('VALIDATION_FAILED', message, details))
     }
     if (error instanceof AppError) {
+      if (error instanceof TooManyQueuedError) void reply.header('retry-after', String(error.retryAfterSeconds))
       if (error.statusCode >= 500) request.log.error({ err: { message: safeErrorMessage(error), code: error.code } }, 'request failed')
       return await reply.code(error.statusCode).send(body(error.code, safeErrorMessage(error), maskSecretsDeep(error.details)))
     }

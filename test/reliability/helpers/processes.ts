@@ -44,9 +44,14 @@ export function slowMigrations (count: number, sleepSeconds = 0.05): Array<{ nam
 
 /**
  * Writes the harness's service as a YAML config for child processes: the same environments
- * (their URL variables point at the harness's target databases) and the same test tokens.
+ * (their URL variables point at the harness's target databases) and the same test tokens, plus
+ * any `extra` top-level settings (`limits`, `notifications`).
  */
-export function writeServiceConfig (h: Harness, environments: Record<string, Record<string, unknown>>): { file: string, cleanup: () => void } {
+export function writeServiceConfig (
+  h: Harness,
+  environments: Record<string, Record<string, unknown>>,
+  extra: Record<string, unknown> = {}
+): { file: string; cleanup: () => void } {
   const dir = mkdtempSync(path.join(tmpdir(), 'md-reliability-'))
   const configured: Record<string, Record<string, unknown>> = {}
   for (const [name, environment] of Object.entries(environments)) {
@@ -55,11 +60,19 @@ export function writeServiceConfig (h: Harness, environments: Record<string, Rec
   const document = {
     workspace_root: FIXTURES,
     environments: configured,
-    auth: { tokens: Object.entries(TOKENS).map(([name, roles]) => ({ name, roles: [...roles], sha256: createHash('sha256').update(`${name}-token`).digest('hex') })) }
+    auth: {
+      tokens: Object.entries(TOKENS).map(([name, roles]) => ({ name, roles: [...roles], sha256: createHash('sha256').update(`${name}-token`).digest('hex') }))
+    },
+    ...extra
   }
   const file = path.join(dir, 'migration-deployer.yaml')
   writeFileSync(file, stringify(document))
-  return { file, cleanup: () => { rmSync(dir, { recursive: true, force: true }) } }
+  return {
+    file,
+    cleanup: () => {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
 }
 
 /** The environment of a child process serving the harness's control DB, queue and targets. */

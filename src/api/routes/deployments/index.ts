@@ -7,12 +7,12 @@ import { withTimeout } from '../../../lib/with-timeout.js'
 import { DEFAULT_RELIABILITY } from '../../../config/reliability.js'
 import { createdDeploymentSchema, createDeploymentHeaders } from '../../../schemas/create-deployment-response.js'
 import { createOnce, idempotencyKeyOf } from '../../idempotency.js'
-import { enqueueDeploymentPhases } from '../../../queue/deployment-jobs.js'
+import { enqueueDeploymentPhases, type PhaseToEnqueue } from '../../../queue/deployment-jobs.js'
 import { approveDeployment, cancelDeployment, rejectDeployment } from '../../../pipeline/approval-actions.js'
-import { createDeployment } from '../../../pipeline/create-deployment.js'
+import { createDeployment, recordWithinQueuedWorkLimit } from '../../../pipeline/create-deployment.js'
 import { authErrors, deploymentIdParams, errorBodySchema } from '../../../schemas/common.js'
 import { approveBody, createDeploymentBody, deploymentListSchema, deploymentSchema, listDeploymentsQuery, rejectBody } from '../../../schemas/deployment.js'
-import { insertDeployments, listDeployments, type DeploymentRow, type DeploymentToInsert, type Phase } from '../../../store/deployments.js'
+import { listDeployments, type DeploymentRow, type DeploymentToInsert } from '../../../store/deployments.js'
 import { listEvents, listLogLines } from '../../../store/events.js'
 import { matchesEntityTag } from '../../entity-tag.js'
 import { createDeploymentReads, loadDeploymentResource } from '../../deployment-reads.js'
@@ -70,11 +70,14 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
   const enqueueTimeoutMs = app.services.enqueueTimeoutMs ?? DEFAULT_RELIABILITY.enqueueTimeoutMs
 
   const polled = createDeploymentReads(pool)
-  // Concurrent requests share round trips: their deployments are recorded by one statement, and
-  // their jobs enqueued by one call to Redis (see batched). Each still answers only after its own
-  // row is committed and its own job is queued.
-  const insert = batched(async (items: readonly DeploymentToInsert[]) => await insertDeployments(pool, items), INSERT_BATCHES)
-  const enqueuePhase = batched(async (jobs: ReadonlyArray<{ deploymentId: string, phase: Phase }>) => {
+  // Concurrent requests share round trips: their deployments are recorded by one transaction (each
+  // token within its queued-work limit), and their jobs enqueued by one call to Redis (see batched).
+  // Each still answers only after its own row is committed and its own job is queued.
+  const insert = batched<DeploymentToInsert, DeploymentRow>(
+    async (items) => await recordWithinQueuedWorkLimit(pool, items, config.limits.queued_per_token),
+    INSERT_BATCHES
+  )
+  const enqueuePhase = batched(async (jobs: readonly PhaseToEnqueue[]) => {
     await enqueueDeploymentPhases(queue, jobs)
     return jobs.map(() => undefined)
   }, ENQUEUE_BATCHES)
@@ -90,7 +93,7 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
    */
   async function enqueue (row: DeploymentRow, phase: 'plan' | 'apply'): Promise<boolean> {
     try {
-      await withTimeout(enqueuePhase({ deploymentId: row.id, phase }), enqueueTimeoutMs, 'the queue (Redis)')
+      await withTimeout(enqueuePhase({ deploymentId: row.id, phase, preview: row.dry_run }), enqueueTimeoutMs, 'the queue (Redis)')
       return true
     } catch (error) {
       logger.warn({ deployment_id: row.id, err: { message: safeErrorMessage(error) } }, 'could not enqueue; the worker will pick the deployment up when the queue is back')
@@ -110,7 +113,10 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
         description:
           'Records the deployment and queues its plan phase. Protected environments stop in `pending_approval`. ' +
           'With an `Idempotency-Key` header, a retry with the same key and body (same token, within 24 h) returns the same deployment with 200; the same key with another body is a 409. ' +
-          'If the queue is unavailable the deployment is still recorded (202 with `warnings`) and a worker picks it up when the queue is back.',
+          'If the queue is unavailable the deployment is still recorded (202 with `warnings`) and a worker picks it up when the queue is back. ' +
+          'A migration holding more statements than `limits.max_statements_per_migration` is a 422 (`MIGRATION_TOO_LARGE`); a token that already has ' +
+          '`limits.queued_per_token` deployments queued or running gets a 429 (`TOO_MANY_QUEUED`, with Retry-After) until some finish. ' +
+          'Dry runs wait behind real deployments in the queue.',
         headers: createDeploymentHeaders,
         body: createDeploymentBody,
         response: {
@@ -119,6 +125,7 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
           400: errorBodySchema,
           409: errorBodySchema,
           413: errorBodySchema,
+          422: errorBodySchema,
           503: errorBodySchema,
           ...authErrors
         }

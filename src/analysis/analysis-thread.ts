@@ -1,0 +1,44 @@
+import type { MessagePort } from 'node:worker_threads'
+import { analyzeMigrationSql, type SqlAnalysis } from './analyze-sql.js'
+import type { LintOptions, LintWarning } from './lint.js'
+import { loadPgParser } from './pg-parser.js'
+import { countStatements } from './statement-count.js'
+
+/** What the analysis thread answers: the analysis, or how many statements it stopped counting at. */
+export type ThreadAnalysis = { analysis: SqlAnalysis } | { tooManyStatements: number, counted: 'lexically' | 'parsed' }
+
+/** One analysis task; `started` hears when this thread begins it (the parse timeout counts from then). */
+export interface AnalyzeTask {
+  sql: string
+  maxStatements?: number | undefined
+  started?: MessagePort
+}
+
+// The parser (WebAssembly) loads while the thread starts, not in its first task's parse time.
+await loadPgParser()
+
+/**
+ * Runs in a worker thread of the analysis pool (see analysis-pool.ts), never on the event loop:
+ * the whole analysis of one migration, whatever `analyzeMigrationSql` does. A file with more than
+ * `maxStatements` statements is refused before the parse when a cheap count already says so (a
+ * 200,000-statement file costs the parser about 20 s), and after it otherwise.
+ */
+export async function analyze (task: AnalyzeTask): Promise<ThreadAnalysis> {
+  task.started?.postMessage('started')
+  task.started?.close()
+  const { sql, maxStatements } = task
+  if (maxStatements !== undefined) {
+    const counted = countStatements(sql, maxStatements)
+    if (counted > maxStatements) return { tooManyStatements: counted, counted: 'lexically' }
+  }
+  const analysis = await analyzeMigrationSql(sql)
+  if (maxStatements !== undefined && analysis.statements.length > maxStatements) return { tooManyStatements: analysis.statements.length, counted: 'parsed' }
+  return { analysis }
+}
+
+/** squawk over the files, in the thread: its JSON report (megabytes for a big plan) is read here, not on the event loop. */
+export async function lint (task: { files: Array<{ name: string, sql: string }>, options: LintOptions }): Promise<Map<string, LintWarning[]>> {
+  // Loaded on first use: a thread that only parses starts faster without squawk's report schema (zod).
+  const { lintMigrations } = await import('./lint.js')
+  return await lintMigrations(task.files, task.options)
+}
