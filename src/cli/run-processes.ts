@@ -1,6 +1,6 @@
 import closeWithGrace from 'close-with-grace'
 import { DEFAULT_RELIABILITY } from '../config/reliability.js'
-import { readRuntimeSettings, redisConnectionOptions } from '../config/runtime.js'
+import { readRuntimeSettings } from '../config/runtime.js'
 import { createRuntime } from '../process/runtime.js'
 import { buildServer } from '../server.js'
 import { createDeploymentWorker, startReconciler } from '../worker.js'
@@ -30,7 +30,7 @@ export async function runProcesses (role: ProcessRole): Promise<void> {
       ? undefined
       : createDeploymentWorker(runtime.pipeline, {
         queueName: settings.queueName,
-        connection: redisConnectionOptions(settings.redisUrl),
+        redis: runtime.redisConnections.queue(settings.queueName),
         concurrency: settings.workerConcurrency,
         reliability
       })
@@ -47,7 +47,7 @@ export async function runProcesses (role: ProcessRole): Promise<void> {
         logger,
         env: runtime.pipeline.env,
         queueName: settings.queueName,
-        connection: redisConnectionOptions(settings.redisUrl)
+        redis: runtime.redisConnections
       })
   // A worker-only process has no API: it serves its own /metrics when METRICS_PORT is set.
   const metricsPort = role === 'worker' ? metricsPortFrom(process.env) : undefined
