@@ -7,7 +7,7 @@ import { createLogger } from '../logger.js'
 import { createDeploymentQueue, type DeploymentQueue } from '../queue/deployment-jobs.js'
 import { createRedisConnections, type RedisClient, type RedisConnections } from '../redis/connections.js'
 import { migrateControlDatabase } from '../store/control-schema.js'
-import { createControlPool } from '../store/pool.js'
+import { createControlPool, currentControlUrl } from '../store/pool.js'
 import type { PipelineContext } from '../pipeline/pipeline-context.js'
 
 /** The shared parts of an API or worker process, built once at start. */
@@ -37,8 +37,14 @@ export async function createRuntime (settings: RuntimeSettings, options: Runtime
   const logger = options.logger ?? createLogger(settings.logLevel)
   registerUrlSecret(settings.databaseUrl)
   const config = options.config ?? loadConfigFile(settings.configPath)
-  await migrateControlDatabase(settings.databaseUrl)
   const pool = createControlPool(settings.databaseUrl, { onError: (message) => logger.warn({ err: { message } }, 'control database connection error') })
+  try {
+    // On the writable host, when DATABASE_URL lists several.
+    await migrateControlDatabase(await currentControlUrl(pool, settings.databaseUrl))
+  } catch (error) {
+    await pool.end().catch(() => {})
+    throw error
+  }
   const redisConnections = createRedisConnections(settings.redis ?? { mode: 'standalone', url: settings.redisUrl })
   const queue = createDeploymentQueue(settings.queueName, redisConnections.queue(settings.queueName))
   queue.on('error', (error) => logger.warn({ err: { message: safeErrorMessage(error) } }, 'queue connection error'))
