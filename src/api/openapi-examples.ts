@@ -55,8 +55,8 @@ export const COMPONENT_EXAMPLES: Record<string, unknown> = {
   },
   DeploymentEventList: {
     events: [
-      { id: 41, type: 'created', actor: 'ci-bot', message: null, data: { environment: 'production' }, created_at: '2025-01-24T10:30:00.000Z' },
-      { id: 42, type: 'log', actor: null, message: '✓ Configuration loaded', data: null, created_at: '2025-01-24T10:30:00.700Z' }
+      { id: 41, type: 'created', actor: 'ci-bot', actor_identity: null, message: null, data: { environment: 'production' }, created_at: '2025-01-24T10:30:00.000Z' },
+      { id: 42, type: 'log', actor: null, actor_identity: null, message: '✓ Configuration loaded', data: null, created_at: '2025-01-24T10:30:00.700Z' }
     ]
   },
   Environment: {

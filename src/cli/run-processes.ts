@@ -1,7 +1,7 @@
 import closeWithGrace from 'close-with-grace'
 import { DEFAULT_RELIABILITY } from '../config/reliability.js'
-import { readRuntimeSettings } from '../config/runtime.js'
-import { createRuntime } from '../process/runtime.js'
+import { readRuntimeSettings, type RuntimeSettings } from '../config/runtime.js'
+import { createRuntime, type Runtime } from '../process/runtime.js'
 import { buildServer } from '../server.js'
 import { createDeploymentWorker, startReconciler } from '../worker.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
@@ -19,12 +19,28 @@ export type ProcessRole = 'serve' | 'worker' | 'start'
  */
 export async function runProcesses (role: ProcessRole): Promise<void> {
   const settings = readRuntimeSettings()
-  const reliability = settings.reliability ?? DEFAULT_RELIABILITY
   const runtime = await createRuntime(settings)
-  const { logger } = runtime
   const stopping = new AbortController()
   runtime.pipeline.shutdown = stopping.signal
+  // A start that fails past this point closes the pools, queues and connections it opened:
+  // left open, they keep the process alive and it never exits with the error.
+  const opened: Array<() => Promise<unknown>> = [runtime.close]
+  try {
+    await startRole(role, settings, runtime, stopping, opened)
+  } catch (error) {
+    for (const close of opened.reverse()) await close().catch(() => {})
+    throw error
+  }
+}
+
+/** Starts the role's server, worker and helpers; each thing it opens goes into `opened` first. */
+async function startRole (
+  role: ProcessRole, settings: RuntimeSettings, runtime: Runtime, stopping: AbortController, opened: Array<() => Promise<unknown>>
+): Promise<void> {
+  const { logger } = runtime
+  const reliability = settings.reliability ?? DEFAULT_RELIABILITY
   const server = role === 'worker' ? undefined : await buildServer(runtime)
+  if (server !== undefined) opened.push(async () => { await server.close() })
   const worker =
     role === 'serve'
       ? undefined
@@ -34,8 +50,10 @@ export async function runProcesses (role: ProcessRole): Promise<void> {
         concurrency: settings.workerConcurrency,
         reliability
       })
+  if (worker !== undefined) opened.push(async () => { await worker.close() })
   // Every worker reconciles (one pass at a time across all of them): at start, then periodically.
   const reconciler = worker === undefined ? undefined : startReconciler(runtime.pipeline, reliability.reconcileIntervalMs)
+  if (reconciler !== undefined) opened.push(async () => { await reconciler.stop() })
 
   // Worker processes dispatch the notification outbox (webhooks, finished-deployment metrics).
   const notifications =
@@ -49,6 +67,7 @@ export async function runProcesses (role: ProcessRole): Promise<void> {
         queueName: settings.queueName,
         redis: runtime.redisConnections
       })
+  if (notifications !== undefined) opened.push(async () => { await notifications.close() })
   // A worker-only process has no API: it serves its own /metrics when METRICS_PORT is set.
   const metricsPort = role === 'worker' ? metricsPortFrom(process.env) : undefined
   const metricsServer =

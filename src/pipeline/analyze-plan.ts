@@ -5,11 +5,13 @@ import type { MigrationFile } from '../handlers/types.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
 import type { Plan } from '../store/deployments.js'
 import { DeploymentFailure } from './deployment-failure.js'
+import { isSqlApplied, refuseEscapingStatements } from './refuse-escaping-statements.js'
 
 /**
  * Parses every pending migration with the PostgreSQL parser (a syntax error fails the plan before
  * anything runs), marks those that cannot run in a transaction, and adds squawk's warnings so a
- * release manager sees "drops a column" before approving. Rules in `lint.block_on` fail the plan.
+ * release manager sees "drops a column" before approving. Rules in `lint.block_on` fail the plan, and
+ * so do statements that reach beyond the database unless `policy.allow_statements` lists them.
  */
 export async function analyzePlan (plan: Plan, pending: MigrationFile[], environment: EnvironmentConfig, logger: Logger): Promise<Plan> {
   // Files an external tool applies (command handler) are shown as written, not parsed as SQL.
@@ -26,6 +28,10 @@ export async function analyzePlan (plan: Plan, pending: MigrationFile[], environ
       extraResult: { syntax_errors: syntaxErrors }
     })
   }
+  // Statements that reach beyond the database are refused before anything else is spent on the plan.
+  const escapeAnalyses = await Promise.all(pending.map(async (migration, index) =>
+    analyses[index] ?? (isSqlApplied(migration) ? await analyzeMigrationSqlCached(migration.sql) : undefined)))
+  refuseEscapingStatements(pending, escapeAnalyses, environment)
   const warnings = await lint(pending.filter((migration) => migration.appliedBy === undefined), environment, logger)
   const migrations = plan.migrations.map((migration, index) => {
     const analysis = analyses[index]

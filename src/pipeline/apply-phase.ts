@@ -173,39 +173,37 @@ async function applyMigrations (
   // resumed apply handles like a crash (it records what the target's history shows).
   const records = new OneInFlight()
   try {
-    const applied = await target.apply(
-      toApply,
-      {
-        lockTimeoutMs: environment.lock_timeout,
-        statementTimeoutMs: environment.statement_timeout,
-        historyIdFor: (migration) => historyIdFor(deployment.id, migration.name)
+    const options = {
+      lockTimeoutMs: environment.lock_timeout,
+      statementTimeoutMs: environment.statement_timeout,
+      historyIdFor: (migration: MigrationFile) => historyIdFor(deployment.id, migration.name),
+      allowStatements: environment.policy.allow_statements
+    }
+    const applied = await target.apply(toApply, options, {
+      // A graceful shutdown stops here, between migrations: the one before has finished and been recorded.
+      onMigrationStart: async () => {
+        if (ctx.shutdown?.aborted === true) await records.drain()
+        throwIfStopping(ctx.shutdown)
       },
-      {
-        // A graceful shutdown stops here, between migrations: the one before has finished and been recorded.
-        onMigrationStart: async () => {
-          if (ctx.shutdown?.aborted === true) await records.drain()
-          throwIfStopping(ctx.shutdown)
-        },
-        onMigrationApplied: async (migration, durationMs) => {
-          const event = recorder.logEvent(`✓ Deploying migration: ${migration.name} (${formatSeconds(durationMs)})`, 'migration_applied', {
-            migration: migration.name,
-            checksum: migration.checksum,
-            duration_ms: Math.round(durationMs)
-          })
-          await records.push(async () => {
-            await recordAppliedMigration(
-              ctx.pool,
-              { environment: environment.name, name: migration.name, checksum: migration.checksum, durationMs, deploymentId: deployment.id },
-              event
-            )
-          })
-        },
-        // An external tool's output (command handler), line by line, as it runs.
-        onOutput: async (line) => {
-          await recorder.log(`  │ ${line}`, 'tool_output')
-        }
+      onMigrationApplied: async (migration, durationMs) => {
+        const event = recorder.logEvent(`✓ Deploying migration: ${migration.name} (${formatSeconds(durationMs)})`, 'migration_applied', {
+          migration: migration.name,
+          checksum: migration.checksum,
+          duration_ms: Math.round(durationMs)
+        })
+        await records.push(async () => {
+          await recordAppliedMigration(
+            ctx.pool,
+            { environment: environment.name, name: migration.name, checksum: migration.checksum, durationMs, deploymentId: deployment.id },
+            event
+          )
+        })
+      },
+      // An external tool's output (command handler), line by line, as it runs.
+      onOutput: async (line) => {
+        await recorder.log(`  │ ${line}`, 'tool_output')
       }
-    )
+    })
     await records.drain()
     return applied
   } catch (error) {

@@ -1,5 +1,7 @@
 import type pg from 'pg'
 import type { Logger } from 'pino'
+import { assertMayActIn } from '../auth/environment-scope.js'
+import { isSamePerson } from '../auth/identity.js'
 import { hasRole, type Principal } from '../auth/principal.js'
 import type { Config, EnvironmentConfig } from '../config/load.js'
 import { ConflictError, ForbiddenError, GoneError, NotFoundError } from '../errors/index.js'
@@ -21,6 +23,7 @@ async function lockDeployment (db: pg.PoolClient, config: Config, id: string): P
 }
 
 function assertMayApprove (principal: Principal, deployment: DeploymentRow, environment: EnvironmentConfig | undefined, action: 'approve' | 'reject'): void {
+  assertMayActIn(principal, deployment.environment)
   const approval = environment?.approval
   const roles = approval?.roles ?? ['approver']
   if (!hasRole(principal, roles)) {
@@ -29,8 +32,11 @@ function assertMayApprove (principal: Principal, deployment: DeploymentRow, envi
   if (approval?.approvers !== undefined && !approval.approvers.includes(principal.name)) {
     throw new ForbiddenError(`${principal.name} is not one of the named approvers of ${deployment.environment} (${approval.approvers.join(', ')})`)
   }
-  if (action === 'approve' && principal.name === deployment.requested_by && approval?.allow_self_approval !== true) {
-    throw new ForbiddenError(`${principal.name} requested this deployment and cannot approve it; another approver must`)
+  // The same person across both worlds: a CI run a person started (its rule's `person`) and their SSO session.
+  const requester = { name: deployment.requested_by, identity: deployment.requested_identity }
+  if (action === 'approve' && isSamePerson(principal, requester) && approval?.allow_self_approval !== true) {
+    const via = principal.name === requester.name ? '' : ` (as ${requester.identity?.person ?? requester.name}, through ${requester.name})`
+    throw new ForbiddenError(`${principal.name} requested this deployment${via} and cannot approve it; another approver must`)
   }
 }
 
@@ -71,7 +77,7 @@ export async function approveDeployment (
       throw new ConflictError(`${principal.name} has already approved deployment ${id}; another approver must`, undefined, 'ALREADY_APPROVED')
     }
     const recorder = new DeploymentRecorder(db, deployment, logger)
-    await recorder.event('approved', { plan_checksum: checksum, comment }, principal.name)
+    await recorder.event('approved', { plan_checksum: checksum, comment }, principal)
     const approvals = await listApprovals(db, id)
     if (approvals.length < deployment.approvals_required) {
       await recorder.log(`✓ Approval received (${principal.name}): ${approvals.length} of ${deployment.approvals_required}`)
@@ -81,7 +87,7 @@ export async function approveDeployment (
     const queued = await transitionDeployment(db, id, ['pending_approval'], { status: 'queued', phase: 'apply', steps: recorder.steps })
     // Approved plans apply in order of approval: a new place at the back of the environment's line.
     await takeApplyTicket(db, id, deployment.environment)
-    await recorder.event('status_changed', { from: 'pending_approval', to: 'queued', phase: 'apply' }, principal.name)
+    await recorder.event('status_changed', { from: 'pending_approval', to: 'queued', phase: 'apply' }, principal)
     await recorder.log(`✓ Approval confirmed (${approvals.map((a) => a.approver).join(', ')})`)
     return { deployment: queued ?? deployment, released: true }
   })
@@ -112,7 +118,7 @@ export async function rejectDeployment (
       suggestions: ['Address the reason given, then create a new deployment']
     })
     const rejected = (await transitionDeployment(db, id, ['pending_approval'], { status: 'rejected', report, steps: recorder.steps })) as DeploymentRow
-    await recorder.event('rejected', { reason, plan_checksum: deployment.plan?.checksum ?? null }, principal.name)
+    await recorder.event('rejected', { reason, plan_checksum: deployment.plan?.checksum ?? null }, principal)
     await recorder.log(endedBanner('rejected', deployment.environment, `Rejected by ${principal.name}: ${reason}`), 'banner')
     return rejected
   })
@@ -122,6 +128,7 @@ export async function rejectDeployment (
 export async function cancelDeployment (pool: pg.Pool, config: Config, logger: Logger, principal: Principal, id: string): Promise<DeploymentRow> {
   return await withTransaction(pool, async (db) => {
     const { deployment } = await lockDeployment(db, config, id)
+    assertMayActIn(principal, deployment.environment)
     if (!principal.roles.includes('admin') && deployment.requested_by !== principal.name) {
       throw new ForbiddenError(`${principal.name} may cancel only its own deployments; this one was requested by ${deployment.requested_by}`)
     }
@@ -131,7 +138,7 @@ export async function cancelDeployment (pool: pg.Pool, config: Config, logger: L
     const recorder = new DeploymentRecorder(db, deployment, logger)
     const report = errorReport({ operation: deployment.operation, environment: deployment.environment, mode: deployment.mode, error: `Cancelled by ${principal.name}`, suggestions: ['Nothing was applied; create a new deployment when ready'] })
     const cancelled = await transitionDeployment(db, id, ['queued', 'pending_approval'], { status: 'cancelled', report }) as DeploymentRow
-    await recorder.event('cancelled', { from: deployment.status }, principal.name)
+    await recorder.event('cancelled', { from: deployment.status }, principal)
     await recorder.log(endedBanner('cancelled', deployment.environment, `Cancelled by ${principal.name}; nothing was applied`), 'banner')
     return cancelled
   })

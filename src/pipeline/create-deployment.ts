@@ -73,7 +73,7 @@ export async function createDeployment (
     }
     // Fail now, with a 400, rather than later in the worker: the folder must exist inside the workspace and hold migrations.
     const handler = handlerFor(environment)
-    await (handler.checkSource ?? handler.readSource)(await resolveInsideWorkspace(config.workspace_root, directory))
+    await (handler.checkSource ?? handler.readSource)(await resolveInsideWorkspace(config.workspace_root, directory), config.workspace_root)
   }
   const dryRun = input.dry_run || input.operation === 'preview-migrations'
   const row: NewDeployment = {
@@ -82,6 +82,7 @@ export async function createDeployment (
     environment: environment.name,
     mode: environment.mode,
     requested_by: principal.name,
+    requested_identity: principal.identity ?? null,
     dry_run: dryRun,
     skip_backup: input.skip_backup,
     skip_health_check: input.skip_health_check,

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import type { Actor } from '../auth/identity.js'
 import { SYSTEM_ACTOR } from '../auth/principal.js'
 import { maskSecrets, maskSecretsDeep } from '../lib/mask-secrets.js'
 import type { DeploymentRow, Step, StepName, StepStatus } from '../store/deployments.js'
@@ -33,14 +34,15 @@ export class DeploymentRecorder {
     }
   }
 
-  /** An audit event with no log line; without an `actor` it is the service's own doing. */
-  async event (type: string, data?: Record<string, unknown>, actor?: string): Promise<void> {
-    await appendEvent(this.db, {
-      deploymentId: this.deployment.id,
-      type,
-      actor: actor ?? SYSTEM_ACTOR,
-      data: data === undefined ? null : maskSecretsDeep(data)
-    })
+  /**
+   * An audit event with no log line; without an `actor` it is the service's own doing. A principal
+   * as the actor records its issuer and subject too (OIDC and SSO principals, SPEC §13).
+   */
+  async event (type: string, data?: Record<string, unknown>, actor?: string | Actor): Promise<void> {
+    const name = typeof actor === 'string' ? actor : actor?.name
+    const actorIdentity = typeof actor === 'object' ? actor.identity ?? null : null
+    const masked = data === undefined ? null : maskSecretsDeep(data)
+    await appendEvent(this.db, { deploymentId: this.deployment.id, type, actor: name ?? SYSTEM_ACTOR, actorIdentity, data: masked })
   }
 
   async startStep (name: StepName, detail?: string): Promise<void> {

@@ -24,7 +24,7 @@ async function defaultProject (config: Config, environment: EnvironmentConfig): 
 export async function defaultSource (config: Config, environment: EnvironmentConfig): Promise<MigrationFile[] | null> {
   const project = await defaultProject(config, environment)
   if (project === undefined) return null
-  return await handlerFor(environment, project).readSource(project)
+  return await handlerFor(environment, project).readSource(project, config.workspace_root)
 }
 
 /**
@@ -60,6 +60,7 @@ export async function resolveEnvironmentMigration (pool: pg.Pool, config: Config
   } finally {
     await target.release()
   }
-  await appendEnvironmentEvent(pool, { environment: name, type: 'migration_resolved', actor: principal.name, data: { migration, as, rows_changed: result.rowsChanged } })
+  const data = { migration, as, rows_changed: result.rowsChanged }
+  await appendEnvironmentEvent(pool, { environment: name, type: 'migration_resolved', actor: principal.name, actorIdentity: principal.identity, data })
   return result
 }

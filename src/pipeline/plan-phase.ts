@@ -18,6 +18,7 @@ import type { PipelineContext } from './pipeline-context.js'
 import { loadMigrationSource, projectDirectoryOf } from './migration-source.js'
 import { noPendingReport, previewReport } from './report.js'
 import { runHealthChecks } from './steps/health-check.js'
+import { logTargetRoleWarnings, refusePowerfulTargetRole, targetRoleFailure } from './steps/target-role.js'
 import { enforcePromotionGate } from './steps/promotion-gate.js'
 import { targetUrlFor } from './target-url.js'
 import { applyBegan } from './resume.js'
@@ -149,10 +150,12 @@ async function checkHealthBefore (
   if (deployment.skip_health_check) {
     await recorder.finishStep('health_check_before', 'skipped', 'skip_health_check was requested')
     await recorder.log('⚠ Pre-deployment health check: skipped (skip_health_check)')
+    await refusePowerfulTargetRole(databaseUrl, environment)
     return { summary: 'skipped' }
   }
   await recorder.startStep('health_check_before')
-  const result = await runHealthChecks({ databaseUrl, environment, handler, source, allowDrift: environment.mode === 'dev' && environment.reset_on_drift })
+  const allowDrift = environment.mode === 'dev' && environment.reset_on_drift
+  const result = await runHealthChecks({ databaseUrl, environment, handler, source, allowDrift, inspectRole: true })
   if (!result.passed) {
     await recorder.log(
       `✗ Pre-deployment health check: failed (${result.details
@@ -160,15 +163,17 @@ async function checkHealthBefore (
         .map((d) => `${d.check}: ${d.message}`)
         .join('; ')})`
     )
+    const roleFailure = targetRoleFailure(environment, result.details)
     throw new DeploymentFailure({
-      error: 'Pre-deployment health check failed',
-      suggestions: [
+      error: roleFailure?.error ?? 'Pre-deployment health check failed',
+      suggestions: roleFailure?.suggestions ?? [
         'Check that the database is running and reachable from the worker, then deploy again',
         `Run GET /environments/${environment.name}/status to see the database's state`
       ],
       extraResult: { health_check: 'failed', details: result.details }
     })
   }
+  await logTargetRoleWarnings(recorder, result.details)
   await recorder.finishStep('health_check_before', 'passed', result.details.map((d) => `${d.check}: ${d.message}`).join('; '))
   await recorder.log('✓ Pre-deployment health check: passed')
   // The status was read against this same source, so check_pending can use it.

@@ -5,6 +5,7 @@ import { listBackups } from '../../store/backups.js'
 import { listDeployments } from '../../store/deployments.js'
 import { authErrors, errorBodySchema } from '../../schemas/common.js'
 import { principalOf } from '../plugins/auth.js'
+import { assertMayActIn } from '../../auth/environment-scope.js'
 
 const READ_ROLES = ['viewer', 'deployer', 'approver'] as const
 
@@ -89,6 +90,7 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       onRequest: app.requireRole(...READ_ROLES),
       schema: {
+        operationId: 'listEnvironments',
         tags: ['environments'],
         summary: 'List configured environments',
         response: { 200: z.object({ environments: z.array(environmentSchema) }), ...authErrors }
@@ -120,6 +122,7 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/environments/:name/status', {
     onRequest: app.requireRole(...READ_ROLES),
     schema: {
+      operationId: 'getEnvironmentStatus',
       tags: ['environments'],
       summary: 'Applied, pending, failed and drifted migrations (like `prisma migrate status`)',
       params: environmentParams,
@@ -177,6 +180,7 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/environments/:name/backups', {
     onRequest: app.requireRole(...READ_ROLES),
     schema: {
+      operationId: 'listEnvironmentBackups',
       tags: ['environments'],
       summary: 'Backups taken before deployments to this environment, newest first',
       params: environmentParams,
@@ -205,6 +209,7 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post('/environments/:name/migrations/:migration/resolve', {
     onRequest: app.requireRole('approver'),
     schema: {
+      operationId: 'resolveMigration',
       tags: ['environments'],
       summary: 'Mark a failed migration applied or rolled back (like `prisma migrate resolve`)',
       params: environmentParams.extend({ migration: z.string().min(1).max(255) }),
@@ -213,6 +218,7 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
     }
   }, async (request) => {
     const { name, migration } = request.params
+    assertMayActIn(principalOf(request), name)
     const result = await resolveEnvironmentMigration(pool, config, env, principalOf(request), name, migration, request.body.as)
     return { environment: name, migration, resolved_as: request.body.as, rows_changed: result.rowsChanged }
   })

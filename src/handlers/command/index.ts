@@ -71,7 +71,7 @@ export function createCommandHandler (config: CommandToolConfig, project: string
 
   return {
     tool: 'command',
-    readSource: async (directory) => await readToolSource(spec, directory),
+    readSource: async (directory, workspaceRoot) => await readToolSource(spec, directory, workspaceRoot),
     orderSource: () => {
       throw new BadRequestError(`environments using the command handler (${spec.tool}) deploy the tool's own files from working_directory, not inline migrations`, undefined, 'INLINE_NOT_SUPPORTED')
     },

@@ -1,6 +1,6 @@
 import type pg from 'pg'
-import { analyzeMigrationSqlCached, findInvalidIndexes, type SqlAnalysis } from '../../analysis/index.js'
-import { MigrationFailedError } from '../../errors/index.js'
+import { analyzeMigrationSqlCached, describeRefused, findInvalidIndexes, refusedStatements, type SqlAnalysis } from '../../analysis/index.js'
+import { MigrationFailedError, StatementNotAllowedError } from '../../errors/index.js'
 import { maskSecrets } from '../../lib/mask-secrets.js'
 import type { AppliedMigration, ApplyOptions, ApplyProgress, MigrationFile } from '../types.js'
 import { applyMigrationInTransaction } from './apply-in-transaction.js'
@@ -8,7 +8,8 @@ import { applyMigrationOutsideTransaction } from './apply-outside-transaction.js
 import type { HistoryTable } from './history-table.js'
 
 /**
- * Parses every migration before running any (a syntax error stops the apply before it starts),
+ * Parses every migration before running any (a syntax error, or a statement that reaches beyond
+ * the database and is not in `options.allowStatements`, stops the apply before it starts),
  * then applies them in order: in one transaction with the history row when PostgreSQL allows it,
  * otherwise statement by statement with Prisma's row protocol.
  */
@@ -33,6 +34,13 @@ export async function applyAll (
       )
     }
   })
+  // The plan refused these already; this is the last gate before SQL reaches the target.
+  const allowed = options.allowStatements ?? []
+  const refused = migrations.flatMap((migration, index) => refusedStatements(migration.name, (analyses[index] as SqlAnalysis).escapes, allowed))
+  if (refused.length > 0) {
+    const message = `Refused, nothing applied: statements that reach beyond the database: ${describeRefused(refused)}`
+    throw new StatementNotAllowedError(message, { refused_statements: refused })
+  }
   await table.ensure(client)
   for (const [index, migration] of migrations.entries()) {
     const analysis = analyses[index] as SqlAnalysis

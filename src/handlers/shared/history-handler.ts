@@ -13,8 +13,8 @@ import { resolveMigration } from './resolve-migration.js'
 /** What distinguishes one SQL-applying handler from another: its files, its table and its lock. */
 export interface HistoryHandlerSpec {
   tool: string
-  readSource: (directory: string) => Promise<MigrationFile[]>
-  checkSource?: (directory: string) => Promise<void>
+  readSource: (directory: string, workspaceRoot?: string) => Promise<MigrationFile[]>
+  checkSource?: (directory: string, workspaceRoot?: string) => Promise<void>
   orderSource: (migrations: MigrationFile[]) => MigrationFile[]
   table: HistoryTable
   lockKey: number

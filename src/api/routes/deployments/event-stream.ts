@@ -10,18 +10,12 @@ export const HEARTBEAT_MS = 15_000
 const CLOSING_GRACE_MS = 5_000
 
 /** The API's view of one event, shared by the JSON and the Server-Sent Events forms. */
-export function toEventJson (event: DeploymentEvent): {
-  id: number
-  type: string
-  actor: string | null
-  message: string | null
-  data: Record<string, unknown> | null
-  created_at: string
-} {
+export function toEventJson (event: DeploymentEvent): Pick<DeploymentEvent, 'id' | 'type' | 'actor' | 'actor_identity' | 'message' | 'data'> & { created_at: string } {
   return {
     id: event.id,
     type: event.type,
     actor: event.actor,
+    actor_identity: event.actor_identity ?? null,
     message: event.message === null ? null : maskSecrets(event.message),
     data: event.data,
     created_at: event.created_at.toISOString()
