@@ -6,6 +6,8 @@ import { parseControlHosts, type ControlHosts } from './control-hosts.js'
 // Return timestamptz as Date (pg's default) and bigint ids as numbers: event ids stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value))
 
+type CheckoutCallback = (error: Error | undefined, client: pg.PoolClient | undefined, done: (release?: boolean | Error) => void) => void
+
 /**
  * The control database's pool. With a host list in `DATABASE_URL` its clients are `ControlClient`s
  * (host selection and libpq's `target_session_attrs` check), and a checkout that failed on one
@@ -22,8 +24,8 @@ export class ControlPool extends pg.Pool {
   }
 
   override connect (): Promise<pg.PoolClient>
-  override connect (callback: (error: Error | undefined, client: pg.PoolClient | undefined, done: (release?: boolean | Error) => void) => void): void
-  override connect (callback?: (error: Error | undefined, client: pg.PoolClient | undefined, done: (release?: boolean | Error) => void) => void): Promise<pg.PoolClient> | undefined {
+  override connect (callback: CheckoutCallback): void
+  override connect (callback?: CheckoutCallback): Promise<pg.PoolClient> | undefined {
     const connecting = this.checkOut()
     if (callback === undefined) return connecting
     connecting.then((client) => { callback(undefined, client, client.release) }, (error: Error) => { callback(error, undefined, () => {}) })
@@ -60,6 +62,10 @@ export function createControlPool (databaseUrl: string, options: { max?: number,
     keepAliveInitialDelayMillis: 10_000
   })
   pool.on('error', (error) => options.onError?.(maskSecrets(error.message)))
+  // pg-pool listens for errors only on idle clients: one checked out (a transaction in progress)
+  // whose server goes away would throw from the process. Its next query fails instead, and its
+  // release drops it from the pool.
+  pool.on('connect', (client) => { client.on('error', () => {}) })
   return pool
 }
 
