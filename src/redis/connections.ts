@@ -64,8 +64,11 @@ export function primaryOptions (settings: Exclude<RedisSettings, { mode: 'cluste
     ...(settings.sentinelPassword === undefined ? {} : { sentinelPassword: settings.sentinelPassword }),
     ...(settings.db === undefined ? {} : { db: settings.db }),
     ...(settings.tls ? { tls: {}, enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
-    // Sentinel announces the new primary (+switch-master): reconnect at once instead of on the next error.
-    failoverDetector: true,
+    // Not ioredis's failoverDetector: its sentinel subscriptions outlive quit() (ioredis#1362), and
+    // BullMQ closes with quit(), so a closed worker would keep the process alive. A promotion
+    // closes every client's connection anyway (Redis does on a role change, a dead primary's socket
+    // errors); TCP keepalive after 10 s of silence catches a primary that hangs instead.
+    keepAlive: 10_000,
     retryStrategy,
     reconnectOnError: reconnectOnReadOnly
   }

@@ -1,10 +1,11 @@
-import { execFile } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { chownSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
 import { until } from '../../reliability/helpers/processes.js'
+import { cleanUpAtExit } from './leftovers.js'
 
 const run = promisify(execFile)
 
@@ -65,19 +66,42 @@ export async function startPostgresPair (ports: [number, number], database: stri
     await asPostgres(`${bin}/pg_ctl`, ['-D', data[server], '-m', mode, '-w', '-t', '60', 'stop'])
   }
 
-  await asPostgres(`${bin}/initdb`, ['-D', data[0], '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8'])
-  await start(0)
-  await queryOnce(url(0, 'postgres'), `CREATE DATABASE "${database}"`)
-  // The standby: a base backup that writes its own primary_conninfo and standby.signal (-R).
-  await asPostgres(`${bin}/pg_basebackup`, ['-h', '127.0.0.1', '-p', String(ports[0]), '-U', 'postgres', '-D', data[1], '-R', '-X', 'stream', '--no-sync', '--checkpoint=fast'])
-  await start(1)
-  // Synchronous from now on (the standby's copy of the settings predates this, so once promoted it waits for nobody).
-  await queryOnce(url(0, 'postgres'), `ALTER SYSTEM SET synchronous_standby_names = '*'`)
-  await queryOnce(url(0, 'postgres'), 'SELECT pg_reload_conf()')
-  await until(async () => {
-    const rows = await queryOnce<{ sync_state: string }>(url(0, 'postgres'), 'SELECT sync_state FROM pg_stat_replication')
-    return rows[0]?.sync_state === 'sync' ? true : undefined
-  }, 'the standby to replicate synchronously', 30_000, 50)
+  // If the test process dies without its teardown: stop both servers and remove their files.
+  const unregister = cleanUpAtExit(() => {
+    for (const server of data) {
+      try {
+        execFileSync('runuser', ['-u', 'postgres', '--', `${bin}/pg_ctl`, '-D', server, '-m', 'immediate', '-w', 'stop'], { stdio: 'ignore', cwd: '/', timeout: 30_000 })
+      } catch {
+        // Not running.
+      }
+    }
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const close = async (): Promise<void> => {
+    await stop(0, 'immediate').catch(() => {})
+    await stop(1, 'immediate').catch(() => {})
+    rmSync(dir, { recursive: true, force: true })
+    unregister()
+  }
+
+  try {
+    await asPostgres(`${bin}/initdb`, ['-D', data[0], '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8'])
+    await start(0)
+    await queryOnce(url(0, 'postgres'), `CREATE DATABASE "${database}"`)
+    // The standby: a base backup that writes its own primary_conninfo and standby.signal (-R).
+    await asPostgres(`${bin}/pg_basebackup`, ['-h', '127.0.0.1', '-p', String(ports[0]), '-U', 'postgres', '-D', data[1], '-R', '-X', 'stream', '--no-sync', '--checkpoint=fast'])
+    await start(1)
+    // Synchronous from now on (the standby's copy of the settings predates this, so once promoted it waits for nobody).
+    await queryOnce(url(0, 'postgres'), `ALTER SYSTEM SET synchronous_standby_names = '*'`)
+    await queryOnce(url(0, 'postgres'), 'SELECT pg_reload_conf()')
+    await until(async () => {
+      const rows = await queryOnce<{ sync_state: string }>(url(0, 'postgres'), 'SELECT sync_state FROM pg_stat_replication')
+      return rows[0]?.sync_state === 'sync' ? true : undefined
+    }, 'the standby to replicate synchronously', 30_000, 50)
+  } catch (error) {
+    await close()
+    throw error
+  }
 
   return {
     ports,
@@ -87,10 +111,6 @@ export async function startPostgresPair (ports: [number, number], database: stri
     promoteStandby: async () => {
       await asPostgres(`${bin}/pg_ctl`, ['-D', data[1], '-w', '-t', '60', 'promote'])
     },
-    close: async () => {
-      await stop(0, 'immediate').catch(() => {})
-      await stop(1, 'immediate').catch(() => {})
-      rmSync(dir, { recursive: true, force: true })
-    }
+    close
   }
 }
