@@ -24,6 +24,7 @@ t.test('the Redis primary is SIGKILLed with 18 deployments in flight (20 in all)
   const started = performance.now()
   const redis = await startRedisSentinelSet(PORTS)
   t.teardown(redis.close)
+  t.comment(`primary, replica and sentinels ready in ${((performance.now() - started) / 1000).toFixed(1)} s`)
   const h = await startHarness({
     environments,
     redis: redis.settings,
@@ -31,6 +32,7 @@ t.test('the Redis primary is SIGKILLed with 18 deployments in flight (20 in all)
     reliability: { enqueueTimeoutMs: 1000, lockDurationMs: 4000, stalledIntervalMs: 2000 }
   })
   const reconciler = startReconciler(h.runtime.pipeline, 1000)
+  t.comment(`service ready after ${((performance.now() - started) / 1000).toFixed(1)} s`)
   t.teardown(async () => {
     await reconciler.stop()
     await h.close()
@@ -95,4 +97,5 @@ t.test('the Redis primary is SIGKILLed with 18 deployments in flight (20 in all)
   }
   t.comment(`all ${posted.length} deployments finished ${((performance.now() - fault) / 1000).toFixed(1)} s after the fault`)
   await checkAccounting(t, h, h.runtime.settings.databaseUrl, posted, 'after the Redis failover')
+  t.comment(`accounting checked ${((performance.now() - fault) / 1000).toFixed(1)} s after the fault`)
 })
