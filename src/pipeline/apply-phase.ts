@@ -7,6 +7,7 @@ import { planChecksum } from './build-plan.js'
 import { recordAppliedMigration } from '../store/applied-migrations.js'
 import { OneInFlight } from '../lib/one-in-flight.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
+import { healthCheckSuggestions } from './recovery-suggestions.js'
 import { DeploymentFailure } from './deployment-failure.js'
 import type { DeploymentRecorder } from './deployment-recorder.js'
 import { completedBanner, formatSeconds } from './human-log.js'
@@ -302,12 +303,12 @@ async function checkHealthAfter (
     backupId: backup?.id ?? null,
     rollbackInitiated: outcome.rollback_initiated,
     rollbackStatus: outcome.rollback_status,
-    suggestions: restored
-      ? [
-          `The database was restored to backup ${backup?.id ?? ''}; find out why the check failed before deploying again`,
-          `Run GET /environments/${environment.name}/status`
-        ]
-      : ['The migrations were applied; check the database and the application now', `Run GET /environments/${environment.name}/status`],
+    suggestions: [
+      restored
+        ? `The database was restored to backup ${backup?.id ?? ''}; find out why the check failed before deploying again`
+        : 'The migrations were applied; check the database and the application now',
+      ...healthCheckSuggestions(result.details, environment)
+    ],
     extraResult: { health_check_after: 'failed', auto_rollback_triggered: outcome.rollback_initiated, details: result.details }
   })
 }

@@ -136,10 +136,12 @@ export async function cancelDeployment (pool: pg.Pool, config: Config, logger: L
       throw new ConflictError(`deployment ${id} is ${deployment.status}; only queued or pending_approval deployments can be cancelled`, { status: deployment.status }, 'NOT_CANCELLABLE')
     }
     const recorder = new DeploymentRecorder(db, deployment, logger)
+    // The wait for approval ends here: a cancelled deployment must not show it still running.
+    if (recorder.runningStep() === 'approval') await recorder.finishStep('approval', 'skipped', `cancelled by ${principal.name} before a decision`)
     const report = errorReport({ operation: deployment.operation, environment: deployment.environment, mode: deployment.mode, error: `Cancelled by ${principal.name}`, suggestions: ['Nothing was applied; create a new deployment when ready'] })
-    const cancelled = await transitionDeployment(db, id, ['queued', 'pending_approval'], { status: 'cancelled', report }) as DeploymentRow
+    const cancelled = await transitionDeployment(db, id, ['queued', 'pending_approval'], { status: 'cancelled', report, steps: recorder.steps }) as DeploymentRow
     await recorder.event('cancelled', { from: deployment.status }, principal)
     await recorder.log(endedBanner('cancelled', deployment.environment, `Cancelled by ${principal.name}; nothing was applied`), 'banner')
-    return cancelled
+    return cancelled as DeploymentRow
   })
 }

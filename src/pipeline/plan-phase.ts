@@ -19,8 +19,9 @@ import { loadMigrationSource, projectDirectoryOf } from './migration-source.js'
 import { noPendingReport, previewReport } from './report.js'
 import { runHealthChecks } from './steps/health-check.js'
 import { logTargetRoleWarnings, refusePowerfulTargetRole, targetRoleFailure } from './steps/target-role.js'
-import { enforcePromotionGate } from './steps/promotion-gate.js'
+import { checkPromotionGate, enforcePromotionGate } from './steps/promotion-gate.js'
 import { targetUrlFor } from './target-url.js'
+import { healthCheckSuggestions, recoverySuggestions } from './recovery-suggestions.js'
 import { applyBegan } from './resume.js'
 
 /**
@@ -50,11 +51,14 @@ export async function runPlanPhase (ctx: PipelineContext, deployment: Deployment
   assertNoFailedMigrations(environment, status)
   assertNoDrift(environment, status)
   const measured = await measuredDurations(ctx.pool, status.pending.map((m) => m.checksum), environment.name)
-  const plan = await analyzePlan(buildPlan(environment.name, status.pending, measured), status.pending, environment, ctx.logger)
+  const analyzed = await analyzePlan(buildPlan(environment.name, status.pending, measured), status.pending, environment, ctx.logger)
+  // The gate's result goes into the plan: reviewers read it beside the SQL.
+  const gate = await checkPromotionGate(ctx.pool, environment, analyzed)
+  const plan = gate === undefined ? analyzed : { ...analyzed, promotion_gate: gate }
   const snapshot = source.map((file) => ({ name: file.name, checksum: file.checksum }))
   await transitionDeployment(ctx.pool, deployment.id, ['running'], { plan, source_snapshot: snapshot })
   await recorder.log(`✓ Pending migrations: ${plan.pending_migrations} found`)
-  await enforcePromotionGate(ctx.pool, deployment, environment, plan, recorder)
+  await enforcePromotionGate(deployment, environment, plan, gate, recorder)
   await recorder.finishStep('check_pending', 'passed', `${plan.pending_migrations} pending of ${source.length}`)
   if (handler.preview !== undefined && plan.pending_migrations > 0) {
     await recorder.log(`Preview by ${environment.migration_tool} (command.preview):`)
@@ -121,7 +125,7 @@ function assertNoFailedMigrations (environment: EnvironmentConfig, status: Migra
   throw new DeploymentFailure({
     error: `Migration ${names.join(', ')} failed in an earlier deployment and is not resolved`,
     failedMigration: names[0] ?? null,
-    suggestions: [`Fix the database by hand, then mark it with POST /environments/${environment.name}/migrations/${names[0] ?? ''}/resolve {"as":"applied"} or {"as":"rolled_back"}`]
+    suggestions: recoverySuggestions('unfinished_migration', { environment, migrations: names })
   })
 }
 
@@ -131,10 +135,7 @@ function assertNoDrift (environment: EnvironmentConfig, status: MigrationStatus<
   const drift = status.drifted.map((d) => `${d.name} (${d.reason === 'checksum_changed' ? 'edited after it was applied' : 'applied but missing from the source'})`)
   throw new DeploymentFailure({
     error: `Drift detected: ${drift.join(', ')}`,
-    suggestions: [
-      'Restore the applied migration files exactly as they were applied (compare checksums with GET /environments/' + environment.name + '/status), then deploy again',
-      ...(environment.mode === 'dev' ? ['In dev, set reset_on_drift: true on the environment to reset the database and reapply every migration'] : [])
-    ],
+    suggestions: recoverySuggestions('drift', { environment }),
     extraResult: { drift: status.drifted }
   })
 }
@@ -166,10 +167,7 @@ async function checkHealthBefore (
     const roleFailure = targetRoleFailure(environment, result.details)
     throw new DeploymentFailure({
       error: roleFailure?.error ?? 'Pre-deployment health check failed',
-      suggestions: roleFailure?.suggestions ?? [
-        'Check that the database is running and reachable from the worker, then deploy again',
-        `Run GET /environments/${environment.name}/status to see the database's state`
-      ],
+      suggestions: roleFailure?.suggestions ?? healthCheckSuggestions(result.details, environment),
       extraResult: { health_check: 'failed', details: result.details }
     })
   }

@@ -6,6 +6,7 @@ import { sha256Hex } from '../lib/checksum.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
 import { getBackup, type BackupRow } from '../store/backups.js'
 import { transitionDeployment, type DeploymentRow, type Plan, type RestorePlan } from '../store/deployments.js'
+import { healthCheckSuggestions } from './recovery-suggestions.js'
 import { DeploymentFailure } from './deployment-failure.js'
 import type { DeploymentRecorder } from './deployment-recorder.js'
 import { completedBanner, formatSeconds } from './human-log.js'
@@ -215,7 +216,10 @@ async function restoreHealthCheck (deployment: DeploymentRow, environment: Envir
     await recorder.log(`✗ ${label}: failed`)
     throw new DeploymentFailure({
       error: `${label} failed`,
-      suggestions: when === 'before' ? ['Check that the database is reachable from the worker, then try again'] : ['The backup was restored; check the database and the application now'],
+      suggestions: [
+        ...(when === 'before' ? [] : ['The backup was restored; check the database and the application now']),
+        ...healthCheckSuggestions(result.details, environment)
+      ],
       extraResult: { [when === 'before' ? 'health_check' : 'health_check_after']: 'failed', details: result.details }
     })
   }
