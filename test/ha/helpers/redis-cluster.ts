@@ -60,7 +60,7 @@ export async function startRedisCluster (ports: number[], busPorts: number[]): P
       children.push(child)
     }
     for (const port of ports) {
-      await until(async () => await withNode(port, async (c) => await c.ping()).catch(() => undefined) === 'PONG' ? true : undefined, `cluster node ${port}`, 10_000, 20)
+      await until(async () => await withNode(port, async (c) => await c.ping()).catch(() => undefined) === 'PONG' ? true : undefined, `cluster node ${port}`, 30_000, 20)
     }
     await run('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-yes'], { timeout: 30_000 })
     for (const port of ports) {
