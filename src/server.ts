@@ -22,6 +22,7 @@ export async function buildServer (runtime: Runtime): Promise<FastifyInstance> {
       pool: runtime.pool,
       queue: runtime.queue,
       redis: runtime.redis,
+      redisConnections: runtime.redisConnections,
       logger: runtime.logger,
       env: runtime.pipeline.env,
       ...(runtime.settings.reliability === undefined ? {} : { enqueueTimeoutMs: runtime.settings.reliability.enqueueTimeoutMs })

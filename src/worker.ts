@@ -1,4 +1,5 @@
-import { DelayedError, Worker, type ConnectionOptions, type Job } from 'bullmq'
+import { DelayedError, Worker, type Job } from 'bullmq'
+import type { QueueConnection } from './redis/connections.js'
 import { DEFAULT_RELIABILITY, type ReliabilitySettings } from './config/reliability.js'
 import type { DeploymentJobData, JobPhase } from './queue/deployment-jobs.js'
 import { processDeploymentJob } from './queue/process-deployment-job.js'
@@ -11,7 +12,8 @@ export { reconcileQueue, startReconciler } from './queue/reconciler.js'
 
 export interface DeploymentWorkerOptions {
   queueName: string
-  connection: ConnectionOptions
+  /** From `RedisConnections.queue(queueName)`: the same connection settings and key prefix as the queue. */
+  redis: QueueConnection
   concurrency: number
   /** Stalled-job tuning; defaults suit production. */
   reliability?: Pick<ReliabilitySettings, 'lockDurationMs' | 'stalledIntervalMs' | 'maxStalledCount'>
@@ -33,7 +35,7 @@ export function createDeploymentWorker (ctx: PipelineContext, options: Deploymen
     }
     await processDeploymentJob(ctx, job as Job<DeploymentJobData, void, Phase>, token)
   }, {
-    connection: options.connection,
+    ...options.redis,
     concurrency: options.concurrency,
     lockDuration: reliability.lockDurationMs,
     stalledInterval: reliability.stalledIntervalMs,

@@ -1,5 +1,5 @@
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/connections.js'
 
 // Takes `block` numbers of a fixed window's count at once; starts the window on its first use.
 const LEASE_SCRIPT = `
@@ -27,7 +27,7 @@ interface Lease {
   windowEnd: number
 }
 
-type LeasingRedis = Redis & { rateLimitLease: (key: string, windowMs: number, block: number) => Promise<[number, number]> }
+type LeasingRedis = RedisClient & { rateLimitLease: (key: string, windowMs: number, block: number) => Promise<[number, number]> }
 
 /**
  * A `@fastify/rate-limit` store that counts in Redis, shared by every API process, without a
@@ -46,7 +46,7 @@ export class LeasedRedisStore implements FastifyRateLimitStore {
   constructor (private readonly redis: LeasingRedis, private readonly prefix: string) {}
 
   /** The store class the plugin's `store` option takes, bound to a Redis connection and a key prefix. */
-  static on (redis: Redis, prefix: string): FastifyRateLimitStoreCtor {
+  static on (redis: RedisClient, prefix: string): FastifyRateLimitStoreCtor {
     return class extends LeasedRedisStore {
       constructor () { super(redis as LeasingRedis, prefix) }
     }

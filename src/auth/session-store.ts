@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/connections.js'
 import { sha256Hex } from '../lib/checksum.js'
 import type { Principal } from './principal.js'
 
@@ -30,7 +30,7 @@ const LOGIN_TTL_MS = 10 * 60_000
  * Every read slides the idle timeout (GETEX: one round trip); the absolute timeout is in the value.
  */
 export class SessionStore {
-  constructor (private readonly redis: Redis, private readonly prefix: string, private readonly timeouts: { idleMs: number, absoluteMs: number }) {}
+  constructor (private readonly redis: RedisClient, private readonly prefix: string, private readonly timeouts: { idleMs: number, absoluteMs: number }) {}
 
   async create (principal: Principal): Promise<{ id: string, session: Session }> {
     const id = randomBytes(32).toString('base64url')

@@ -1,7 +1,7 @@
 import closeWithGrace from 'close-with-grace'
 import { closeAnalysisPool } from '../analysis/index.js'
 import { DEFAULT_RELIABILITY } from '../config/reliability.js'
-import { readRuntimeSettings, redisConnectionOptions, type RuntimeSettings } from '../config/runtime.js'
+import { readRuntimeSettings, type RuntimeSettings } from '../config/runtime.js'
 import { createRuntime, type Runtime } from '../process/runtime.js'
 import { buildServer } from '../server.js'
 import { createDeploymentWorker, startReconciler } from '../worker.js'
@@ -61,7 +61,7 @@ async function startRole (
       ? undefined
       : createDeploymentWorker(runtime.pipeline, {
         queueName: settings.queueName,
-        connection: redisConnectionOptions(settings.redisUrl),
+        redis: runtime.redisConnections.queue(settings.queueName),
         concurrency: settings.workerConcurrency,
         reliability
       })
@@ -80,7 +80,7 @@ async function startRole (
         logger,
         env: runtime.pipeline.env,
         queueName: settings.queueName,
-        connection: redisConnectionOptions(settings.redisUrl)
+        redis: runtime.redisConnections
       })
   if (notifications !== undefined) opened.push(async () => { await notifications.close() })
   // A worker-only process has no API: it serves its own /metrics when METRICS_PORT is set.

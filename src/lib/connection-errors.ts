@@ -1,5 +1,7 @@
 /** Socket-level error codes that mean "the server is not reachable right now". */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN'])
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN',
+  // ControlClient: no listed host gave a session with the DATABASE_URL's target_session_attrs (a failover in progress).
+  'ESESSIONREJECTED'])
 
 /**
  * SQLSTATEs of a server that is going away or not accepting connections: class 08 (connection
@@ -38,6 +40,7 @@ export function describeConnectionError (error: unknown): string {
   const { code, message } = error as { code?: unknown, message?: unknown }
   if (code === 'ECONNREFUSED') return 'connection refused'
   if (code === '57P01' || code === '57P02' || code === '57P03') return 'the server is shutting down or starting up'
+  if (code === 'ESESSIONREJECTED') return 'no listed server accepts writes yet: a standby is being promoted, or none is'
   if (typeof message === 'string' && message.startsWith('timeout exceeded')) return 'timed out connecting'
   if (typeof message === 'string' && message.startsWith('Connection terminated')) return 'the connection was closed'
   return typeof code === 'string' ? `error ${code}` : 'connection lost'

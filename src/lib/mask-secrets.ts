@@ -22,14 +22,20 @@ export function registerSecret (secret: string | undefined): void {
 /** Registers the password of a connection URL, if it has one. */
 export function registerUrlSecret (url: string | undefined): void {
   if (url === undefined) return
+  let password: string | undefined
   try {
-    const parsed = new URL(url)
-    if (parsed.password !== '') {
-      registerSecret(decodeURIComponent(parsed.password))
-      registerSecret(parsed.password)
-    }
+    password = new URL(url).password
   } catch {
-    // Not a URL: nothing to register.
+    // A host list (`postgres://u:secret@db1,db2/x`, as libpq takes it) is no WHATWG URL: read the user info.
+    password = /^[a-z][a-z0-9+.-]*:\/\/[^:@/?#]*:([^@/?#]*)@/i.exec(url)?.[1]
+  }
+  if (password !== undefined && password !== '') {
+    registerSecret(password)
+    try {
+      registerSecret(decodeURIComponent(password))
+    } catch {
+      // Not percent-encoded properly: the raw text is what a driver would quote.
+    }
   }
 }
 

@@ -1,4 +1,5 @@
-import { Worker, type ConnectionOptions } from 'bullmq'
+import { Worker } from 'bullmq'
+import type { RedisConnections } from '../redis/connections.js'
 import type pg from 'pg'
 import type { Logger } from 'pino'
 import type { Config } from '../config/load.js'
@@ -21,7 +22,8 @@ export interface NotificationsOptions {
   env: NodeJS.ProcessEnv
   /** The deployments queue's name; webhooks use `<name>-webhooks`. */
   queueName: string
-  connection: ConnectionOptions
+  /** The process's Redis factory: the webhook queue and its worker connect through it. */
+  redis: Pick<RedisConnections, 'queue'>
   concurrency?: number
 }
 
@@ -40,7 +42,7 @@ export interface Notifications {
  */
 export async function startNotifications (options: NotificationsOptions): Promise<Notifications> {
   const { pool, config, logger } = options
-  const queue = createWebhookQueue(options.queueName, options.connection)
+  const queue = createWebhookQueue(options.queueName, options.redis)
   queue.on('error', (error) => logger.warn({ err: { message: safeErrorMessage(error) } }, 'webhook queue connection error'))
   for (const webhook of config.notifications.webhooks) {
     const secret = options.env[webhook.secret_env]
@@ -52,7 +54,7 @@ export async function startNotifications (options: NotificationsOptions): Promis
 
   const worker = new Worker<WebhookJobData, void, WebhookEvent>(webhookQueueName(options.queueName), async (job) => {
     await deliverWebhook({ pool, config, env: options.env }, job)
-  }, { connection: options.connection, concurrency: options.concurrency ?? 4 })
+  }, { ...options.redis.queue(webhookQueueName(options.queueName)), concurrency: options.concurrency ?? 4 })
   worker.on('failed', (job, error) => logger.warn({ deployment_id: job?.data.deploymentId, delivery_id: job?.data.deliveryId, attempt: job?.attemptsMade, err: { message: safeErrorMessage(error) } }, 'webhook delivery failed'))
   worker.on('error', (error) => logger.error({ err: { message: safeErrorMessage(error) } }, 'webhook worker error'))
 

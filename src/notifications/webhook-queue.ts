@@ -1,4 +1,5 @@
-import { Queue, type ConnectionOptions } from 'bullmq'
+import { Queue } from 'bullmq'
+import type { RedisConnections } from '../redis/connections.js'
 import type { WebhookEvent } from '../config/schema.js'
 
 /** One webhook delivery: the exact body is fixed when it is queued, so every retry signs the same bytes. */
@@ -18,9 +19,10 @@ export function webhookQueueName (deploymentQueueName: string): string {
   return `${deploymentQueueName}-webhooks`
 }
 
-export function createWebhookQueue (deploymentQueueName: string, connection: ConnectionOptions): WebhookQueue {
-  return new Queue<WebhookJobData, void, WebhookEvent>(webhookQueueName(deploymentQueueName), {
-    connection,
+export function createWebhookQueue (deploymentQueueName: string, redis: Pick<RedisConnections, 'queue'>): WebhookQueue {
+  const name = webhookQueueName(deploymentQueueName)
+  return new Queue<WebhookJobData, void, WebhookEvent>(name, {
+    ...redis.queue(name),
     defaultJobOptions: { removeOnComplete: { age: 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } }
   })
 }

@@ -26,11 +26,10 @@ export async function runDeploymentPhase (ctx: PipelineContext, deploymentId: st
   const recorder = new DeploymentRecorder(ctx.pool, deployment, log)
   const startedMs = performance.now()
   try {
+    // The claim recorded queued→running (a resumed phase was running already: nothing changed).
     if (phase === 'plan') {
-      await recorder.event('status_changed', { from: 'queued', to: 'running', phase })
       await runPlanPhase(ctx, deployment, recorder)
     } else {
-      await recorder.event('status_changed', { from: 'queued', to: 'running', phase })
       if (deployment.operation === 'restore-backup') await runRestoreApplyPhase(ctx, deployment, recorder, { healthBefore: healthBeforeOf(deployment), startedMs })
       else await runApplyPhase(ctx, deployment, recorder, { frozen: true, healthBefore: healthBeforeOf(deployment), startedMs })
     }

@@ -1,13 +1,13 @@
-import { Redis } from 'ioredis'
 import type pg from 'pg'
 import type { Logger } from 'pino'
 import { loadConfigFile, type Config } from '../config/load.js'
-import { redisConnectionOptions, type RuntimeSettings } from '../config/runtime.js'
-import { registerUrlSecret } from '../lib/mask-secrets.js'
+import type { RuntimeSettings } from '../config/runtime.js'
+import { registerUrlSecret, safeErrorMessage } from '../lib/mask-secrets.js'
 import { createLogger } from '../logger.js'
 import { createDeploymentQueue, type DeploymentQueue } from '../queue/deployment-jobs.js'
+import { createRedisConnections, type RedisClient, type RedisConnections } from '../redis/connections.js'
 import { migrateControlDatabase } from '../store/control-schema.js'
-import { createControlPool } from '../store/pool.js'
+import { createControlPool, currentControlUrl } from '../store/pool.js'
 import type { PipelineContext } from '../pipeline/pipeline-context.js'
 
 /** The shared parts of an API or worker process, built once at start. */
@@ -17,7 +17,10 @@ export interface Runtime {
   logger: Logger
   pool: pg.Pool
   queue: DeploymentQueue
-  redis: Redis
+  /** A client for plain Redis commands (readiness, rate limit). */
+  redis: RedisClient
+  /** Every other Redis connection of the process comes from here (src/redis/connections.ts). */
+  redisConnections: RedisConnections
   pipeline: PipelineContext
   close: () => Promise<void>
 }
@@ -33,15 +36,19 @@ export interface RuntimeOptions {
 export async function createRuntime (settings: RuntimeSettings, options: RuntimeOptions = {}): Promise<Runtime> {
   const logger = options.logger ?? createLogger(settings.logLevel)
   registerUrlSecret(settings.databaseUrl)
-  registerUrlSecret(settings.redisUrl)
   const config = options.config ?? loadConfigFile(settings.configPath)
-  await migrateControlDatabase(settings.databaseUrl)
   const pool = createControlPool(settings.databaseUrl, { onError: (message) => logger.warn({ err: { message } }, 'control database connection error') })
-  const connection = redisConnectionOptions(settings.redisUrl)
-  const queue = createDeploymentQueue(settings.queueName, connection)
-  queue.on('error', (error) => logger.warn({ err: { message: error.message } }, 'queue connection error'))
-  const redis = new Redis({ ...connection, maxRetriesPerRequest: 1, lazyConnect: false })
-  redis.on('error', () => {})
+  try {
+    // On the writable host, when DATABASE_URL lists several.
+    await migrateControlDatabase(await currentControlUrl(pool, settings.databaseUrl))
+  } catch (error) {
+    await pool.end().catch(() => {})
+    throw error
+  }
+  const redisConnections = createRedisConnections(settings.redis ?? { mode: 'standalone', url: settings.redisUrl })
+  const queue = createDeploymentQueue(settings.queueName, redisConnections.queue(settings.queueName))
+  queue.on('error', (error) => logger.warn({ err: { message: safeErrorMessage(error) } }, 'queue connection error'))
+  const redis = redisConnections.client()
   const pipeline: PipelineContext = { config, pool, queue, logger, env: options.env ?? process.env }
   return {
     settings,
@@ -50,10 +57,11 @@ export async function createRuntime (settings: RuntimeSettings, options: Runtime
     pool,
     queue,
     redis,
+    redisConnections,
     pipeline,
     close: async () => {
       await queue.close().catch(() => {})
-      redis.disconnect()
+      redisConnections.close()
       await pool.end().catch(() => {})
     }
   }

@@ -1,4 +1,5 @@
-import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq'
+import { Queue, type JobsOptions } from 'bullmq'
+import type { QueueConnection } from '../redis/connections.js'
 import type { Phase } from '../store/deployments.js'
 
 /**
@@ -23,9 +24,10 @@ export function deploymentJobId (deploymentId: string, phase: JobPhase): string 
 
 export type DeploymentQueue = Queue<DeploymentJobData, void, JobPhase>
 
-export function createDeploymentQueue (name: string, connection: ConnectionOptions): DeploymentQueue {
+/** The deployments queue; `redis` comes from `RedisConnections.queue(name)` (its key prefix included). */
+export function createDeploymentQueue (name: string, redis: QueueConnection): DeploymentQueue {
   return new Queue<DeploymentJobData, void, JobPhase>(name, {
-    connection,
+    ...redis,
     defaultJobOptions: {
       // Pipeline failures are recorded on the deployment, never thrown; only infrastructure errors
       // (control DB unreachable) reach BullMQ, and those are worth retrying.

@@ -1,6 +1,6 @@
 import pg from 'pg'
 import { maskSecrets } from '../lib/mask-secrets.js'
-import type { Queryable } from './pool.js'
+import { connectOutsidePool, type Queryable } from './pool.js'
 
 /**
  * Advisory-lock namespaces on the control database (the first key of the two-key form; the
@@ -26,16 +26,12 @@ export const LOCK_NAMESPACES = {
  * they are released when it closes, and by PostgreSQL when the process dies with it.
  */
 export async function openControlSession (pool: pg.Pool, applicationName: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: pool.options.connectionString, application_name: applicationName, connectionTimeoutMillis: 5000 })
-  // A session whose server goes away emits 'error'; the next query on it fails and is handled there.
-  client.on('error', () => {})
   try {
-    await client.connect()
+    // The pool's settings and host selection (a DATABASE_URL listing several hosts); errors on it are ignored, its queries fail.
+    return await connectOutsidePool(pool, applicationName)
   } catch (error) {
-    await client.end().catch(() => {})
     throw Object.assign(new Error(maskSecrets((error as Error).message), { cause: error }), { code: (error as { code?: string }).code })
   }
-  return client
 }
 
 /** `pg_try_advisory_lock(namespace, hashtext(name))`: true when this session now holds it. */

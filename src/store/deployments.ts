@@ -1,5 +1,6 @@
 import type { ActorIdentity } from '../auth/identity.js'
 import type { MigrationFile } from '../handlers/types.js'
+import { SYSTEM_ACTOR } from '../auth/principal.js'
 import { LOCK_NAMESPACES } from './control-locks.js'
 import type { Queryable } from './pool.js'
 
@@ -260,18 +261,30 @@ export async function listUnfinishedDeployments (db: Queryable): Promise<Array<P
 }
 
 /**
- * Claims a deployment for a worker's phase: `queued` becomes `running`. A `running` row of the
- * same phase is claimed again, because that is a job BullMQ handed over after a worker died
- * (job ids are unique per phase, so two workers never hold the same phase at once).
+ * Claims a deployment for a worker's phase: `queued` becomes `running`, and its `status_changed`
+ * event is written by the same statement (the audit never misses it, whatever fails next). A
+ * `running` row of the same phase is claimed again, with no event (it did not change), because
+ * that is a job handed over after a worker died or lost the control database (job ids are
+ * unique per phase, so two workers never hold the same phase at once).
  */
 export async function claimDeployment (db: Queryable, id: string, phase: Phase): Promise<DeploymentRow | undefined> {
   const { rows } = await db.query<DeploymentRow>(
-    `UPDATE deployments SET status = 'running', started_at = COALESCE(started_at, now()), updated_at = now()
-      WHERE id = $1 AND phase = $2 AND status IN ('queued', 'running')
-      RETURNING *`,
-    [id, phase]
+    `WITH before AS (
+       SELECT id, status FROM deployments WHERE id = $1 AND phase = $2 AND status IN ('queued', 'running') FOR UPDATE
+     ), claimed AS (
+       UPDATE deployments d SET status = 'running', started_at = COALESCE(d.started_at, now()), updated_at = now()
+         FROM before WHERE d.id = before.id
+         RETURNING d.*, before.status AS claimed_from
+     ), noted AS (
+       INSERT INTO deployment_events (deployment_id, type, actor, data)
+       SELECT id, 'status_changed', $3, jsonb_build_object('from', 'queued', 'to', 'running', 'phase', $2::text) FROM claimed WHERE claimed_from = 'queued'
+     )
+     SELECT * FROM claimed`,
+    [id, phase, SYSTEM_ACTOR]
   )
-  return rows[0]
+  const row = rows[0] as (DeploymentRow & { claimed_from?: string }) | undefined
+  if (row !== undefined) delete row.claimed_from
+  return row
 }
 
 /** Deployments waiting for approval and when their window closes: their expiry jobs must exist. */

@@ -1,6 +1,7 @@
 import pg from 'pg'
 import type { Logger } from 'pino'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
+import { connectControlClient } from './control-client.js'
 
 type Handler = (payload: string) => void
 
@@ -50,14 +51,14 @@ export class PgListener {
   }
 
   private async connect (): Promise<void> {
-    const client = new pg.Client({ ...this.connection, application_name: 'migration-deployer listener' })
+    // The control database's host selection too, when DATABASE_URL lists several hosts.
+    const client = await connectControlClient({ ...this.connection, application_name: 'migration-deployer listener' })
     client.on('notification', (message) => {
       for (const handler of this.handlers.get(message.channel) ?? []) handler(message.payload ?? '')
     })
     client.on('error', (error) => this.lost(client, error))
     client.on('end', () => this.lost(client, new Error('connection ended')))
     try {
-      await client.connect()
       for (const channel of this.channels) await client.query(`LISTEN "${channel.replace(/"/g, '""')}"`)
     } catch (error) {
       await client.end().catch(() => {})

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url'
 import type { Worker } from 'bullmq'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { parseConfig, type Config } from '../../src/config/load.js'
-import { redisConnectionOptions, type RuntimeSettings } from '../../src/config/runtime.js'
+import type { RuntimeSettings } from '../../src/config/runtime.js'
+import type { RedisSettings } from '../../src/redis/settings.js'
 import { createLogger } from '../../src/logger.js'
 import { DEFAULT_RELIABILITY, type ReliabilitySettings } from '../../src/config/reliability.js'
 import { createRuntime, type Runtime } from '../../src/process/runtime.js'
@@ -47,6 +48,8 @@ export interface HarnessOptions {
   controlDatabaseUrl?: string
   /** Another Redis than REDIS_URL (tests that stop or flush their own redis-server). */
   redisUrl?: string
+  /** Redis through Sentinel or a Cluster (the HA tests); takes precedence over `redisUrl`. */
+  redis?: RedisSettings
   /** Reconciler, stalled-job and enqueue tuning for this service. */
   reliability?: Partial<ReliabilitySettings>
 }
@@ -119,7 +122,8 @@ export async function startHarness (options: HarnessOptions = {}): Promise<Harne
   const settings: RuntimeSettings = {
     configPath: 'test-config',
     databaseUrl: options.controlDatabaseUrl ?? databaseUrl(controlDb as string),
-    redisUrl: options.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:56379',
+    redisUrl: options.redis === undefined ? options.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:56379' : '',
+    ...(options.redis === undefined ? {} : { redis: options.redis }),
     host: '127.0.0.1',
     port: 0,
     logLevel: 'info',
@@ -135,7 +139,7 @@ export async function startHarness (options: HarnessOptions = {}): Promise<Harne
       ? undefined
       : createDeploymentWorker(runtime.pipeline, {
         queueName: settings.queueName,
-        connection: redisConnectionOptions(settings.redisUrl),
+        redis: runtime.redisConnections.queue(settings.queueName),
         concurrency: 2,
         reliability: settings.reliability
       })

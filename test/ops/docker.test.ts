@@ -7,6 +7,16 @@ import { buildContextFiles, dockerignoreFilter } from '../helpers/docker-context
 import { readDockerfile } from '../helpers/dockerfile.js'
 import { PROJECT_ROOT } from '../helpers/harness.js'
 
+interface ComposeService {
+  build?: string
+  image?: string
+  profiles?: string[]
+  command?: string[]
+  entrypoint?: string[]
+  volumes?: string[]
+  environment?: Record<string, string>
+}
+
 // No Docker engine runs here: the Dockerfile and docker-compose.yml are checked statically; the
 // image's stages are built and run by image-contents.test.ts.
 
@@ -56,11 +66,13 @@ t.test('the build context: .dockerignore read with Docker\'s rules, applied to t
   t.notOk(context.some((file) => file.startsWith('node_modules/') || file.startsWith('.data/') || file.startsWith('dist/')), 'nothing installed or generated')
 })
 
-t.test('docker-compose.yml: PostgreSQL, Redis, two APIs, two workers, a target DB; only files that exist', async (t) => {
+t.test('docker-compose.yml: PostgreSQL, Redis, two APIs, two workers, a target DB; an ha profile; only files that exist', async (t) => {
   const file = path.join(PROJECT_ROOT, 'docker-compose.yml')
-  const compose = parseYaml(readFileSync(file, 'utf8'), { merge: true }) as { services: Record<string, { build?: string, image?: string, command?: string[], volumes?: string[], environment?: Record<string, string> }> }
+  const compose = parseYaml(readFileSync(file, 'utf8'), { merge: true }) as { services: Record<string, ComposeService> }
   const services = compose.services
-  const commands = (name: string): string[] => Object.entries(services).filter(([, s]) => s.command?.[0] === name).map(([n]) => n)
+  // The default stack: services of no profile (the "ha" profile's are checked below).
+  const commands = (name: string, profile?: string): string[] =>
+    Object.entries(services).filter(([, s]) => s.command?.[0] === name && s.profiles?.[0] === profile).map(([n]) => n)
   t.equal(commands('serve').length, 2, 'two API processes')
   t.equal(commands('worker').length, 2, 'two workers')
   t.match(services.postgres?.image, /^postgres:/)
@@ -80,11 +92,29 @@ t.test('docker-compose.yml: PostgreSQL, Redis, two APIs, two workers, a target D
     for (const variable of ['DATABASE_URL', 'REDIS_URL', ...Object.values(config.environments).map((e) => e.database_url_env)]) t.ok(env[variable], `${name} sets ${variable}`)
   }
 
+  // The "ha" profile: the same service on a PostgreSQL primary + standby and Redis behind three Sentinels.
+  t.same([commands('serve', 'ha').length, commands('worker', 'ha').length], [1, 2], 'an API and two workers in the ha profile')
+  t.match(services['pg-primary']?.command?.join(' '), /synchronous_standby_names=\*/, 'the primary commits synchronously to the standby')
+  t.equal(services['pg-standby']?.entrypoint?.[1], '/standby.sh', 'the standby starts from a base backup of the primary')
+  t.match(services['redis-replica']?.command?.join(' '), /--replicaof redis-primary 6379/)
+  const sentinels = Object.keys(services).filter((name) => services[name]?.command?.join(' ').includes('--sentinel') === true)
+  t.equal(sentinels.length, 3, 'three sentinels (a quorum of 2 survives one lost)')
+  for (const name of [...commands('serve', 'ha'), ...commands('worker', 'ha')]) {
+    const env = services[name]?.environment ?? {}
+    t.match(env.DATABASE_URL, /@pg-primary:5432,pg-standby:5432\/.*target_session_attrs=read-write/, `${name}: DATABASE_URL lists both servers, read-write`)
+    t.same(env.REDIS_SENTINELS?.split(',').map((node) => node.split(':')[0]), sentinels, `${name}: REDIS_SENTINELS names every sentinel`)
+    t.equal(env.REDIS_SENTINEL_NAME, 'deployer')
+    t.equal(env.REDIS_URL, undefined, `${name}: no REDIS_URL beside Sentinel`)
+    for (const variable of Object.values(config.environments).map((e) => e.database_url_env)) t.ok(env[variable], `${name} sets ${variable}`)
+  }
+
   const dockerCompose = spawnSync('docker-compose', ['version'], { encoding: 'utf8' })
   if (dockerCompose.error !== undefined) {
     t.comment('docker-compose is not installed (apt-get install -y docker-compose): its full parse is left out')
     return
   }
-  const parsed = spawnSync('docker-compose', ['-f', file, 'config', '-q'], { cwd: PROJECT_ROOT, encoding: 'utf8' })
-  t.equal(parsed.status, 0, `docker-compose config: ${parsed.stderr}`)
+  for (const args of [[], ['--profile', 'ha']]) {
+    const parsed = spawnSync('docker-compose', ['-f', file, ...args, 'config', '-q'], { cwd: PROJECT_ROOT, encoding: 'utf8' })
+    t.equal(parsed.status, 0, `docker-compose ${args.join(' ')} config: ${parsed.stderr}`)
+  }
 })

@@ -1,6 +1,5 @@
 import t from 'tap'
 import { parseConfig } from '../../src/config/load.js'
-import { redisConnectionOptions } from '../../src/config/runtime.js'
 import { startNotifications } from '../../src/notifications/index.js'
 import { pruneNotificationOutbox } from '../../src/notifications/prune-outbox.js'
 import { PROJECT_ROOT, startHarness, type Harness } from '../helpers/harness.js'
@@ -65,7 +64,7 @@ t.test('dispatched rows older than the retention are pruned; newer ones, undispa
     logger: h.runtime.logger,
     env: {},
     queueName: h.runtime.settings.queueName,
-    connection: redisConnectionOptions(h.runtime.settings.redisUrl)
+    redis: h.runtime.redisConnections
   })
   t.teardown(notifications.close)
   const left = await until(async () => {

@@ -2,7 +2,6 @@ import { createHmac, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
-import { redisConnectionOptions } from '../../src/config/runtime.js'
 import { startNotifications } from '../../src/notifications/index.js'
 import { startHarness, type Harness } from '../helpers/harness.js'
 
@@ -79,7 +78,7 @@ t.test('webhooks: signed JSON on pending_approval and succeeded, retried after a
     logger: h.runtime.logger,
     env: { TEST_WEBHOOK_SECRET: SECRET },
     queueName: h.runtime.settings.queueName,
-    connection: redisConnectionOptions(h.runtime.settings.redisUrl)
+    redis: h.runtime.redisConnections
   })
   t.teardown(async () => { await notifications.close(); await notifications.queue.obliterate({ force: true }).catch(() => {}) })
 
@@ -150,7 +149,7 @@ t.test('a receiver that keeps answering 4xx is given up at once, and a rejection
     logger: h.runtime.logger,
     env: { TEST_WEBHOOK_SECRET: SECRET },
     queueName: h.runtime.settings.queueName,
-    connection: redisConnectionOptions(h.runtime.settings.redisUrl)
+    redis: h.runtime.redisConnections
   })
   t.teardown(async () => { await notifications.close(); await notifications.queue.obliterate({ force: true }).catch(() => {}) })
 

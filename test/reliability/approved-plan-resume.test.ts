@@ -4,7 +4,6 @@ import { sha256Hex } from '../../src/lib/checksum.js'
 import { historyIdFor } from '../../src/pipeline/resume.js'
 import { runDeploymentPhase } from '../../src/pipeline/run-phase.js'
 import { createDeploymentWorker } from '../../src/worker.js'
-import { redisConnectionOptions } from '../../src/config/runtime.js'
 import type { DeploymentResource } from '../../src/schemas/deployment.js'
 import { databaseUrl } from '../helpers/databases.js'
 import { startHarness, type Harness } from '../helpers/harness.js'
@@ -115,7 +114,7 @@ t.test('approved plans apply in order of approval, not of creation', async (t) =
   // Only now a worker: both apply jobs are waiting, the line decides.
   const worker = createDeploymentWorker(h.runtime.pipeline, {
     queueName: h.runtime.settings.queueName,
-    connection: redisConnectionOptions(h.runtime.settings.redisUrl),
+    redis: h.runtime.redisConnections.queue(h.runtime.settings.queueName),
     concurrency: 2
   })
   t.teardown(async () => { await worker.close() })

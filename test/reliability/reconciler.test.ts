@@ -60,7 +60,7 @@ t.test('a queued deployment whose job is missing, completed-and-removed, or fail
 
   const worker = createDeploymentWorker(h.runtime.pipeline, {
     queueName: h.runtime.settings.queueName,
-    connection: redisConnectionOptions(h.runtime.settings.redisUrl),
+    redis: h.runtime.redisConnections.queue(h.runtime.settings.queueName),
     concurrency: 2
   })
   t.teardown(async () => { await worker.close() })

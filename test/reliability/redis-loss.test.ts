@@ -1,5 +1,4 @@
 import t from 'tap'
-import { redisConnectionOptions } from '../../src/config/runtime.js'
 import { deploymentJobId } from '../../src/queue/deployment-jobs.js'
 import { startReconciler, createDeploymentWorker } from '../../src/worker.js'
 import { startHarness, type Harness } from '../helpers/harness.js'
@@ -11,7 +10,7 @@ const environments = { staging: { working_directory: 'app', health_check: { chec
 function startWorker (h: Harness): { stop: () => Promise<void> } {
   const worker = createDeploymentWorker(h.runtime.pipeline, {
     queueName: h.runtime.settings.queueName,
-    connection: redisConnectionOptions(h.runtime.settings.redisUrl),
+    redis: h.runtime.redisConnections.queue(h.runtime.settings.queueName),
     concurrency: 2
   })
   const reconciler = startReconciler(h.runtime.pipeline, 200)

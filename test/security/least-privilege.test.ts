@@ -4,7 +4,6 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
 import t from 'tap'
-import { redisConnectionOptions } from '../../src/config/runtime.js'
 import { ConfigError } from '../../src/errors/config-error.js'
 import { startNotifications } from '../../src/notifications/index.js'
 import { pruneNotificationOutbox } from '../../src/notifications/prune-outbox.js'
@@ -146,7 +145,7 @@ t.test('the whole flow runs with the service connected as that role', async (t) 
     logger: h.runtime.logger,
     env: {},
     queueName: h.runtime.settings.queueName,
-    connection: redisConnectionOptions(h.runtime.settings.redisUrl)
+    redis: h.runtime.redisConnections
   })
   t.teardown(notifications.close)
   await until(async () => (await h.runtime.pool.query('SELECT 1 FROM deployment_notifications WHERE dispatched_at IS NULL')).rowCount === 0 ? true : undefined,

@@ -1,5 +1,4 @@
 import t from 'tap'
-import { redisConnectionOptions } from '../../src/config/runtime.js'
 import { createDeploymentWorker } from '../../src/worker.js'
 import { startHarness, type Harness, type TokenName } from '../helpers/harness.js'
 
@@ -13,7 +12,7 @@ const TERMINAL = ['succeeded', 'failed', 'rejected', 'cancelled', 'expired']
 
 function startWorker (h: Harness, concurrency: number): ReturnType<typeof createDeploymentWorker> {
   const settings = h.runtime.settings
-  return createDeploymentWorker(h.runtime.pipeline, { queueName: settings.queueName, connection: redisConnectionOptions(settings.redisUrl), concurrency })
+  return createDeploymentWorker(h.runtime.pipeline, { queueName: settings.queueName, redis: h.runtime.redisConnections.queue(settings.queueName), concurrency })
 }
 
 async function dryRun (

@@ -5,7 +5,6 @@ import type { AddressInfo } from 'node:net'
 import { hostname } from 'node:os'
 import t, { type Test } from 'tap'
 import { parseConfig } from '../../src/config/load.js'
-import { redisConnectionOptions } from '../../src/config/runtime.js'
 import { ConfigError } from '../../src/errors/index.js'
 import { nonPublicAddressReason } from '../../src/lib/public-address.js'
 import { guardedLookup } from '../../src/notifications/guarded-lookup.js'
@@ -45,7 +44,7 @@ async function startDelivering (t: Test, h: Harness): Promise<Awaited<ReturnType
     logger: h.runtime.logger,
     env: { TEST_WEBHOOK_SECRET: SECRET },
     queueName: h.runtime.settings.queueName,
-    connection: redisConnectionOptions(h.runtime.settings.redisUrl)
+    redis: h.runtime.redisConnections
   })
   t.teardown(async () => { await notifications.close(); await notifications.queue.obliterate({ force: true }).catch(() => {}) })
   return notifications

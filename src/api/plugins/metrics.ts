@@ -1,4 +1,4 @@
-import type { ConnectionOptions, Queue } from 'bullmq'
+import type { Queue } from 'bullmq'
 import type { Registry } from 'prom-client'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
@@ -17,13 +17,13 @@ migration_deployer_pending_approvals{environment="production"} 1
  * control database and the queues. Needs a token with any role, like every other route.
  */
 const metricsRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { pool, queue, config } = app.services
+  const { pool, queue, config, redisConnections } = app.services
   // Made on the first scrape: a process nobody scrapes holds no extra Redis connection.
   let registry: Registry | undefined
   let webhooks: Queue | undefined
   const scrapeRegistry = (): Registry => {
     if (registry !== undefined) return registry
-    webhooks = createWebhookQueue(queue.name, queue.opts.connection as ConnectionOptions)
+    webhooks = createWebhookQueue(queue.name, redisConnections)
     webhooks.on('error', () => {})
     registry = createScrapeRegistry({ pool, queues: { deployments: queue, webhooks }, environments: Object.keys(config.environments) })
     return registry
