@@ -1,6 +1,6 @@
 import type pg from 'pg'
 import { FailedMigrationPresentError } from '../../errors/index.js'
-import { connectTarget } from '../target-connection.js'
+import { connectTarget } from '../../lib/target-connection.js'
 import type { LockedTarget, MigrationFile, MigrationHandler, MigrationIdentity, MigrationStatus } from '../types.js'
 import { takeAdvisoryLock, type HeldAdvisoryLock } from './advisory-lock.js'
 import { applyAll } from './apply-all.js'

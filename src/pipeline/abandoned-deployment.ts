@@ -1,7 +1,7 @@
-import { DeploymentRecorder } from '../pipeline/deployment-recorder.js'
-import { failedBanner } from '../pipeline/human-log.js'
-import type { PipelineContext } from '../pipeline/pipeline-context.js'
-import { errorReport } from '../pipeline/report.js'
+import { DeploymentRecorder } from './deployment-recorder.js'
+import { failedBanner } from './human-log.js'
+import type { PipelineContext } from './pipeline-context.js'
+import { errorReport } from './report.js'
 import { LOCK_NAMESPACES, openControlSession, tryAdvisoryLock } from '../store/control-locks.js'
 import { getDeployment, transitionDeployment, type Phase } from '../store/deployments.js'
 

@@ -1,12 +1,12 @@
 import type { EnvironmentConfig } from '../config/load.js'
-import type { PipelineContext } from '../pipeline/pipeline-context.js'
+import type { PipelineContext } from './pipeline-context.js'
 import { applyQueueHead, countAhead, getTurnState, type DeploymentTurnState } from '../store/apply-queue.js'
 import { LOCK_NAMESPACES, openControlSession, tryAdvisoryLock } from '../store/control-locks.js'
 import type { Phase } from '../store/deployments.js'
 import { appendEvent } from '../store/events.js'
 import type { Queryable } from '../store/pool.js'
 import { withTimeout } from '../lib/with-timeout.js'
-import { deploymentJobId } from './deployment-jobs.js'
+import { deploymentJobId } from '../queue/deployment-jobs.js'
 
 /** How long a job waits before trying again when it may not run yet. */
 export const GATE_RETRY_MS = {

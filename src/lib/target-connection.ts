@@ -1,6 +1,6 @@
 import pg from 'pg'
 import { TargetUnavailableError } from '../errors/index.js'
-import { maskSecrets, registerUrlSecret } from '../lib/mask-secrets.js'
+import { maskSecrets, registerUrlSecret } from './mask-secrets.js'
 
 /** Describes a connection URL without its credentials: `db.example:5432/app`. */
 export function describeTarget (databaseUrl: string): string {

@@ -7,8 +7,8 @@ import { listPendingApprovalExpiries, listUnfinishedDeployments, type Deployment
 import { getTurnState } from '../store/apply-queue.js'
 import { deleteExpiredIdempotencyKeys } from '../store/idempotency-keys.js'
 import { withTransaction, type Queryable } from '../store/pool.js'
-import { deploymentJobId, enqueueDeploymentExpiry, enqueueDeploymentPhase, type DeploymentJobData } from './deployment-jobs.js'
-import { failAbandonedDeployment } from './abandoned-deployment.js'
+import { deploymentJobId, enqueueDeploymentExpiry, enqueueDeploymentPhase, type DeploymentJobData } from '../queue/deployment-jobs.js'
+import { failAbandonedDeployment } from '../pipeline/abandoned-deployment.js'
 
 /** Job states in which the job will still run (or is running): nothing to do. */
 const LIVE_STATES = new Set(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children', 'wait', 'paused'])
