@@ -1,9 +1,6 @@
 import { z } from 'zod'
-import { SYSTEM_ACTOR } from '../auth/principal.js'
+import { ROLES, SYSTEM_ACTOR } from '../domain/index.js'
 import { durationMs } from './duration.js'
-
-export const ROLES = ['viewer', 'deployer', 'approver', 'admin'] as const
-export type Role = typeof ROLES[number]
 
 const positiveInt = z.number({ error: 'expected a positive integer' }).int('expected a positive integer').positive('expected a positive integer')
 

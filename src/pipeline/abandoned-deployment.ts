@@ -3,7 +3,8 @@ import { failedBanner } from './human-log.js'
 import type { PipelineContext } from './pipeline-context.js'
 import { errorReport } from './report.js'
 import { LOCK_NAMESPACES, openControlSession, tryAdvisoryLock } from '../store/control-locks.js'
-import { getDeployment, transitionDeployment, type Phase } from '../store/deployments.js'
+import { getDeployment, transitionDeployment } from '../store/deployments.js'
+import { type Phase } from '../domain/index.js'
 
 /**
  * Ends a deployment whose worker died more often than `WORKER_MAX_STALLED` allows (BullMQ failed

@@ -3,7 +3,7 @@ import { analyzeMigrationSqlCached, lintMigrations, type LintWarning } from '../
 import type { EnvironmentConfig } from '../config/load.js'
 import type { MigrationFile } from '../handlers/types.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
-import type { Plan } from '../store/deployments.js'
+import type { Plan } from '../domain/index.js'
 import { DeploymentFailure } from './deployment-failure.js'
 
 /**

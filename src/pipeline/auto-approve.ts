@@ -1,6 +1,7 @@
 import type { EnvironmentConfig } from '../config/load.js'
 import { insertApproval } from '../store/approvals.js'
-import { transitionDeployment, type DeploymentRow } from '../store/deployments.js'
+import { transitionDeployment } from '../store/deployments.js'
+import { type DeploymentRow } from '../domain/index.js'
 import type { DeploymentRecorder } from './deployment-recorder.js'
 import type { PipelineContext } from './pipeline-context.js'
 

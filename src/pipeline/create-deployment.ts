@@ -5,13 +5,14 @@ import { handlerFor } from '../handlers/index.js'
 import { sha256Hex } from '../lib/checksum.js'
 import { newUlid } from '../lib/ulid-id.js'
 import { resolveInsideWorkspace } from '../lib/workspace-path.js'
-import { insertDeployment, type DeploymentRow, type DeploymentToInsert, type NewDeployment, type Operation, type SourceInfo } from '../store/deployments.js'
+import { insertDeployment, type DeploymentToInsert, type NewDeployment } from '../store/deployments.js'
+import { type DeploymentRow, type OperationName, type SourceInfo } from '../domain/index.js'
 import { withTransaction } from '../store/pool.js'
 import { getBackup } from '../store/backups.js'
 import type pg from 'pg'
 
 export interface CreateDeploymentInput {
-  operation: Operation
+  operation: OperationName
   environment: string
   dry_run: boolean
   skip_backup: boolean

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino'
-import { SYSTEM_ACTOR } from '../auth/principal.js'
 import { maskSecrets, maskSecretsDeep } from '../lib/mask-secrets.js'
-import type { DeploymentRow, Step, StepName, StepStatus } from '../store/deployments.js'
+import { SYSTEM_ACTOR, type DeploymentRow, type Step, type StepName, type StepStatus } from '../domain/index.js'
 import { appendEvent, type NewEvent } from '../store/events.js'
 import type { Queryable } from '../store/pool.js'
 import { saveStepsWithEvent } from '../store/step-progress.js'

@@ -1,4 +1,4 @@
-import type { Operation, PlannedMigration } from '../store/deployments.js'
+import type { OperationName, PlannedMigration } from '../domain/index.js'
 
 /**
  * The report object stored on a deployment: the seed's JSON shapes (SPEC §6), field for field,
@@ -35,7 +35,7 @@ export function successReport (input: {
   }
 }
 
-export function noPendingReport (operation: Operation, environment: string, mode: string): Report {
+export function noPendingReport (operation: OperationName, environment: string, mode: string): Report {
   return {
     status: 'success',
     operation,
@@ -62,7 +62,7 @@ export function previewReport (environment: string, migrations: PlannedMigration
 }
 
 export interface ErrorReportInput {
-  operation: Operation
+  operation: OperationName
   environment: string
   mode: string
   error: string

@@ -6,7 +6,7 @@ import { redisConnectionOptions, type RuntimeSettings } from '../config/runtime.
 import { registerUrlSecret } from '../lib/mask-secrets.js'
 import { createLogger } from '../logger.js'
 import { createDeploymentQueue, type DeploymentQueue } from '../queue/deployment-jobs.js'
-import { migrateControlDatabase } from '../store/control-schema.js'
+import { migrateControlDatabase } from './migrate-control-database.js'
 import { createControlPool } from '../store/pool.js'
 import type { PipelineContext } from '../pipeline/pipeline-context.js'
 

@@ -1,5 +1,5 @@
 import { Queue, type ConnectionOptions } from 'bullmq'
-import type { Phase } from '../store/deployments.js'
+import type { Phase } from '../domain/index.js'
 
 /**
  * What a job does: run a pipeline phase (`plan`, `apply`), or `expire` a deployment whose

@@ -2,7 +2,7 @@ import crypto, { timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { hasRole, type Principal } from '../../auth/principal.js'
-import type { Role } from '../../config/schema.js'
+import type { Role } from '../../domain/index.js'
 import { ForbiddenError, UnauthorizedError } from '../../errors/index.js'
 
 declare module 'fastify' {

@@ -2,7 +2,7 @@ import { BackupError, backupRecord, pruneBackups, takeBackup } from '../../backu
 import type { Config, EnvironmentConfig } from '../../config/load.js'
 import { safeErrorMessage } from '../../lib/mask-secrets.js'
 import { backupOfDeployment, recordBackup, type BackupRow } from '../../store/backups.js'
-import type { DeploymentRow } from '../../store/deployments.js'
+import type { DeploymentRow } from '../../domain/index.js'
 import type { Queryable } from '../../store/pool.js'
 import { DeploymentFailure } from '../deployment-failure.js'
 import type { DeploymentRecorder } from '../deployment-recorder.js'

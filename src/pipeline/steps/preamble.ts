@@ -1,5 +1,5 @@
 import type { EnvironmentConfig } from '../../config/load.js'
-import type { DeploymentRow } from '../../store/deployments.js'
+import type { DeploymentRow } from '../../domain/index.js'
 import { DeploymentFailure } from '../deployment-failure.js'
 import type { DeploymentRecorder } from '../deployment-recorder.js'
 import { modeDescription, startBanner } from '../human-log.js'

@@ -1,6 +1,6 @@
 import type { EnvironmentConfig } from '../../config/load.js'
 import { checksumsAppliedIn } from '../../store/applied-migrations.js'
-import type { DeploymentRow, Plan } from '../../store/deployments.js'
+import type { DeploymentRow, Plan } from '../../domain/index.js'
 import type { Queryable } from '../../store/pool.js'
 import { DeploymentFailure } from '../deployment-failure.js'
 import type { DeploymentRecorder } from '../deployment-recorder.js'

@@ -1,0 +1,5 @@
+// The domain's vocabulary: what a deployment is, its states, plan, steps and report. A leaf:
+// it imports nothing of ours, so every layer may use it.
+export * from './deployment.js'
+export * from './migration.js'
+export * from './roles.js'
