@@ -2,6 +2,7 @@ import { DeploymentRecorder } from './deployment-recorder.js'
 import { failedBanner } from './human-log.js'
 import type { PipelineContext } from './pipeline-context.js'
 import { errorReport } from './report.js'
+import { migrationsAppliedBy } from '../store/applied-migrations.js'
 import { LOCK_NAMESPACES, openControlSession, tryAdvisoryLock } from '../store/control-locks.js'
 import { getDeployment, transitionDeployment } from '../store/deployments.js'
 import { type Phase } from '../domain/index.js'
@@ -19,8 +20,7 @@ export async function failAbandonedDeployment (ctx: PipelineContext, deploymentI
     if (!await tryAdvisoryLock(session, LOCK_NAMESPACES.deploymentLease, deploymentId)) return false
     const deployment = await getDeployment(session, deploymentId)
     if (deployment === undefined || (deployment.status !== 'queued' && deployment.status !== 'running') || deployment.phase !== phase) return false
-    const { rows } = await session.query<{ migration_name: string }>('SELECT migration_name FROM applied_migrations WHERE deployment_id = $1 ORDER BY applied_at, migration_name', [deploymentId])
-    const applied = rows.map((row) => row.migration_name)
+    const applied = (await migrationsAppliedBy(session, deploymentId)).map((migration) => migration.name)
     const error = `The worker running this deployment stopped (crashed or was killed) too many times during its ${phase} phase (WORKER_MAX_STALLED)`
     const suggestions = [
       'Nothing is half-applied: each migration commits together with its history row, or not at all',

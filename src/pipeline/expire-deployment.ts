@@ -4,6 +4,7 @@ import { safeErrorMessage } from '../lib/mask-secrets.js'
 import { enqueueDeploymentExpiry } from '../queue/deployment-jobs.js'
 import { getDeployment, transitionDeployment } from '../store/deployments.js'
 import { type DeploymentRow, type DeploymentStatus } from '../domain/index.js'
+import { countApprovals } from '../store/approvals.js'
 import { withTransaction } from '../store/pool.js'
 import { DeploymentRecorder } from './deployment-recorder.js'
 import { endedBanner } from './human-log.js'
@@ -23,9 +24,9 @@ export async function expireIfDue (db: pg.PoolClient, deployment: DeploymentRow,
   const report = errorReport({ operation: deployment.operation, environment: deployment.environment, mode: deployment.mode, error: `Approval expired at ${expiresAt}`, suggestions: ['Nothing was applied. Create a new deployment to request approval again'] })
   const expired = await transitionDeployment(db, deployment.id, ['pending_approval'], { status: 'expired', report, steps: recorder.steps })
   if (expired === undefined) return false
-  const approvals = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM approvals WHERE deployment_id = $1', [deployment.id])
-  await recorder.event('status_changed', { from: 'pending_approval', to: 'expired', expires_at: expiresAt, approvals_received: approvals.rows[0]?.n ?? 0, approvals_required: deployment.approvals_required })
-  await recorder.log(endedBanner('expired', deployment.environment, `Approval window closed at ${expiresAt} with ${approvals.rows[0]?.n ?? 0} of ${deployment.approvals_required} approvals; nothing was applied`), 'banner')
+  const received = await countApprovals(db, deployment.id)
+  await recorder.event('status_changed', { from: 'pending_approval', to: 'expired', expires_at: expiresAt, approvals_received: received, approvals_required: deployment.approvals_required })
+  await recorder.log(endedBanner('expired', deployment.environment, `Approval window closed at ${expiresAt} with ${received} of ${deployment.approvals_required} approvals; nothing was applied`), 'banner')
   logger.info({ deployment_id: deployment.id, expires_at: expiresAt }, 'deployment expired without enough approvals')
   return true
 }

@@ -85,6 +85,12 @@ export async function insertDeployment (db: Queryable, deployment: NewDeployment
   return row as DeploymentRow
 }
 
+/** Whether a deployment of this id exists (a cheap check before streaming its events). */
+export async function deploymentExists (db: Queryable, id: string): Promise<boolean> {
+  const { rowCount } = await db.query('SELECT 1 FROM deployments WHERE id = $1', [id])
+  return (rowCount ?? 0) > 0
+}
+
 export async function getDeployment (db: Queryable, id: string, options: { forUpdate?: boolean } = {}): Promise<DeploymentRow | undefined> {
   const { rows } = await db.query<DeploymentRow>(`SELECT * FROM deployments WHERE id = $1${options.forUpdate === true ? ' FOR UPDATE' : ''}`, [id])
   return rows[0]
@@ -171,6 +177,14 @@ export async function claimDeployment (db: Queryable, id: string, phase: Phase):
 export async function listPendingApprovalExpiries (db: Queryable): Promise<Array<{ id: string, expires_at: Date }>> {
   const { rows } = await db.query<{ id: string, expires_at: Date }>(
     `SELECT id, expires_at FROM deployments WHERE status = 'pending_approval' AND expires_at IS NOT NULL ORDER BY expires_at`
+  )
+  return rows
+}
+
+/** How many deployments are not finished, by environment and status (`queued`, `running`, `pending_approval`). */
+export async function countUnfinishedDeployments (db: Queryable): Promise<Array<{ environment: string, status: DeploymentStatus, n: number }>> {
+  const { rows } = await db.query<{ environment: string, status: DeploymentStatus, n: number }>(
+    `SELECT environment, status, count(*)::int AS n FROM deployments WHERE status IN ('queued', 'running', 'pending_approval') GROUP BY environment, status`
   )
   return rows
 }

@@ -12,7 +12,7 @@ import { approveDeployment, cancelDeployment, rejectDeployment } from '../../../
 import { createDeployment } from '../../../pipeline/create-deployment.js'
 import { authErrors, deploymentIdParams, errorBodySchema } from '../../../schemas/common.js'
 import { approveBody, createDeploymentBody, deploymentListSchema, deploymentSchema, listDeploymentsQuery, rejectBody } from '../../../schemas/deployment.js'
-import { insertDeployments, listDeployments, type DeploymentToInsert } from '../../../store/deployments.js'
+import { deploymentExists, insertDeployments, listDeployments, type DeploymentToInsert } from '../../../store/deployments.js'
 import { type DeploymentRow, type Phase } from '../../../domain/index.js'
 import { listEvents, listLogLines } from '../../../store/events.js'
 import { matchesEntityTag } from '../../entity-tag.js'
@@ -69,8 +69,7 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
   }, ENQUEUE_BATCHES)
 
   async function mustExist (id: string): Promise<void> {
-    const { rowCount } = await pool.query('SELECT 1 FROM deployments WHERE id = $1', [id])
-    if (rowCount === 0) throw new NotFoundError(`deployment ${id} not found`)
+    if (!await deploymentExists(pool, id)) throw new NotFoundError(`deployment ${id} not found`)
   }
 
   /**
