@@ -2,4 +2,5 @@
 // it imports nothing of ours, so every layer may use it.
 export * from './deployment.js'
 export * from './migration.js'
+export * from './report.js'
 export * from './roles.js'

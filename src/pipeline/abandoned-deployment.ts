@@ -1,10 +1,9 @@
 import { DeploymentRecorder } from './deployment-recorder.js'
-import { failedBanner } from './human-log.js'
+import { endDeployment } from './end-deployment.js'
 import type { PipelineContext } from './pipeline-context.js'
-import { errorReport } from './report.js'
 import { migrationsAppliedBy } from '../store/applied-migrations.js'
 import { LOCK_NAMESPACES, openControlSession, tryAdvisoryLock } from '../store/control-locks.js'
-import { getDeployment, transitionDeployment } from '../store/deployments.js'
+import { getDeployment } from '../store/deployments.js'
 import { type Phase } from '../domain/index.js'
 
 /**
@@ -29,13 +28,8 @@ export async function failAbandonedDeployment (ctx: PipelineContext, deploymentI
       `Compare with GET /environments/${deployment.environment}/status`
     ]
     const recorder = new DeploymentRecorder(session, deployment, ctx.logger.child({ deployment_id: deploymentId }))
-    const running = recorder.runningStep()
-    if (running !== undefined) await recorder.finishStep(running, 'failed', error)
-    const report = errorReport({ operation: deployment.operation, environment: deployment.environment, mode: deployment.mode, error, migrationsAppliedBeforeFailure: applied, suggestions })
-    const failed = await transitionDeployment(session, deploymentId, ['queued', 'running'], { status: 'failed', report, steps: recorder.steps })
+    const failed = await endDeployment({ db: session, deployment, recorder }, ['queued', 'running'], { status: 'failed', failure: { error, migrationsAppliedBeforeFailure: applied, suggestions } })
     if (failed === undefined) return false
-    await recorder.event('status_changed', { from: deployment.status, to: 'failed', error })
-    await recorder.log(failedBanner({ environment: deployment.environment, error, suggestions }), 'banner')
     ctx.logger.error({ deployment_id: deploymentId, phase }, 'deployment failed: its worker kept dying')
     return true
   } finally {

@@ -6,6 +6,7 @@ import type { Phase } from '../domain/index.js'
 import { appendEvent, hasPhaseEvent } from '../store/events.js'
 import type { Queryable } from '../store/pool.js'
 import { withTimeout } from '../lib/with-timeout.js'
+import { requiresApproval } from './approval-gate.js'
 import { deploymentJobId } from '../queue/deployment-jobs.js'
 
 /** How long a job waits before trying again when it may not run yet. */
@@ -28,7 +29,7 @@ export type JobGate =
 
 /** Whether plan phases in this environment go straight on to apply (no approval gate). */
 export function planPhaseApplies (environment: EnvironmentConfig | undefined): boolean {
-  return environment !== undefined && !(environment.protected && environment.mode === 'deploy')
+  return environment !== undefined && !requiresApproval(environment)
 }
 
 function appliesInPhase (environment: EnvironmentConfig | undefined, row: DeploymentTurnState): boolean {

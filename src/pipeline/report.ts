@@ -1,10 +1,7 @@
-import type { OperationName, PlannedMigration } from '../domain/index.js'
+import type { HealthCheckOutcome, OperationName, PlannedMigration, Report, RestorePlan } from '../domain/index.js'
 
-/**
- * The report object stored on a deployment: the seed's JSON shapes (SPEC §6), field for field,
- * plus `mode` (issue 3 asks for the mode in the report).
- */
-export type Report = Record<string, unknown>
+// Every report a deployment ends with is built here: the seed's JSON shapes (SPEC §6), field for
+// field, plus `mode` (issue 3 asks for the mode in the report).
 
 const round = (seconds: number): number => Math.round(seconds * 1000) / 1000
 
@@ -14,8 +11,8 @@ export function successReport (input: {
   migrations: Array<{ name: string, durationMs: number }>
   totalDurationMs: number
   backupId: string | null
-  healthCheckBefore: string
-  healthCheckAfter: string
+  healthCheckBefore: HealthCheckOutcome
+  healthCheckAfter: HealthCheckOutcome
 }): Report {
   const count = input.migrations.length
   return {
@@ -58,6 +55,45 @@ export function previewReport (environment: string, migrations: PlannedMigration
       total_estimated_duration_seconds: round(migrations.reduce((sum, m) => sum + m.estimated_duration_seconds, 0))
     },
     message: 'Preview only - no changes applied'
+  }
+}
+
+/** A restore-backup dry run: which backup, and what restoring it would un-apply. */
+export function restorePreviewReport (environment: string, mode: string, restore: RestorePlan): Report {
+  return {
+    status: 'success',
+    operation: 'restore-backup',
+    environment,
+    mode,
+    result: { backup_id: restore.backup_id, restore },
+    message: 'Preview only - no changes applied'
+  }
+}
+
+export function restoreReport (input: {
+  environment: string
+  mode: string
+  backupId: string
+  preRestoreBackupId: string | null
+  unapplied: string[]
+  totalDurationMs: number
+  healthCheckBefore: HealthCheckOutcome
+  healthCheckAfter: HealthCheckOutcome
+}): Report {
+  return {
+    status: 'success',
+    operation: 'restore-backup',
+    environment: input.environment,
+    mode: input.mode,
+    result: {
+      backup_id: input.backupId,
+      pre_restore_backup_id: input.preRestoreBackupId,
+      migrations_unapplied: input.unapplied,
+      total_duration_seconds: round(input.totalDurationMs / 1000),
+      health_check_before: input.healthCheckBefore,
+      health_check_after: input.healthCheckAfter
+    },
+    message: `Restored ${input.environment} to ${input.backupId}`
   }
 }
 

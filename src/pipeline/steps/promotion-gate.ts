@@ -1,9 +1,9 @@
 import type { EnvironmentConfig } from '../../config/load.js'
 import { checksumsAppliedIn } from '../../store/applied-migrations.js'
-import type { DeploymentRow, Plan } from '../../domain/index.js'
+import type { Plan } from '../../domain/index.js'
 import type { Queryable } from '../../store/pool.js'
 import { DeploymentFailure } from '../deployment-failure.js'
-import type { DeploymentRecorder } from '../deployment-recorder.js'
+import type { DeploymentRun } from '../deployment-run.js'
 
 /** Per environment of `requires_success_in`, the planned migrations not yet applied there (by checksum). */
 export async function missingPromotions (db: Queryable, environment: Pick<EnvironmentConfig, 'requires_success_in'>, plan: Pick<Plan, 'migrations'>): Promise<Record<string, string[]>> {
@@ -22,10 +22,11 @@ export async function missingPromotions (db: Queryable, environment: Pick<Enviro
  * approval gate: every planned migration must have been applied successfully, with the same
  * checksum (the same bytes), by a deployment to each named environment. A dry run only warns.
  */
-export async function enforcePromotionGate (db: Queryable, deployment: Pick<DeploymentRow, 'dry_run'>, environment: EnvironmentConfig, plan: Plan, recorder: DeploymentRecorder): Promise<void> {
+export async function enforcePromotionGate (run: DeploymentRun, plan: Plan): Promise<void> {
+  const { deployment, environment, recorder } = run
   const required = environment.requires_success_in
   if (required.length === 0 || plan.migrations.length === 0) return
-  const missing = await missingPromotions(db, environment, plan)
+  const missing = await missingPromotions(run.ctx.pool, environment, plan)
   const failing = Object.keys(missing)
   if (failing.length === 0) {
     await recorder.log(`✓ Promotion gate: all ${plan.migrations.length} pending migrations were applied in ${required.join(', ')} first`)

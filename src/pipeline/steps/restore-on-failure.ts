@@ -1,8 +1,7 @@
 import { restoreRecordedBackup } from '../../backup/index.js'
-import type { EnvironmentConfig } from '../../config/load.js'
 import { safeErrorMessage } from '../../lib/mask-secrets.js'
 import type { BackupRow } from '../../store/backups.js'
-import type { DeploymentRecorder } from '../deployment-recorder.js'
+import type { DeploymentRun } from '../deployment-run.js'
 import { formatSeconds } from '../human-log.js'
 
 export interface RollbackOutcome {
@@ -15,7 +14,8 @@ export interface RollbackOutcome {
  * (schema, data and history table). Reports what happened; never throws, because the deployment
  * has already failed and the report must say how the rollback went.
  */
-export async function restoreOnFailure (backup: BackupRow | null, environment: EnvironmentConfig, databaseUrl: string, recorder: DeploymentRecorder): Promise<RollbackOutcome> {
+export async function restoreOnFailure (run: DeploymentRun, backup: BackupRow | null): Promise<RollbackOutcome> {
+  const { environment, recorder } = run
   if (environment.on_failure !== 'restore_backup') return { rollback_initiated: false, rollback_status: null }
   if (backup === null) {
     await recorder.log('⚠ Rollback: no backup was taken, so nothing can be restored')
@@ -24,7 +24,7 @@ export async function restoreOnFailure (backup: BackupRow | null, environment: E
   await recorder.startStep('rollback', `restoring ${backup.id}`)
   await recorder.log(`↺ Rollback: restoring backup ${backup.id}`, 'rollback_started', { backup_id: backup.id })
   try {
-    const { durationMs } = await restoreRecordedBackup(backup, { databaseUrl, environment: environment.name, pgRestorePath: environment.backup.pg_restore_path })
+    const { durationMs } = await restoreRecordedBackup(backup, { databaseUrl: run.databaseUrl(), environment: environment.name, pgRestorePath: environment.backup.pg_restore_path })
     await recorder.finishStep('rollback', 'passed', `restored ${backup.id} in ${formatSeconds(durationMs)}`)
     await recorder.log(`✓ Rollback: database restored to ${backup.id} (${formatSeconds(durationMs)})`, 'rollback_finished', { backup_id: backup.id, duration_ms: Math.round(durationMs) })
     return { rollback_initiated: true, rollback_status: 'succeeded' }
