@@ -7,3 +7,6 @@ export type Report = Record<string, unknown>
 
 /** How a health check went: `health_check`, `health_check_before`, `health_check_after`. */
 export type HealthCheckOutcome = 'passed' | 'failed' | 'skipped'
+
+/** How the rollback (a restore of the backup taken before applying) went; null when none ran (SPEC §6). */
+export type RollbackStatus = 'success' | 'failed' | null

@@ -161,14 +161,13 @@ async function applyPending (run: DeploymentRun, work: UnderLock): Promise<Appli
     await recorder.finishStep('deploy', 'failed', `${error.migration}: ${error.databaseMessage}`)
     await recorder.log(`✗ Deploying migration: ${error.migration} failed: ${error.databaseMessage}`, 'migration_failed', { migration: error.migration, sqlstate: error.sqlState ?? null })
     const outcome = await restoreOnFailure(run, work.backup)
-    const restored = outcome.rollback_status === 'succeeded'
+    const restored = outcome.status === 'success'
     throw new DeploymentFailure({
       error: `Migration ${error.migration} failed`,
       failedMigration: error.migration,
       migrationsAppliedBeforeFailure: [...work.earlier.map((m) => m.name), ...error.applied],
       backupId: work.backup?.id ?? null,
-      rollbackInitiated: outcome.rollback_initiated,
-      rollbackStatus: outcome.rollback_status,
+      rollback: outcome,
       suggestions: [
         ...(restored ? [`The database was restored to backup ${work.backup?.id ?? ''}: no migration of this deployment remains applied`] : []),
         !restored && error.leftFailedRow
@@ -188,16 +187,15 @@ async function checkHealthAfter (run: DeploymentRun, handler: MigrationHandler, 
   const health = await runHealthCheckStep(run, { when: 'after', label: 'Post-deployment health check', handler, source: run.deployment.source_snapshot ?? [] })
   if (health.outcome !== 'failed') return health.outcome
   const outcome = await restoreOnFailure(run, work.backup)
-  const restored = outcome.rollback_status === 'succeeded'
+  const restored = outcome.status === 'success'
   throw new DeploymentFailure({
     error: 'Post-deployment health check failed',
     backupId: work.backup?.id ?? null,
-    rollbackInitiated: outcome.rollback_initiated,
-    rollbackStatus: outcome.rollback_status,
+    rollback: outcome,
     suggestions: restored
       ? [`The database was restored to backup ${work.backup?.id ?? ''}; find out why the check failed before deploying again`, `Run GET /environments/${environment.name}/status`]
       : ['The migrations were applied; check the database and the application now', `Run GET /environments/${environment.name}/status`],
-    extraResult: { health_check_after: 'failed', auto_rollback_triggered: outcome.rollback_initiated, details: health.result?.details ?? [] }
+    extraResult: { health_check_after: 'failed', auto_rollback_triggered: outcome.initiated, details: health.result?.details ?? [] }
   })
 }
 

@@ -1,4 +1,5 @@
 import type { HealthCheckOutcome, OperationName, PlannedMigration, Report, RestorePlan } from '../domain/index.js'
+import type { RollbackOutcome } from './steps/restore-on-failure.js'
 
 // Every report a deployment ends with is built here: the seed's JSON shapes (SPEC §6), field for
 // field, plus `mode` (issue 3 asks for the mode in the report).
@@ -104,9 +105,9 @@ export interface ErrorReportInput {
   error: string
   failedMigration?: string | null
   backupId?: string | null
+  /** The names of the migrations applied before the failure: the report counts them and lists them in `applied_migrations`. */
   migrationsAppliedBeforeFailure?: string[]
-  rollbackInitiated?: boolean
-  rollbackStatus?: string | null
+  rollback?: RollbackOutcome
   suggestions: string[]
   /** Extra fields of the specific error shapes (health_check, details, backup_error, …). */
   extraResult?: Record<string, unknown>
@@ -114,6 +115,7 @@ export interface ErrorReportInput {
 
 export function errorReport (input: ErrorReportInput): Report {
   const backupId = input.backupId ?? null
+  const applied = input.migrationsAppliedBeforeFailure ?? []
   return {
     status: 'error',
     operation: input.operation,
@@ -123,9 +125,11 @@ export function errorReport (input: ErrorReportInput): Report {
     result: {
       failed_migration: input.failedMigration ?? null,
       backup_id: backupId,
-      migrations_applied_before_failure: input.migrationsAppliedBeforeFailure ?? [],
-      rollback_initiated: input.rollbackInitiated ?? false,
-      rollback_status: input.rollbackStatus ?? null,
+      migrations_applied_before_failure: applied.length,
+      applied_migrations: applied,
+      rollback_initiated: input.rollback?.initiated ?? false,
+      rollback_status: input.rollback?.status ?? null,
+      ...(input.rollback?.error === undefined ? {} : { rollback_error: input.rollback.error }),
       ...input.extraResult
     },
     recovery: {
