@@ -15,7 +15,10 @@ export type OperationName = typeof OPERATIONS[number]
 export type Phase = 'plan' | 'apply'
 
 /** The steps of a deployment, in the order they run (SPEC §5). */
-export const STEP_NAMES = ['validate_environment', 'load_configuration', 'determine_mode', 'health_check_before', 'backup', 'check_pending', 'preview', 'approval', 'deploy', 'health_check_after', 'verify', 'rollback'] as const
+export const STEP_NAMES = [
+  'validate_environment', 'load_configuration', 'determine_mode', 'health_check_before', 'backup', 'check_pending',
+  'preview', 'approval', 'deploy', 'health_check_after', 'verify', 'rollback'
+] as const
 export type StepName = typeof STEP_NAMES[number]
 export const STEP_STATUSES = ['pending', 'running', 'passed', 'failed', 'skipped'] as const
 export type StepStatus = typeof STEP_STATUSES[number]

@@ -49,7 +49,8 @@ export async function applyMigrations (run: DeploymentRun, input: ApplyInput): P
     if (earlier.length > 0) await noteResume(run, earlier, toApply.length)
     if (toApply.length === 0 && earlier.length === 0) {
       await recorder.finishStep('deploy', 'passed', 'nothing pending any more: another deployment applied it first')
-      return { status: 'succeeded', report: noPendingReport(deployment.operation, environment.name, environment.mode), summary: { migrationsApplied: 0, durationMs: run.elapsedMs(), backupId: null, healthy: true } }
+      const report = noPendingReport(deployment.operation, environment.name, environment.mode)
+      return { status: 'succeeded', report, summary: { migrationsApplied: 0, durationMs: run.elapsedMs(), backupId: null, healthy: true } }
     }
     // The backup is taken here, under the lock and right before applying, not at plan time: a
     // backup taken before a long approval wait would, if restored, discard every write since.
@@ -58,14 +59,23 @@ export async function applyMigrations (run: DeploymentRun, input: ApplyInput): P
 
     await recorder.startStep('deploy', `migration lock held after ${formatSeconds(lockWaitMs)} waiting`)
     const applied = await applyPending(run, work)
-    await recorder.finishStep('deploy', 'passed', earlier.length > 0 ? `${applied.length} applied, ${earlier.length} applied before an interruption` : `${applied.length} applied`)
+    const resumed = earlier.length > 0 ? `, ${earlier.length} applied before an interruption` : ''
+    await recorder.finishStep('deploy', 'passed', `${applied.length} applied${resumed}`)
 
     const healthAfter = await checkHealthAfter(run, handler, work)
     await verifyApplied(run, handler, [...earlier, ...toApply])
 
     const backupId = backup?.id ?? null
     const migrations = [...earlier, ...applied]
-    const report = successReport({ environment: environment.name, mode: environment.mode, migrations, totalDurationMs: run.elapsedMs(), backupId, healthCheckBefore: run.healthBefore(), healthCheckAfter: healthAfter })
+    const report = successReport({
+      environment: environment.name,
+      mode: environment.mode,
+      migrations,
+      totalDurationMs: run.elapsedMs(),
+      backupId,
+      healthCheckBefore: run.healthBefore(),
+      healthCheckAfter: healthAfter
+    })
     return { status: 'succeeded', report, summary: { migrationsApplied: migrations.length, durationMs: run.elapsedMs(), backupId, healthy: true } }
   } finally {
     await target.release()
@@ -89,7 +99,7 @@ async function takeMigrationLock (run: DeploymentRun, handler: MigrationHandler)
 }
 
 /** What to apply now: an approved plan's exact migrations if it still holds, else (unfrozen) whatever is pending. */
-async function pendingUnderLock (run: DeploymentRun, target: LockedTarget, input: ApplyInput): Promise<{ earlier: EarlierApplied[], toApply: MigrationFile[] }> {
+async function pendingUnderLock (run: DeploymentRun, target: LockedTarget, input: ApplyInput): Promise<Pick<UnderLock, 'earlier' | 'toApply'>> {
   const { deployment, environment, recorder } = run
   const plan = deployment.plan as NonNullable<typeof deployment.plan>
   if (input.frozen) {
@@ -102,7 +112,10 @@ async function pendingUnderLock (run: DeploymentRun, target: LockedTarget, input
       await recorder.log(`✗ ${error.message}`)
       throw new DeploymentFailure({
         error: error.message,
-        suggestions: ['Nothing was applied. Create a new deployment so the current pending set can be reviewed and approved', `Compare with GET /environments/${environment.name}/status`],
+        suggestions: [
+          'Nothing was applied. Create a new deployment so the current pending set can be reviewed and approved',
+          `Compare with GET /environments/${environment.name}/status`
+        ],
         extraResult: { stale: error.details }
       }, error)
     }
@@ -122,9 +135,15 @@ async function pendingUnderLock (run: DeploymentRun, target: LockedTarget, input
 async function noteResume (run: DeploymentRun, earlier: EarlierApplied[], remaining: number): Promise<void> {
   const { deployment } = run
   for (const migration of earlier) {
-    await recordAppliedMigration(run.ctx.pool, { environment: deployment.environment, name: migration.name, checksum: migration.checksum, durationMs: migration.durationMs, deploymentId: deployment.id })
+    const { name, checksum, durationMs } = migration
+    await recordAppliedMigration(run.ctx.pool, { environment: deployment.environment, name, checksum, durationMs, deploymentId: deployment.id })
   }
-  await run.recorder.log(`↻ Resuming: ${earlier.length} migration${earlier.length === 1 ? ' was' : 's were'} applied by this deployment before it was interrupted (kept, not reapplied); ${remaining} to apply now`, 'apply_resumed', { applied_before: earlier.map((m) => m.name), remaining })
+  const were = `${earlier.length} migration${earlier.length === 1 ? ' was' : 's were'}`
+  await run.recorder.log(
+    `↻ Resuming: ${were} applied by this deployment before it was interrupted (kept, not reapplied); ${remaining} to apply now`,
+    'apply_resumed',
+    { applied_before: earlier.map((m) => m.name), remaining }
+  )
 }
 
 /** Applies through the handler; a failing migration triggers the configured rollback and fails the deployment. */
@@ -136,16 +155,23 @@ async function applyPending (run: DeploymentRun, work: UnderLock): Promise<Appli
   // resumed apply handles like a crash (it records what the target's history shows).
   const records = new OneInFlight()
   try {
-    const applied = await work.target.apply(work.toApply, { lockTimeoutMs: environment.lock_timeout, statementTimeoutMs: environment.statement_timeout, historyIdFor: (migration) => historyIdFor(deployment.id, migration.name) }, {
+    const options = {
+      lockTimeoutMs: environment.lock_timeout,
+      statementTimeoutMs: environment.statement_timeout,
+      historyIdFor: (migration: MigrationFile) => historyIdFor(deployment.id, migration.name)
+    }
+    const applied = await work.target.apply(work.toApply, options, {
       // A graceful shutdown stops here, between migrations: the one before has finished and been recorded.
       onMigrationStart: async () => {
         if (ctx.shutdown?.aborted === true) await records.drain()
         throwIfStopping(ctx.shutdown)
       },
       onMigrationApplied: async (migration, durationMs) => {
-        const event = recorder.logEvent(`✓ Deploying migration: ${migration.name} (${formatSeconds(durationMs)})`, 'migration_applied', { migration: migration.name, checksum: migration.checksum, duration_ms: Math.round(durationMs) })
+        const { name, checksum } = migration
+        const data = { migration: name, checksum, duration_ms: Math.round(durationMs) }
+        const event = recorder.logEvent(`✓ Deploying migration: ${name} (${formatSeconds(durationMs)})`, 'migration_applied', data)
         await records.push(async () => {
-          await recordAppliedMigration(ctx.pool, { environment: environment.name, name: migration.name, checksum: migration.checksum, durationMs, deploymentId: deployment.id }, event)
+          await recordAppliedMigration(ctx.pool, { environment: environment.name, name, checksum, durationMs, deploymentId: deployment.id }, event)
         })
       },
       // An external tool's output (command handler), line by line, as it runs.
@@ -156,10 +182,13 @@ async function applyPending (run: DeploymentRun, work: UnderLock): Promise<Appli
   } catch (error) {
     // The record of the last migration applied lands before anything else is written (or, if the
     // control database failed, before the failure is reported).
-    await records.drain().catch((drainError: unknown) => { run.logger.warn({ err: { message: safeErrorMessage(drainError) } }, 'could not record the last applied migration') })
+    await records.drain().catch((drainError: unknown) => {
+      run.logger.warn({ err: { message: safeErrorMessage(drainError) } }, 'could not record the last applied migration')
+    })
     if (!(error instanceof MigrationFailedError)) throw error
     await recorder.finishStep('deploy', 'failed', `${error.migration}: ${error.databaseMessage}`)
-    await recorder.log(`✗ Deploying migration: ${error.migration} failed: ${error.databaseMessage}`, 'migration_failed', { migration: error.migration, sqlstate: error.sqlState ?? null })
+    const data = { migration: error.migration, sqlstate: error.sqlState ?? null }
+    await recorder.log(`✗ Deploying migration: ${error.migration} failed: ${error.databaseMessage}`, 'migration_failed', data)
     const outcome = await restoreOnFailure(run, work.backup)
     const restored = outcome.status === 'success'
     throw new DeploymentFailure({
@@ -171,9 +200,13 @@ async function applyPending (run: DeploymentRun, work: UnderLock): Promise<Appli
       suggestions: [
         ...(restored ? [`The database was restored to backup ${work.backup?.id ?? ''}: no migration of this deployment remains applied`] : []),
         !restored && error.leftFailedRow
-          ? `Migration ${error.migration} ran outside a transaction: changes before the failing statement remain and its history row is marked failed. Repair the database, then POST /environments/${environment.name}/migrations/${error.migration}/resolve with {"as":"rolled_back"} (to retry it) or {"as":"applied"}`
+          ? `Migration ${error.migration} ran outside a transaction: changes before the failing statement remain and its history row is marked failed. ` +
+            `Repair the database, then POST /environments/${environment.name}/migrations/${error.migration}/resolve ` +
+            'with {"as":"rolled_back"} (to retry it) or {"as":"applied"}'
           : `Migration ${error.migration} was rolled back and is not recorded; fix its SQL and deploy again`,
-        ...(!restored && error.applied.length > 0 ? [`${error.applied.length} migration${error.applied.length === 1 ? '' : 's'} before it stayed applied and recorded`] : []),
+        ...(!restored && error.applied.length > 0
+          ? [`${error.applied.length} migration${error.applied.length === 1 ? '' : 's'} before it stayed applied and recorded`]
+          : []),
         `Read the full log: GET /deployments/${deployment.id}/log`
       ],
       extraResult: { database_error: error.databaseMessage, sqlstate: error.sqlState ?? null }
@@ -193,7 +226,10 @@ async function checkHealthAfter (run: DeploymentRun, handler: MigrationHandler, 
     backupId: work.backup?.id ?? null,
     rollback: outcome,
     suggestions: restored
-      ? [`The database was restored to backup ${work.backup?.id ?? ''}; find out why the check failed before deploying again`, `Run GET /environments/${environment.name}/status`]
+      ? [
+          `The database was restored to backup ${work.backup?.id ?? ''}; find out why the check failed before deploying again`,
+          `Run GET /environments/${environment.name}/status`
+        ]
       : ['The migrations were applied; check the database and the application now', `Run GET /environments/${environment.name}/status`],
     extraResult: { health_check_after: 'failed', auto_rollback_triggered: outcome.initiated, details: health.result?.details ?? [] }
   })
@@ -208,7 +244,10 @@ async function verifyApplied (run: DeploymentRun, handler: MigrationHandler, app
   const missing = applied.filter((m) => appliedNames.get(m.name) !== m.checksum).map((m) => m.name)
   if (missing.length > 0) {
     await recorder.log(`✗ Verification: not recorded as applied: ${missing.join(', ')}`)
-    throw new DeploymentFailure({ error: `Verification failed: ${missing.join(', ')} not recorded as applied`, suggestions: ['Inspect the history table of the target before deploying again'] })
+    throw new DeploymentFailure({
+      error: `Verification failed: ${missing.join(', ')} not recorded as applied`,
+      suggestions: ['Inspect the history table of the target before deploying again']
+    })
   }
   await recorder.finishStep('verify', 'passed', `${applied.length} recorded as applied`)
   await recorder.log('✓ Verification: All migrations applied')

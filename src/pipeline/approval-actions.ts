@@ -83,7 +83,9 @@ export async function approveDeployment (pool: pg.Pool, config: Config, logger: 
  * Ends a pending deployment as `rejected`; nothing is applied. One whose approval window has
  * closed expires instead (the expiry job may not have run yet), and the rejection is refused.
  */
-export async function rejectDeployment (pool: pg.Pool, config: Config, logger: Logger, principal: Principal, id: string, reason: string): Promise<DeploymentRow> {
+export async function rejectDeployment (
+  pool: pg.Pool, config: Config, logger: Logger, principal: Principal, id: string, reason: string
+): Promise<DeploymentRow> {
   return await endUnlessExpired(pool, config, logger, id, notPending, async ({ db, deployment, environment, recorder }) => {
     if (deployment.status !== 'pending_approval') throw notPending(deployment)
     assertMayApprove(principal, deployment, environment, 'reject')
@@ -106,7 +108,8 @@ export async function cancelDeployment (pool: pg.Pool, config: Config, logger: L
 }
 
 function notCancellable (deployment: Pick<DeploymentRow, 'id' | 'status'>): ConflictError {
-  return new ConflictError(`deployment ${deployment.id} is ${deployment.status}; only queued or pending_approval deployments can be cancelled`, { status: deployment.status }, 'NOT_CANCELLABLE')
+  const message = `deployment ${deployment.id} is ${deployment.status}; only queued or pending_approval deployments can be cancelled`
+  return new ConflictError(message, { status: deployment.status }, 'NOT_CANCELLABLE')
 }
 
 /**

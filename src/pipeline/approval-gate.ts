@@ -29,8 +29,12 @@ export async function passApprovalGate (run: DeploymentRun, operation: Operation
     await recorder.finishStep('approval', 'skipped', environment.protected ? 'dev mode skips approval' : `${environment.name} is not protected`)
     return 'not_required'
   }
-  if (deployment.skip_backup) await recorder.log('⚠ skip_backup was requested: no backup will be taken before applying', 'safety_override', { skip_backup: true })
-  if (deployment.skip_health_check) await recorder.log('⚠ skip_health_check was requested: no health checks before or after applying', 'safety_override', { skip_health_check: true })
+  if (deployment.skip_backup) {
+    await recorder.log('⚠ skip_backup was requested: no backup will be taken before applying', 'safety_override', { skip_backup: true })
+  }
+  if (deployment.skip_health_check) {
+    await recorder.log('⚠ skip_health_check was requested: no health checks before or after applying', 'safety_override', { skip_health_check: true })
+  }
   if (operation.approval.autoApprove && await autoApprove(run, plan.checksum)) return 'approved'
   await waitForApproval(run, operation, plan)
   return 'wait'
@@ -55,5 +59,7 @@ async function waitForApproval (run: DeploymentRun, operation: Operation, plan: 
   if (moved === undefined) return
   await run.recorder.event('status_changed', { from: 'running', to: 'pending_approval', plan_checksum: plan.checksum })
   await scheduleExpiry(run.ctx, run.deployment.id, expiresAt)
-  await run.recorder.log(`⏸ Waiting for approval${subject === undefined ? '' : ` of ${subject}`}: ${required} required from ${approval.roles.join(' or ')} (plan ${plan.checksum}), expires ${expiresAt.toISOString()}`)
+  const what = subject === undefined ? '' : ` of ${subject}`
+  const who = approval.roles.join(' or ')
+  await run.recorder.log(`⏸ Waiting for approval${what}: ${required} required from ${who} (plan ${plan.checksum}), expires ${expiresAt.toISOString()}`)
 }

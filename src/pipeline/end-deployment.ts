@@ -37,7 +37,11 @@ function writtenFor (deployment: DeploymentRow, ending: Ending): Written {
   const change = { from: deployment.status, to: ending.status }
   switch (ending.status) {
     case 'succeeded':
-      return { report: ending.report, event: { type: 'status_changed', actor: SYSTEM_ACTOR, data: change }, banner: completedBanner({ environment, ...ending.summary }) }
+      return {
+        report: ending.report,
+        event: { type: 'status_changed', actor: SYSTEM_ACTOR, data: change },
+        banner: completedBanner({ environment, ...ending.summary })
+      }
     case 'failed': {
       const { failure } = ending
       return {
@@ -65,11 +69,20 @@ function writtenFor (deployment: DeploymentRow, ending: Ending): Written {
     case 'expired': {
       const expiresAt = deployment.expires_at?.toISOString() ?? 'its expiry'
       const received = ending.approvalsReceived
+      const required = deployment.approvals_required
       return {
         failStep: { name: 'approval', detail: `approval window expired at ${expiresAt}` },
-        report: errorReport({ ...base, error: `Approval expired at ${expiresAt}`, suggestions: ['Nothing was applied. Create a new deployment to request approval again'] }),
-        event: { type: 'status_changed', actor: SYSTEM_ACTOR, data: { ...change, expires_at: expiresAt, approvals_received: received, approvals_required: deployment.approvals_required } },
-        banner: endedBanner('expired', environment, `Approval window closed at ${expiresAt} with ${received} of ${deployment.approvals_required} approvals; nothing was applied`)
+        report: errorReport({
+          ...base,
+          error: `Approval expired at ${expiresAt}`,
+          suggestions: ['Nothing was applied. Create a new deployment to request approval again']
+        }),
+        event: {
+          type: 'status_changed',
+          actor: SYSTEM_ACTOR,
+          data: { ...change, expires_at: expiresAt, approvals_received: received, approvals_required: required }
+        },
+        banner: endedBanner('expired', environment, `Approval window closed at ${expiresAt} with ${received} of ${required} approvals; nothing was applied`)
       }
     }
   }

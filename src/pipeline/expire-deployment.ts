@@ -18,7 +18,8 @@ import type { PipelineContext } from './pipeline-context.js'
 export async function expireIfDue (db: pg.PoolClient, deployment: DeploymentRow, logger: Logger): Promise<boolean> {
   if (deployment.status !== 'pending_approval' || deployment.expires_at === null || deployment.expires_at.getTime() > Date.now()) return false
   const recorder = new DeploymentRecorder(db, deployment, logger)
-  const ended = await endDeployment({ db, deployment, recorder }, ['pending_approval'], { status: 'expired', approvalsReceived: await countApprovals(db, deployment.id) })
+  const approvalsReceived = await countApprovals(db, deployment.id)
+  const ended = await endDeployment({ db, deployment, recorder }, ['pending_approval'], { status: 'expired', approvalsReceived })
   if (ended === undefined) return false
   logger.info({ deployment_id: deployment.id, expires_at: deployment.expires_at.toISOString() }, 'deployment expired without enough approvals')
   return true

@@ -11,7 +11,12 @@ export const deployMigrations: Operation = { name: 'deploy-migrations', approval
 export const previewMigrations: Operation = { name: 'preview-migrations', approval: { autoApprove: false }, plan: planMigrations }
 
 /** Returns the environment to a verified backup, through the same gate as a migration. */
-export const restoreBackup: Operation = { name: 'restore-backup', approval: { autoApprove: false, subject: 'the restore' }, plan: planRestore, apply: applyRestore }
+export const restoreBackup: Operation = {
+  name: 'restore-backup',
+  approval: { autoApprove: false, subject: 'the restore' },
+  plan: planRestore,
+  apply: applyRestore
+}
 
 const OPERATIONS: Record<OperationName, Operation> = {
   'deploy-migrations': deployMigrations,

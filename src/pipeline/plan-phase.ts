@@ -33,7 +33,9 @@ export async function planMigrations (run: DeploymentRun): Promise<PlanOutcome> 
 
   await recorder.startStep('check_pending')
   let status = health ?? await handler.status(run.databaseUrl(), source)
-  if (status.drifted.length > 0 && environment.mode === 'dev' && environment.reset_on_drift) status = await resetDriftedDevDatabase(run, handler, source, status)
+  if (status.drifted.length > 0 && environment.mode === 'dev' && environment.reset_on_drift) {
+    status = await resetDriftedDevDatabase(run, handler, source, status)
+  }
   assertNoFailedMigrations(environment, status)
   assertNoDrift(environment, status)
   const measured = await measuredDurations(ctx.pool, status.pending.map((m) => m.checksum), environment.name)
@@ -67,11 +69,15 @@ function nothingApplied (run: DeploymentRun, report: Report): Ending {
 /** The pre-deployment health check; its history read is the migration status check_pending needs. */
 async function checkHealthBefore (run: DeploymentRun, handler: MigrationHandler, source: MigrationFile[]): Promise<MigrationStatus<MigrationFile> | undefined> {
   const { environment } = run
-  const health = await runHealthCheckStep(run, { when: 'before', label: 'Pre-deployment health check', handler, source, allowDrift: environment.mode === 'dev' && environment.reset_on_drift })
+  const allowDrift = environment.mode === 'dev' && environment.reset_on_drift
+  const health = await runHealthCheckStep(run, { when: 'before', label: 'Pre-deployment health check', handler, source, allowDrift })
   if (health.outcome === 'failed') {
     throw new DeploymentFailure({
       error: 'Pre-deployment health check failed',
-      suggestions: ['Check that the database is running and reachable from the worker, then deploy again', `Run GET /environments/${environment.name}/status to see the database's state`],
+      suggestions: [
+        'Check that the database is running and reachable from the worker, then deploy again',
+        `Run GET /environments/${environment.name}/status to see the database's state`
+      ],
       extraResult: { health_check: 'failed', details: health.result?.details ?? [] }
     })
   }
@@ -83,14 +89,20 @@ async function checkHealthBefore (run: DeploymentRun, handler: MigrationHandler,
  * dev mode with `reset_on_drift`: empty the database and plan every migration again. A dry run
  * only says it would.
  */
-async function resetDriftedDevDatabase (run: DeploymentRun, handler: MigrationHandler, source: MigrationFile[], status: MigrationStatus<MigrationFile>): Promise<MigrationStatus<MigrationFile>> {
+async function resetDriftedDevDatabase (
+  run: DeploymentRun, handler: MigrationHandler, source: MigrationFile[], status: MigrationStatus<MigrationFile>
+): Promise<MigrationStatus<MigrationFile>> {
   const { environment, recorder } = run
   const drift = status.drifted.map((d) => d.name).join(', ')
   if (run.deployment.dry_run) {
     await recorder.log(`⚠ Drift in ${environment.name} (${drift}): a real deployment would reset the database (reset_on_drift) and reapply every migration`)
     return { ...status, pending: source, applied: [], failed: [], drifted: [] }
   }
-  await recorder.log(`⚠ Drift in ${environment.name} (${drift}): resetting the database and reapplying every migration (dev mode, reset_on_drift)`, 'database_reset', { drifted: status.drifted })
+  await recorder.log(
+    `⚠ Drift in ${environment.name} (${drift}): resetting the database and reapplying every migration (dev mode, reset_on_drift)`,
+    'database_reset',
+    { drifted: status.drifted }
+  )
   await resetDatabase(run.databaseUrl())
   return await handler.status(run.databaseUrl(), source)
 }
@@ -101,18 +113,23 @@ function assertNoFailedMigrations (environment: EnvironmentConfig, status: Migra
   throw new DeploymentFailure({
     error: `Migration ${names.join(', ')} failed in an earlier deployment and is not resolved`,
     failedMigration: names[0] ?? null,
-    suggestions: [`Fix the database by hand, then mark it with POST /environments/${environment.name}/migrations/${names[0] ?? ''}/resolve {"as":"applied"} or {"as":"rolled_back"}`]
+    suggestions: [
+      `Fix the database by hand, then mark it with POST /environments/${environment.name}/migrations/${names[0] ?? ''}/resolve ` +
+      '{"as":"applied"} or {"as":"rolled_back"}'
+    ]
   })
 }
 
 /** Deploy mode never applies on top of drift: an applied migration whose file changed or vanished. */
 function assertNoDrift (environment: EnvironmentConfig, status: MigrationStatus<MigrationFile>): void {
   if (status.drifted.length === 0) return
-  const drift = status.drifted.map((d) => `${d.name} (${d.reason === 'checksum_changed' ? 'edited after it was applied' : 'applied but missing from the source'})`)
+  const why = (reason: string): string => reason === 'checksum_changed' ? 'edited after it was applied' : 'applied but missing from the source'
+  const drift = status.drifted.map((d) => `${d.name} (${why(d.reason)})`)
   throw new DeploymentFailure({
     error: `Drift detected: ${drift.join(', ')}`,
     suggestions: [
-      'Restore the applied migration files exactly as they were applied (compare checksums with GET /environments/' + environment.name + '/status), then deploy again',
+      `Restore the applied migration files exactly as they were applied (compare checksums with GET /environments/${environment.name}/status), ` +
+      'then deploy again',
       ...(environment.mode === 'dev' ? ['In dev, set reset_on_drift: true on the environment to reset the database and reapply every migration'] : [])
     ],
     extraResult: { drift: status.drifted }

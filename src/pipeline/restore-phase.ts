@@ -35,7 +35,10 @@ async function loadBackup (run: DeploymentRun): Promise<BackupRow> {
   const { deployment, environment } = run
   const backup = deployment.backup_id === null ? undefined : await getBackup(run.ctx.pool, deployment.backup_id)
   if (backup === undefined || backup.environment !== environment.name || backup.deleted_at !== null || backup.file === null) {
-    throw new DeploymentFailure({ error: `Backup ${deployment.backup_id ?? '(none)'} cannot be restored to ${environment.name}`, suggestions: [`List restorable backups with GET /environments/${environment.name}/backups`] })
+    throw new DeploymentFailure({
+      error: `Backup ${deployment.backup_id ?? '(none)'} cannot be restored to ${environment.name}`,
+      suggestions: [`List restorable backups with GET /environments/${environment.name}/backups`]
+    })
   }
   return backup
 }
@@ -48,7 +51,9 @@ async function checkRestoreHealth (run: DeploymentRun, handler: MigrationHandler
   if (health.outcome !== 'failed') return health.outcome
   throw new DeploymentFailure({
     error: `${label} failed`,
-    suggestions: when === 'before' ? ['Check that the database is reachable from the worker, then try again'] : ['The backup was restored; check the database and the application now'],
+    suggestions: [when === 'before'
+      ? 'Check that the database is reachable from the worker, then try again'
+      : 'The backup was restored; check the database and the application now'],
     extraResult: { [when === 'before' ? 'health_check' : 'health_check_after']: 'failed', details: health.result?.details ?? [] }
   })
 }
@@ -73,7 +78,10 @@ export async function planRestore (run: DeploymentRun): Promise<PlanOutcome> {
     await readArchiveToc(backup.file as string, pgRestore)
     backupHistory = handler.tool === 'prisma' ? await readBackupHistory(backup.file as string, pgRestore) : []
   } catch (error) {
-    throw new DeploymentFailure({ error: `Backup ${backup.id} failed verification: ${safeErrorMessage(error)}`, suggestions: ['Choose another backup from GET /environments/' + environment.name + '/backups'] })
+    throw new DeploymentFailure({
+      error: `Backup ${backup.id} failed verification: ${safeErrorMessage(error)}`,
+      suggestions: [`Choose another backup from GET /environments/${environment.name}/backups`]
+    })
   }
   const live = await liveHistory(run, handler)
   const inBackup = new Set(backupHistory.filter((e) => e.finished).map((e) => `${e.name}\0${e.checksum}`))
@@ -89,11 +97,15 @@ export async function planRestore (run: DeploymentRun): Promise<PlanOutcome> {
   const plan: Plan = { checksum: restorePlanChecksum(environment.name, backup.id, live), pending_migrations: 0, migrations: [], restore }
   await run.save({ plan, source_snapshot: live })
   await recorder.finishStep('check_pending', 'passed', `restoring ${backup.id} un-applies ${restore.unapplies.length} migration(s)`)
-  await recorder.log(`✓ Restore plan: ${backup.id} (taken ${restore.backup_created_at}) un-applies ${restore.unapplies.length} migration${restore.unapplies.length === 1 ? '' : 's'}${restore.unapplies.length === 0 ? '' : `: ${restore.unapplies.map((m) => m.name).join(', ')}`}`)
+  const unapplied = restore.unapplies.map((m) => m.name)
+  const listed = unapplied.length === 0 ? '' : `: ${unapplied.join(', ')}`
+  const migrations = `${unapplied.length} migration${unapplied.length === 1 ? '' : 's'}`
+  await recorder.log(`✓ Restore plan: ${backup.id} (taken ${restore.backup_created_at}) un-applies ${migrations}${listed}`)
 
   if (run.deployment.dry_run) {
     await recorder.finishStep('preview', 'passed', 'dry run: nothing restored')
-    return { ending: { status: 'succeeded', report: restorePreviewReport(environment.name, environment.mode, restore), summary: { migrationsApplied: 0, durationMs: run.elapsedMs(), backupId: null, healthy: true } } }
+    const report = restorePreviewReport(environment.name, environment.mode, restore)
+    return { ending: { status: 'succeeded', report, summary: { migrationsApplied: 0, durationMs: run.elapsedMs(), backupId: null, healthy: true } } }
   }
   return { planned: { plan } }
 }
@@ -106,7 +118,9 @@ export async function planRestore (run: DeploymentRun): Promise<PlanOutcome> {
 export async function applyRestore (run: DeploymentRun): Promise<Ending> {
   const { deployment, environment, recorder } = run
   const restore = deployment.plan?.restore
-  if (restore === undefined || deployment.plan === null) throw new DeploymentFailure({ error: `Deployment ${deployment.id} has no restore plan; create a new restore deployment` })
+  if (restore === undefined || deployment.plan === null) {
+    throw new DeploymentFailure({ error: `Deployment ${deployment.id} has no restore plan; create a new restore deployment` })
+  }
   const backup = await loadBackup(run)
   const handler = handlerFor(environment)
   const lockRequested = performance.now()
@@ -114,19 +128,28 @@ export async function applyRestore (run: DeploymentRun): Promise<Ending> {
   try {
     const live = await liveHistory(run, handler)
     if (restorePlanChecksum(environment.name, backup.id, live) !== deployment.plan.checksum) {
-      throw new DeploymentFailure({ error: 'plan is stale: the database\'s migration history changed since the restore was planned; nothing was restored', suggestions: ['Create a new restore deployment so the current state can be reviewed'] })
+      throw new DeploymentFailure({
+        error: 'plan is stale: the database\'s migration history changed since the restore was planned; nothing was restored',
+        suggestions: ['Create a new restore deployment so the current state can be reviewed']
+      })
     }
     const preRestore = await runBackupStep(run)
     await recorder.startStep('deploy', `restoring ${backup.id}; migration lock held after ${formatSeconds(performance.now() - lockRequested)} waiting`)
     let durationMs: number
     try {
-      ({ durationMs } = await restoreRecordedBackup(backup, { databaseUrl: run.databaseUrl(), environment: environment.name, pgRestorePath: environment.backup.pg_restore_path }))
+      const target = { databaseUrl: run.databaseUrl(), environment: environment.name, pgRestorePath: environment.backup.pg_restore_path }
+      ;({ durationMs } = await restoreRecordedBackup(backup, target))
     } catch (error) {
       await recorder.log(`✗ Restore of ${backup.id} failed: ${safeErrorMessage(error)}`)
-      throw new DeploymentFailure({ error: `Restore of ${backup.id} failed: ${safeErrorMessage(error)}`, backupId: preRestore?.id ?? null, suggestions: ['The restore runs in one transaction: the database is unchanged', `Read the full log: GET /deployments/${deployment.id}/log`] })
+      throw new DeploymentFailure({
+        error: `Restore of ${backup.id} failed: ${safeErrorMessage(error)}`,
+        backupId: preRestore?.id ?? null,
+        suggestions: ['The restore runs in one transaction: the database is unchanged', `Read the full log: GET /deployments/${deployment.id}/log`]
+      })
     }
     await recorder.finishStep('deploy', 'passed', `restored ${backup.id} in ${formatSeconds(durationMs)}`)
-    await recorder.log(`✓ Restored backup: ${backup.id} (${formatSeconds(durationMs)})`, 'backup_restored', { backup_id: backup.id, pre_restore_backup_id: preRestore?.id ?? null })
+    const restored = { backup_id: backup.id, pre_restore_backup_id: preRestore?.id ?? null }
+    await recorder.log(`✓ Restored backup: ${backup.id} (${formatSeconds(durationMs)})`, 'backup_restored', restored)
 
     const healthAfter = await checkRestoreHealth(run, handler, 'after')
     await recorder.startStep('verify')
@@ -135,13 +158,27 @@ export async function applyRestore (run: DeploymentRun): Promise<Ending> {
     const missing = expected.filter((e) => !after.has(`${e.name}\0${e.checksum}`)).map((e) => e.name)
     const leftover = restore.unapplies.filter((e) => after.has(`${e.name}\0${e.checksum}`)).map((e) => e.name)
     if (missing.length > 0 || leftover.length > 0) {
-      throw new DeploymentFailure({ error: `Verification failed: history differs from ${backup.id} (missing: ${missing.join(', ') || 'none'}; still applied: ${leftover.join(', ') || 'none'})`, backupId: preRestore?.id ?? null, suggestions: ['Inspect the history table before deploying again'] })
+      throw new DeploymentFailure({
+        error: `Verification failed: history differs from ${backup.id} ` +
+          `(missing: ${missing.join(', ') || 'none'}; still applied: ${leftover.join(', ') || 'none'})`,
+        backupId: preRestore?.id ?? null,
+        suggestions: ['Inspect the history table before deploying again']
+      })
     }
     await recorder.finishStep('verify', 'passed', 'history table matches the backup')
     await recorder.log('✓ Verification: history table matches the backup')
 
     const backupId = preRestore?.id ?? null
-    const report = restoreReport({ environment: environment.name, mode: environment.mode, backupId: backup.id, preRestoreBackupId: backupId, unapplied: restore.unapplies.map((m) => m.name), totalDurationMs: run.elapsedMs(), healthCheckBefore: run.healthBefore(), healthCheckAfter: healthAfter })
+    const report = restoreReport({
+      environment: environment.name,
+      mode: environment.mode,
+      backupId: backup.id,
+      preRestoreBackupId: backupId,
+      unapplied: restore.unapplies.map((m) => m.name),
+      totalDurationMs: run.elapsedMs(),
+      healthCheckBefore: run.healthBefore(),
+      healthCheckAfter: healthAfter
+    })
     return { status: 'succeeded', report, summary: { migrationsApplied: 0, durationMs: run.elapsedMs(), backupId, healthy: true } }
   } finally {
     await target.release()

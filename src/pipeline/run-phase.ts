@@ -62,5 +62,8 @@ async function apply (run: DeploymentRun, operation: Operation, input: ApplyInpu
 function failureFrom (error: unknown): FailureDetails {
   if (error instanceof DeploymentFailure) return error.failure
   if (error instanceof AppError) return { error: safeErrorMessage(error), suggestions: [] }
-  return { error: `Internal error: ${safeErrorMessage(error)}`, suggestions: ['This is a bug in migration-deployer or its environment; the worker log has the details'] }
+  return {
+    error: `Internal error: ${safeErrorMessage(error)}`,
+    suggestions: ['This is a bug in migration-deployer or its environment; the worker log has the details']
+  }
 }

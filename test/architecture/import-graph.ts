@@ -30,7 +30,12 @@ export interface ImportGraph {
   imports: Map<string, string[]>
 }
 
-const IMPORT = /(?:^|\n)\s*(?:import|export)\s+(?:type\s+)?(?:\{[^}]*\}|\*(?:\s+as\s+\w+)?|\w+(?:\s*,\s*\{[^}]*\})?)\s+from\s+['"](\.[^'"]+)['"]|(?:^|\n)\s*import\s+['"](\.[^'"]+)['"]|\bimport\s*\(\s*['"](\.[^'"]+)['"]\s*\)/g
+// `import … from './x.js'` / `export … from './x.js'` (names, `* as`, default, type-only), `import './x.js'`, `import('./x.js')`.
+const IMPORT = new RegExp([
+  String.raw`(?:^|\n)\s*(?:import|export)\s+(?:type\s+)?(?:\{[^}]*\}|\*(?:\s+as\s+\w+)?|\w+(?:\s*,\s*\{[^}]*\})?)\s+from\s+['"](\.[^'"]+)['"]`,
+  String.raw`(?:^|\n)\s*import\s+['"](\.[^'"]+)['"]`,
+  String.raw`\bimport\s*\(\s*['"](\.[^'"]+)['"]\s*\)`
+].join('|'), 'g')
 
 function filesUnder (directory: string): string[] {
   return readdirSync(directory).flatMap((name) => {
@@ -76,7 +81,7 @@ function layerIndex (area: string): number {
 export function layerViolations (graph: ImportGraph): string[] {
   const found: string[] = []
   for (const area of new Set([...graph.imports.keys()].map(areaOf))) {
-    if (layerIndex(area) === -1) found.push(`src/${area} is in no layer: add it to LAYERS in test/architecture/import-graph.ts and to ARCHITECTURE.md`)
+    if (layerIndex(area) === -1) found.push(`src/${area} is in no layer: add it to LAYERS in test/architecture/import-graph.ts and ARCHITECTURE.md`)
   }
   for (const [file, targets] of graph.imports) {
     const from = areaOf(file)
@@ -85,9 +90,13 @@ export function layerViolations (graph: ImportGraph): string[] {
       if (from === to) continue
       const [a, b] = [layerIndex(from), layerIndex(to)]
       if (a === -1 || b === -1) continue
-      if (LEAVES.includes(from)) found.push(`${file} imports ${target}: ${from} is a leaf and imports nothing of ours`)
-      else if (b < a) found.push(`${file} imports ${target}: upward (${from}, layer "${LAYERS[a]?.layer ?? ''}", may not import ${to}, layer "${LAYERS[b]?.layer ?? ''}")`)
-      else if (b === a) found.push(`${file} imports ${target}: sideways (${from} and ${to} share the layer "${LAYERS[a]?.layer ?? ''}"; move one down)`)
+      if (LEAVES.includes(from)) {
+        found.push(`${file} imports ${target}: ${from} is a leaf and imports nothing of ours`)
+        continue
+      }
+      const [fromLayer, toLayer] = [LAYERS[a]?.layer ?? '', LAYERS[b]?.layer ?? '']
+      if (b < a) found.push(`${file} imports ${target}: upward (${from}, layer "${fromLayer}", may not import ${to}, layer "${toLayer}")`)
+      else if (b === a) found.push(`${file} imports ${target}: sideways (${from} and ${to} share the layer "${fromLayer}"; move one down)`)
     }
   }
   return found
@@ -132,7 +141,8 @@ export function importCycles (graph: ImportGraph): string[][] {
 /** The control database's tables, from its migrations. */
 export function controlTables (root: string): string[] {
   const directory = path.join(root, 'src/store/migrations')
-  const sql = readdirSync(directory).map((name) => path.join(directory, name, 'migration.sql')).filter(existsSync).map((file) => readFileSync(file, 'utf8')).join('\n')
+  const files = readdirSync(directory).map((name) => path.join(directory, name, 'migration.sql')).filter(existsSync)
+  const sql = files.map((file) => readFileSync(file, 'utf8')).join('\n')
   return [...new Set([...sql.matchAll(/CREATE TABLE "?([a-z_]+)"?/g)].map((match) => match[1] as string))]
 }
 

@@ -1,6 +1,8 @@
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
-import { controlSqlOutsideStore, endingsOutsideEndDeployment, importCycles, layerViolations, LAYERS, readImportGraph, type ImportGraph } from './import-graph.js'
+import {
+  controlSqlOutsideStore, endingsOutsideEndDeployment, importCycles, layerViolations, LAYERS, readImportGraph, type ImportGraph
+} from './import-graph.js'
 
 // The shape ARCHITECTURE.md describes, checked on every run: layers that only point down, no
 // import cycles, SQL for the control database only in src/store/, one place that ends deployments.
@@ -15,7 +17,8 @@ function report (t: Test, title: string, findings: string[]): void {
 }
 
 t.test('layers only point down', async (t) => {
-  t.comment(`${graph.imports.size} files, ${count} imports between them; layers, top to bottom: ${LAYERS.map((l) => `${l.layer} (${l.areas.join(', ')})`).join(' → ')}`)
+  const layers = LAYERS.map((l) => `${l.layer} (${l.areas.join(', ')})`).join(' → ')
+  t.comment(`${graph.imports.size} files, ${count} imports between them; layers, top to bottom: ${layers}`)
   report(t, 'imports that break the layer rules', layerViolations(graph))
 })
 
@@ -45,7 +48,12 @@ t.test('the checks find what they look for', async (t) => {
     ])
   }
   const violations = layerViolations(made)
-  t.match(violations, [/src\/brand-new is in no layer/, /store\/deployments\.ts imports src\/pipeline\/run-phase\.ts: upward/, /handlers\/index\.ts imports src\/backup\/index\.ts: sideways/, /domain is a leaf/])
+  t.match(violations, [
+    /src\/brand-new is in no layer/,
+    /store\/deployments\.ts imports src\/pipeline\/run-phase\.ts: upward/,
+    /handlers\/index\.ts imports src\/backup\/index\.ts: sideways/,
+    /domain is a leaf/
+  ])
   t.equal(violations.length, 4)
   t.same(importCycles(made), [['src/pipeline/run-phase.ts', 'src/store/deployments.ts']])
 })

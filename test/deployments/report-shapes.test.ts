@@ -63,7 +63,10 @@ const error = z.object({
 
 const healthCheckFailed = error.extend({
   error: z.literal('Pre-deployment health check failed'),
-  result: error.shape.result.extend({ health_check: z.literal('failed'), details: z.array(z.object({ check: z.string(), passed: z.boolean(), message: z.string() })).min(1) })
+  result: error.shape.result.extend({
+    health_check: z.literal('failed'),
+    details: z.array(z.object({ check: z.string(), passed: z.boolean(), message: z.string() })).min(1)
+  })
 })
 
 const backupFailed = error.extend({
@@ -88,7 +91,9 @@ const postHealthCheckFailed = error.extend({
   result: error.shape.result.extend({ health_check_after: z.literal('failed'), auto_rollback_triggered: z.boolean() })
 })
 
-const backedUp = (dir: string): Record<string, unknown> => ({ backup_before_migrate: true, backup: { provider: 'pg_dump', dir, keep: 3 }, on_failure: 'restore_backup' })
+const backedUp = (dir: string): Record<string, unknown> => ({
+  backup_before_migrate: true, backup: { provider: 'pg_dump', dir, keep: 3 }, on_failure: 'restore_backup'
+})
 const widgets = { name: '20250101000000_widgets', sql: 'CREATE TABLE widgets (id serial primary key, label text not null);\n' }
 const gadgets = { name: '20250102000000_gadgets', sql: 'CREATE TABLE gadgets (id serial primary key);\n' }
 const broken = { name: '20250103000000_broken', sql: 'INSERT INTO no_such_table VALUES (1);\n' }
@@ -102,11 +107,23 @@ async function deploy (h: Harness, body: Record<string, unknown>): Promise<Recor
 
 // Each shape comes from a real deployment that ends that way; run in this order (dev: preview,
 // then success, then nothing pending).
-const SHAPES: Array<{ shape: string, schema: z.ZodType, run: (h: Harness) => Promise<Record<string, unknown>>, also?: (t: Test, report: Record<string, unknown>) => void }> = [
+interface Shape {
+  shape: string
+  schema: z.ZodType
+  /** A real deployment that ends with this shape; returns its report. */
+  run: (h: Harness) => Promise<Record<string, unknown>>
+  also?: (t: Test, report: Record<string, unknown>) => void
+}
+
+const SHAPES: Shape[] = [
   { shape: 'preview', schema: preview, run: async (h) => await deploy(h, { environment: 'dev', dry_run: true, migrations: [widgets, gadgets] }) },
   { shape: 'success', schema: success, run: async (h) => await deploy(h, { environment: 'dev', migrations: [widgets, gadgets] }) },
   { shape: 'no pending', schema: noPending, run: async (h) => await deploy(h, { environment: 'dev', migrations: [widgets, gadgets] }) },
-  { shape: 'pre-deployment health check failed', schema: healthCheckFailed, run: async (h) => await deploy(h, { environment: 'unhealthy', migrations: [widgets] }) },
+  {
+    shape: 'pre-deployment health check failed',
+    schema: healthCheckFailed,
+    run: async (h) => await deploy(h, { environment: 'unhealthy', migrations: [widgets] })
+  },
   { shape: 'backup failed', schema: backupFailed, run: async (h) => await deploy(h, { environment: 'nobackup', migrations: [widgets] }) },
   {
     shape: 'migration failed with rollback',
@@ -118,7 +135,11 @@ const SHAPES: Array<{ shape: string, schema: z.ZodType, run: (h: Harness) => Pro
       t.same(result.applied_migrations, [widgets.name, gadgets.name], 'and named in an extra field')
     }
   },
-  { shape: 'post-deployment health check failed', schema: postHealthCheckFailed, run: async (h) => await deploy(h, { environment: 'checked', migrations: [widgets] }) }
+  {
+    shape: 'post-deployment health check failed',
+    schema: postHealthCheckFailed,
+    run: async (h) => await deploy(h, { environment: 'checked', migrations: [widgets] })
+  }
 ]
 
 t.test('every report shape of SPEC §6, from real deployments, matches the skill\'s types and words', async (t) => {
@@ -130,7 +151,10 @@ t.test('every report shape of SPEC §6, from real deployments, matches the skill
       nobackup: { ...backedUp(dir), backup: { provider: 'pg_dump', dir, pg_dump_path: '/nonexistent/pg_dump' } },
       rollback: backedUp(dir),
       // Passes before (no widgets yet), fails once widgets exists: the rollback removes it again.
-      checked: { ...backedUp(dir), health_check: { checks: ['connectivity'], sql: [{ name: 'no_widgets_yet', query: `SELECT to_regclass('public.widgets') IS NULL` }] } }
+      checked: {
+        ...backedUp(dir),
+        health_check: { checks: ['connectivity'], sql: [{ name: 'no_widgets_yet', query: 'SELECT to_regclass(\'public.widgets\') IS NULL' }] }
+      }
     }
   })
   t.teardown(h.close)

@@ -44,7 +44,9 @@ t.test('the history handler', async (t) => {
 
   await t.test('a failed row blocks apply until resolved', async (t) => {
     const sprockets = file('20250103000000_sprockets', 'CREATE TABLE sprockets (id serial primary key);\n')
-    await queryDatabase(name, `INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, applied_steps_count) VALUES ('00000000-0000-4000-8000-000000000001', $1, $2, now(), 0)`, [sprockets.checksum, sprockets.name])
+    // The row Prisma leaves when a migration fails: started, never finished.
+    const failedRow = 'INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)'
+    await queryDatabase(name, failedRow, ['00000000-0000-4000-8000-000000000001', sprockets.checksum, sprockets.name])
     const target = await prismaHandler.lock(url, { waitMs: 5_000 })
     try {
       t.same((await target.status([widgets, gadgets, sprockets])).failed.map((m) => m.name), [sprockets.name])

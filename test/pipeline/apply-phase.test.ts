@@ -20,7 +20,8 @@ async function planned (h: Harness, body: Record<string, unknown>): Promise<{ ru
 }
 
 async function historyOf (h: Harness, environment: string): Promise<string[]> {
-  const rows = await queryDatabase<{ migration_name: string }>(h.targets[environment] as string, 'SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL ORDER BY started_at, migration_name')
+  const sql = 'SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL ORDER BY started_at, migration_name'
+  const rows = await queryDatabase<{ migration_name: string }>(h.targets[environment] as string, sql)
   return rows.map((row) => row.migration_name)
 }
 
@@ -31,7 +32,10 @@ t.test('applyMigrations', async (t) => {
   await t.test('applies the plan under the lock, checks health, verifies, and returns the success ending', async (t) => {
     const { run, planned: plan } = await planned(h, { environment: 'staging', migrations: [widgets] })
     const ending = await applyMigrations(run, { frozen: false, planned: plan })
-    t.match(ending, { status: 'succeeded', report: { status: 'success', result: { migrations_applied: 1, migrations: [{ name: widgets.name, status: 'applied' }], health_check_before: 'passed', health_check_after: 'passed' } }, summary: { migrationsApplied: 1 } })
+    const result = {
+      migrations_applied: 1, migrations: [{ name: widgets.name, status: 'applied' }], health_check_before: 'passed', health_check_after: 'passed'
+    }
+    t.match(ending, { status: 'succeeded', report: { status: 'success', result }, summary: { migrationsApplied: 1 } })
     t.same(await historyOf(h, 'staging'), [widgets.name])
     t.same(run.recorder.steps.filter((s) => ['deploy', 'health_check_after', 'verify'].includes(s.name)).map((s) => s.status), ['passed', 'passed', 'passed'])
     t.equal((await rowOf(h, run.deployment.id)).status, 'running', 'ending it is the pipeline\'s, not the phase\'s')
@@ -53,7 +57,8 @@ t.test('applyMigrations', async (t) => {
     const { run, planned: plan } = await planned(h, { environment: 'qa', migrations: [widgets, gadgets, broken] })
     const error = await applyMigrations(run, { frozen: false, planned: plan }).then(() => undefined, (e: unknown) => e)
     t.type(error, DeploymentFailure)
-    t.match((error as DeploymentFailure).failure, { error: `Migration ${broken.name} failed`, failedMigration: broken.name, migrationsAppliedBeforeFailure: [widgets.name, gadgets.name] })
+    const failure = { error: `Migration ${broken.name} failed`, failedMigration: broken.name, migrationsAppliedBeforeFailure: [widgets.name, gadgets.name] }
+    t.match((error as DeploymentFailure).failure, failure)
     t.same(await historyOf(h, 'qa'), [widgets.name, gadgets.name], 'each migration commits with its history row: the two before stay')
   })
 })

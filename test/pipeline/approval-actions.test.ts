@@ -40,7 +40,8 @@ t.test('approval actions', async (t) => {
     const id = await pendingApproval(h)
     const rejected = await rejectDeployment(pool, config, logger, alice, id, 'not today')
     t.match(rejected, { status: 'rejected', report: { status: 'error', error: 'Rejected by alice: not today' } })
-    t.match((await listEvents(pool, id)).find((e) => e.type === 'rejected'), { actor: 'alice', data: { from: 'pending_approval', to: 'rejected', reason: 'not today' } })
+    const event = (await listEvents(pool, id)).find((e) => e.type === 'rejected')
+    t.match(event, { actor: 'alice', data: { from: 'pending_approval', to: 'rejected', reason: 'not today' } })
     t.match((await listLogLines(pool, id)).at(-1), /^⛔ REJECTED: Migration Deployer/)
   })
 

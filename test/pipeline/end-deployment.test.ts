@@ -54,14 +54,19 @@ t.test('endDeployment', async (t) => {
   const h = await startHarness({
     env: { TEST_WEBHOOK_SECRET: SECRET },
     environments: { staging: { backup_before_migrate: true, backup: { provider: 'pg_dump', dir: t.testdir({}) }, health_check: { checks: ['connectivity'] } } },
-    extraConfig: { notifications: { webhooks: [{ url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`, secret_env: 'TEST_WEBHOOK_SECRET', events: ['succeeded', 'failed'] }] } }
+    extraConfig: {
+      notifications: {
+        webhooks: [{ url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`, secret_env: 'TEST_WEBHOOK_SECRET', events: ['succeeded', 'failed'] }]
+      }
+    }
   })
   t.teardown(h.close)
 
   await t.test('writes the final status and report, the event that feeds webhooks and metrics, and the banner; the first ending wins', async (t) => {
     const { deployment, recorder } = await runningRow(h, 'dep_end_succeeded')
     const report = { status: 'success', message: 'done' }
-    const ended = await endDeployment({ db: h.runtime.pool, deployment, recorder }, ['running'], { status: 'succeeded', report, summary: { migrationsApplied: 1, durationMs: 1200, backupId: null, healthy: true } })
+    const summary = { migrationsApplied: 1, durationMs: 1200, backupId: null, healthy: true }
+    const ended = await endDeployment({ db: h.runtime.pool, deployment, recorder }, ['running'], { status: 'succeeded', report, summary })
     t.match(ended, { status: 'succeeded', report })
     t.ok(ended?.finished_at instanceof Date)
     t.match((await listEvents(h.runtime.pool, deployment.id)).at(-2), { type: 'status_changed', actor: 'system', data: { from: 'running', to: 'succeeded' } })
@@ -76,14 +81,31 @@ t.test('endDeployment', async (t) => {
 
   await t.test('a failure fails the running step and ends with the error report and the FAILED banner', async (t) => {
     const { deployment, recorder } = await runningRow(h, 'dep_end_failed')
-    const ended = await endDeployment({ db: h.runtime.pool, deployment, recorder }, ['running'], { status: 'failed', failure: { error: 'Migration x failed', failedMigration: 'x', migrationsAppliedBeforeFailure: ['w'], suggestions: ['fix x'] } })
-    t.match(ended, { status: 'failed', report: { status: 'error', error: 'Migration x failed', result: { failed_migration: 'x', migrations_applied_before_failure: 1, applied_migrations: ['w'], rollback_status: null }, recovery: { suggestions: ['fix x'] } } })
+    const failure = { error: 'Migration x failed', failedMigration: 'x', migrationsAppliedBeforeFailure: ['w'], suggestions: ['fix x'] }
+    const ended = await endDeployment({ db: h.runtime.pool, deployment, recorder }, ['running'], { status: 'failed', failure })
+    t.match(ended, {
+      status: 'failed',
+      report: {
+        status: 'error',
+        error: 'Migration x failed',
+        result: { failed_migration: 'x', migrations_applied_before_failure: 1, applied_migrations: ['w'], rollback_status: null },
+        recovery: { suggestions: ['fix x'] }
+      }
+    })
     t.match(ended?.steps.find((s) => s.name === 'check_pending'), { status: 'failed', detail: 'Migration x failed' })
-    t.match((await listLogLines(h.runtime.pool, deployment.id)).at(-1), /^❌ FAILED: Migration Deployer\nEnvironment: staging\nError: Migration x failed\nRecovery:\n {2}- fix x/)
+    const banner = (await listLogLines(h.runtime.pool, deployment.id)).at(-1)
+    t.match(banner, /^❌ FAILED: Migration Deployer\nEnvironment: staging\nError: Migration x failed\nRecovery:\n {2}- fix x/)
   })
 
   await t.test('a restore dry run ends like every other deployment: status_changed, webhook, metric', async (t) => {
-    const notifications = await startNotifications({ pool: h.runtime.pool, config: h.config, logger: h.runtime.logger, env: { TEST_WEBHOOK_SECRET: SECRET }, queueName: h.runtime.settings.queueName, connection: redisConnectionOptions(h.runtime.settings.redisUrl) })
+    const notifications = await startNotifications({
+      pool: h.runtime.pool,
+      config: h.config,
+      logger: h.runtime.logger,
+      env: { TEST_WEBHOOK_SECRET: SECRET },
+      queueName: h.runtime.settings.queueName,
+      connection: redisConnectionOptions(h.runtime.settings.redisUrl)
+    })
     t.teardown(async () => { await notifications.close(); await notifications.queue.obliterate({ force: true }).catch(() => {}) })
     const deployed = await h.request('POST', '/deployments', { body: { environment: 'staging', migrations: [widgets] } })
     const done = await h.waitFor(deployed.json().id, ['succeeded', 'failed'])
@@ -92,12 +114,15 @@ t.test('endDeployment', async (t) => {
     // Counted so far: the row ended by hand above and this deployment.
     await until(async () => await finishedInStaging(h) === 2 ? true : undefined, 'two succeeded deployments counted')
 
-    const created = await h.request('POST', '/deployments', { body: { environment: 'staging', operation: 'restore-backup', backup_id: backupId, dry_run: true } })
+    const body = { environment: 'staging', operation: 'restore-backup', backup_id: backupId, dry_run: true }
+    const created = await h.request('POST', '/deployments', { body })
     t.equal(created.statusCode, 202, created.body)
     const id = created.json().id as string
     const preview = await h.waitFor(id, ['succeeded', 'failed'])
     t.match(preview, { status: 'succeeded', report: { operation: 'restore-backup', message: 'Preview only - no changes applied' } })
-    t.ok((await listEvents(h.runtime.pool, id)).some((e) => e.type === 'status_changed' && e.data?.from === 'running' && e.data?.to === 'succeeded'), 'the final status change is in the audit trail')
+    const events = await listEvents(h.runtime.pool, id)
+    const ended = events.some((e) => e.type === 'status_changed' && e.data?.from === 'running' && e.data?.to === 'succeeded')
+    t.ok(ended, 'the final status change is in the audit trail')
     await until(() => received.some((r) => r.id === id && r.event === 'succeeded') ? true : undefined, `the succeeded webhook of the restore dry run ${id}`)
     await until(async () => await finishedInStaging(h) === 3 ? true : undefined, 'the restore dry run counted in deployments_finished_total')
     t.pass('the restore dry run is counted among the finished deployments')

@@ -22,7 +22,10 @@ t.test('planMigrations', async (t) => {
     const row = await rowOf(h, run.deployment.id)
     t.equal(row.plan?.checksum, outcome.planned.plan.checksum, 'the plan is saved on the row')
     t.same(row.source_snapshot?.map((m) => m.name), [widgets.name, gadgets.name])
-    t.same(row.steps.map((s) => [s.name, s.status]), [['load_configuration', 'passed'], ['validate_environment', 'passed'], ['determine_mode', 'passed'], ['health_check_before', 'passed'], ['check_pending', 'passed']])
+    t.same(row.steps.map((s) => [s.name, s.status]), [
+      ['load_configuration', 'passed'], ['validate_environment', 'passed'], ['determine_mode', 'passed'],
+      ['health_check_before', 'passed'], ['check_pending', 'passed']
+    ])
   })
 
   await t.test('a dry run ends with the preview report; nothing is applied', async (t) => {
@@ -44,7 +47,8 @@ t.test('planMigrations', async (t) => {
   })
 
   await t.test('a file changed after it was applied fails the plan as drift (deploy mode; the health check here only connects)', async (t) => {
-    const run = await claimRun(h, await recordDeployment(h, { environment: 'staging', migrations: [{ ...widgets, sql: 'CREATE TABLE widgets (id bigserial primary key);\n' }] }))
+    const edited = { ...widgets, sql: 'CREATE TABLE widgets (id bigserial primary key);\n' }
+    const run = await claimRun(h, await recordDeployment(h, { environment: 'staging', migrations: [edited] }))
     const error = await planMigrations(run).then(() => undefined, (e: unknown) => e)
     t.type(error, DeploymentFailure)
     t.match((error as DeploymentFailure).failure.error, /^Drift detected: 20250101000000_widgets \(edited after it was applied\)/)

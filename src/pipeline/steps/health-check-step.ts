@@ -40,8 +40,15 @@ export async function runHealthCheckStep (run: DeploymentRun, check: HealthCheck
     return { outcome: 'skipped' }
   }
   await recorder.startStep(step)
-  const environment = check.checks === undefined ? run.environment : { ...run.environment, health_check: { ...run.environment.health_check, checks: check.checks } }
-  const result = await runHealthChecks({ databaseUrl: run.databaseUrl(), environment, handler: check.handler, source: check.source, ...(check.allowDrift === undefined ? {} : { allowDrift: check.allowDrift }) })
+  const { health_check: configured } = run.environment
+  const environment = check.checks === undefined ? run.environment : { ...run.environment, health_check: { ...configured, checks: check.checks } }
+  const result = await runHealthChecks({
+    databaseUrl: run.databaseUrl(),
+    environment,
+    handler: check.handler,
+    source: check.source,
+    ...(check.allowDrift === undefined ? {} : { allowDrift: check.allowDrift })
+  })
   if (result.passed) {
     await recorder.finishStep(step, 'passed', result.details.map((d) => `${d.check}: ${d.message}`).join('; '))
     await recorder.log(`✓ ${check.label}: passed`)

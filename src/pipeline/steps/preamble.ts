@@ -13,7 +13,9 @@ import type { PipelineContext } from '../pipeline-context.js'
 export async function validateEnvironment (ctx: PipelineContext, deployment: DeploymentRow, recorder: DeploymentRecorder): Promise<EnvironmentConfig> {
   const environment = ctx.config.environments[deployment.environment]
   if (environment !== undefined) return environment
-  if (deployment.phase === 'apply') throw new DeploymentFailure({ error: `Deployment ${deployment.id} has no plan for a configured environment; create a new deployment` })
+  if (deployment.phase === 'apply') {
+    throw new DeploymentFailure({ error: `Deployment ${deployment.id} has no plan for a configured environment; create a new deployment` })
+  }
   await recorder.startStep('validate_environment')
   throw new DeploymentFailure({
     error: `Unknown environment ${deployment.environment}`,

@@ -28,9 +28,12 @@ export async function restoreOnFailure (run: DeploymentRun, backup: BackupRow | 
   await recorder.startStep('rollback', `restoring ${backup.id}`)
   await recorder.log(`↺ Rollback: restoring backup ${backup.id}`, 'rollback_started', { backup_id: backup.id })
   try {
-    const { durationMs } = await restoreRecordedBackup(backup, { databaseUrl: run.databaseUrl(), environment: environment.name, pgRestorePath: environment.backup.pg_restore_path })
+    const target = { databaseUrl: run.databaseUrl(), environment: environment.name, pgRestorePath: environment.backup.pg_restore_path }
+    const { durationMs } = await restoreRecordedBackup(backup, target)
     await recorder.finishStep('rollback', 'passed', `restored ${backup.id} in ${formatSeconds(durationMs)}`)
-    await recorder.log(`✓ Rollback: database restored to ${backup.id} (${formatSeconds(durationMs)})`, 'rollback_finished', { backup_id: backup.id, duration_ms: Math.round(durationMs) })
+    const took = formatSeconds(durationMs)
+    const data = { backup_id: backup.id, duration_ms: Math.round(durationMs) }
+    await recorder.log(`✓ Rollback: database restored to ${backup.id} (${took})`, 'rollback_finished', data)
     return { initiated: true, status: 'success' }
   } catch (error) {
     const message = safeErrorMessage(error)
