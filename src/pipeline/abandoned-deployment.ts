@@ -4,7 +4,7 @@ import type { PipelineContext } from './pipeline-context.js'
 import { migrationsAppliedBy } from '../store/applied-migrations.js'
 import { LOCK_NAMESPACES, openControlSession, tryAdvisoryLock } from '../store/control-locks.js'
 import { getDeployment } from '../store/deployments.js'
-import { type Phase } from '../domain/index.js'
+import type { Phase } from '../domain/index.js'
 
 /**
  * Ends a deployment whose worker died more often than `WORKER_MAX_STALLED` allows (BullMQ failed
