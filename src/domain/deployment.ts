@@ -61,6 +61,17 @@ export interface Plan {
   pending_migrations: number
   migrations: PlannedMigration[]
   restore?: RestorePlan
+  /** `requires_success_in`: what the gate found when the plan was made. */
+  promotion_gate?: PromotionGateResult
+}
+
+/** The promotion gate's result (`requires_success_in`), kept in the plan so reviewers see it beside the SQL. */
+export interface PromotionGateResult {
+  requires_success_in: string[]
+  passed: boolean
+  /** Per required environment, the planned migrations not yet applied there. */
+  missing: Record<string, string[]>
+  message: string
 }
 
 export interface SourceInfo {
