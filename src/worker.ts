@@ -2,13 +2,13 @@ import { DelayedError, Worker, type Job } from 'bullmq'
 import type { QueueConnection } from './redis/connections.js'
 import { DEFAULT_RELIABILITY, type ReliabilitySettings } from './config/reliability.js'
 import type { DeploymentJobData, JobPhase } from './queue/deployment-jobs.js'
-import { processDeploymentJob } from './queue/process-deployment-job.js'
-import type { Phase } from './store/deployments.js'
+import { processDeploymentJob } from './worker/process-deployment-job.js'
+import type { Phase } from './domain/index.js'
 import { expireDeployment } from './pipeline/expire-deployment.js'
 import type { PipelineContext } from './pipeline/pipeline-context.js'
 import { safeErrorMessage } from './lib/mask-secrets.js'
 
-export { reconcileQueue, startReconciler } from './queue/reconciler.js'
+export { reconcileQueue, startReconciler } from './worker/reconciler.js'
 
 export interface DeploymentWorkerOptions {
   queueName: string

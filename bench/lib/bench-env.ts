@@ -4,7 +4,7 @@ import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { migrateControlDatabase } from '../../src/store/control-schema.js'
+import { migrateControlDatabase } from '../../src/process/migrate-control-database.js'
 import { createDatabase, databaseUrl, dropDatabase } from './databases.js'
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url))

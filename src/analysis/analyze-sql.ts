@@ -1,5 +1,5 @@
 import type { ParseResult } from 'libpg-query'
-import type { EscapingStatement } from './escape-categories.js'
+import type { EscapingStatement } from '../domain/escape-categories.js'
 import { escapesOf } from './escaping-statements.js'
 import { loadPgParser } from './pg-parser.js'
 import { nonTransactionalReason } from './non-transactional.js'

@@ -1,5 +1,5 @@
 import type { Node } from 'libpg-query'
-import type { EscapeCategory } from './escape-categories.js'
+import type { EscapeCategory } from '../domain/escape-categories.js'
 import { loadedPgParser } from './pg-parser.js'
 
 /** A statement, or a call inside one, that reaches beyond the target database. */

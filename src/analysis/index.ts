@@ -4,6 +4,6 @@ export { analyzeOffThread, closeAnalysisPool, DEFAULT_PARSE_TIMEOUT_MS, lintOffT
 export { findInvalidIndexes, type InvalidIndex } from './invalid-indexes.js'
 export { lintMigrations, type LintOptions, type LintWarning } from './lint.js'
 export { LintError } from './lint-error.js'
-export { ESCAPE_CATEGORIES, ESCAPE_CATEGORY_NAMES, type EscapeCategory, type EscapingStatement } from './escape-categories.js'
+export { ESCAPE_CATEGORIES, ESCAPE_CATEGORY_NAMES, type EscapeCategory, type EscapingStatement } from '../domain/escape-categories.js'
 export { allowStatementsHint, describeRefused, refusedStatements, type RefusedStatement } from './refused-escapes.js'
 export { countStatements } from './statement-count.js'

@@ -1,4 +1,4 @@
-import { ESCAPE_CATEGORIES, type EscapingStatement } from './escape-categories.js'
+import { ESCAPE_CATEGORIES, type EscapingStatement } from '../domain/escape-categories.js'
 
 /** One refused statement of a migration, as the report lists it. */
 export interface RefusedStatement {

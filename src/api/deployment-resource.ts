@@ -1,6 +1,6 @@
 import type { DeploymentResource } from '../schemas/deployment.js'
 import type { ApprovalRow } from '../store/approvals.js'
-import type { DeploymentRow } from '../store/deployments.js'
+import type { DeploymentRow } from '../domain/index.js'
 import { BadRequestError } from '../errors/index.js'
 
 const iso = (date: Date | null): string | null => date === null ? null : date.toISOString()

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import type pg from 'pg'
 import { BadRequestError, ConflictError } from '../errors/index.js'
 import { sha256Hex } from '../lib/checksum.js'
-import type { DeploymentRow } from '../store/deployments.js'
+import type { DeploymentRow } from '../domain/index.js'
 import { findIdempotencyKey, IDEMPOTENCY_KEY_TTL_HOURS, insertIdempotencyKey } from '../store/idempotency-keys.js'
 
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key'

@@ -1,7 +1,8 @@
 import type { JWTPayload } from 'jose'
 import type { OidcProviderConfig, OidcRuleConfig } from '../config/identity-schema.js'
 import { claimValues, compileClaimPattern } from './claim-glob.js'
-import { SYSTEM_ACTOR, type Principal } from './principal.js'
+import { SYSTEM_ACTOR } from '../domain/index.js'
+import type { Principal } from './principal.js'
 
 /** What the rules decided for a verified token: a principal, or a refusal (403) saying why. */
 export type RuleDecision = { principal: Principal } | { refused: string }

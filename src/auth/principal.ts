@@ -1,4 +1,4 @@
-import type { Role } from '../config/schema.js'
+import type { Role } from '../domain/index.js'
 import type { ActorIdentity } from './identity.js'
 
 /** Who is calling: the token's name and roles. */
@@ -17,9 +17,3 @@ export interface Principal {
 export function hasRole (principal: Principal, roles: readonly Role[]): boolean {
   return principal.roles.includes('admin') || principal.roles.some((role) => roles.includes(role))
 }
-
-/**
- * The actor of audit events the service causes itself: the worker's state changes, steps and
- * log lines, and approval expiry. Reserved: no token may be named so (the config refuses it).
- */
-export const SYSTEM_ACTOR = 'system'

@@ -1,5 +1,5 @@
 import * as oidc from 'openid-client'
-import type { Role } from '../config/schema.js'
+import type { Role } from '../domain/index.js'
 import type { SsoConfig } from '../config/identity-schema.js'
 import { ForbiddenError, UnavailableError } from '../errors/index.js'
 import type { Principal } from './principal.js'

@@ -1,5 +1,5 @@
 import { execa } from 'execa'
-import { describeToolFailure } from './tool-failure.js'
+import { describeToolFailure } from '../lib/tool-failure.js'
 
 /** What `pg_restore --list` says about an archive. */
 export interface ArchiveToc {

@@ -4,7 +4,7 @@ import { maskSecrets, registerUrlSecret } from '../lib/mask-secrets.js'
 import { BackupError } from './backup-error.js'
 import { newBackupId } from './backup-id.js'
 import { childEnvironment } from './libpq-env.js'
-import { describeToolFailure } from './tool-failure.js'
+import { describeToolFailure } from '../lib/tool-failure.js'
 import type { BackupResult } from './types.js'
 
 export interface CommandBackupOptions {

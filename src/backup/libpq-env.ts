@@ -1,5 +1,5 @@
 import { registerSecret, registerUrlSecret } from '../lib/mask-secrets.js'
-import { describeTarget } from '../handlers/target-connection.js'
+import { describeTarget } from '../lib/target-connection.js'
 
 // libpq's URL query parameters and the environment variables that carry the same setting.
 // `sslpassword` has no environment variable, so a URL that needs it cannot be used with the tools.

@@ -1,7 +1,7 @@
 import { chmod, mkdir, open, readdir, stat, unlink } from 'node:fs/promises'
 import path from 'node:path'
 import { execa } from 'execa'
-import { describeTarget } from '../handlers/target-connection.js'
+import { describeTarget } from '../lib/target-connection.js'
 import { maskSecrets } from '../lib/mask-secrets.js'
 import { backupScopeOf, parseSchemaUrl, type SchemaUrl } from '../lib/schema-url.js'
 import { readArchiveToc } from './archive-toc.js'
@@ -9,8 +9,8 @@ import { BackupError } from './backup-error.js'
 import { newBackupId } from './backup-id.js'
 import { childEnvironment, libpqEnvironment } from './libpq-env.js'
 import { assertPgDumpCanDump, readServerVersion, readToolVersion } from './pg-versions.js'
+import { describeToolFailure } from '../lib/tool-failure.js'
 import { schemaDumpArguments } from './schema-scope.js'
-import { describeToolFailure } from './tool-failure.js'
 import type { BackupResult } from './types.js'
 
 export interface PgDumpBackupOptions {

@@ -1,7 +1,7 @@
 import { execa } from 'execa'
-import { connectTarget } from '../handlers/target-connection.js'
+import { connectTarget } from '../lib/target-connection.js'
 import { BackupError } from './backup-error.js'
-import { describeToolFailure } from './tool-failure.js'
+import { describeToolFailure } from '../lib/tool-failure.js'
 
 /** A PostgreSQL version: its text (`15.18`) and its major as a comparable number (`15`; `9.6` before 10). */
 export interface PgVersion {

@@ -1,5 +1,5 @@
 import { execa } from 'execa'
-import { describeToolFailure } from './tool-failure.js'
+import { describeToolFailure } from '../lib/tool-failure.js'
 
 export interface BackupHistoryEntry {
   name: string

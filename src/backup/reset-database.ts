@@ -1,4 +1,4 @@
-import { connectTarget } from '../handlers/target-connection.js'
+import { connectTarget } from '../lib/target-connection.js'
 import { maskSecrets } from '../lib/mask-secrets.js'
 import { backupScopeOf, parseSchemaUrl, quoteIdentifier } from '../lib/schema-url.js'
 import { RESTORE_PRELUDE } from './restore-script.js'

@@ -3,14 +3,14 @@ import path from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { execa } from 'execa'
-import { describeTarget } from '../handlers/target-connection.js'
 import { backupScopeOf, parseSchemaUrl } from '../lib/schema-url.js'
+import { describeTarget } from '../lib/target-connection.js'
 import { readArchiveToc } from './archive-toc.js'
 import { childEnvironment, libpqEnvironment } from './libpq-env.js'
 import { RESTORE_PRELUDE, restoreScript } from './restore-script.js'
 import { schemaRestorePrelude } from './schema-restore-script.js'
 import { RestoreError } from './restore-error.js'
-import { describeToolFailure } from './tool-failure.js'
+import { describeToolFailure } from '../lib/tool-failure.js'
 
 export interface RestoreOptions {
   /** The target's URL. Its parts reach psql only through PG* environment variables. */

@@ -1,5 +1,5 @@
-import { ensureNamedSchema } from '../handlers/shared/ensure-schema.js'
-import { connectTarget } from '../handlers/target-connection.js'
+import { ensureNamedSchema } from '../lib/ensure-schema.js'
+import { connectTarget } from '../lib/target-connection.js'
 import { quoteIdentifier, type SchemaUrl } from '../lib/schema-url.js'
 import { BackupError } from './backup-error.js'
 import type { PgVersion } from './pg-versions.js'

@@ -1,5 +1,5 @@
 import { registerUrlSecret } from '../lib/mask-secrets.js'
-import { migrateControlDatabase } from '../store/control-schema.js'
+import { migrateControlDatabase } from '../process/migrate-control-database.js'
 
 /**
  * `migration-deployer migrate`: brings the control database (DATABASE_URL) up to date and exits.

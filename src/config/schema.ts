@@ -1,12 +1,8 @@
 import { z } from 'zod'
-import { ESCAPE_CATEGORY_NAMES, type EscapeCategory } from '../analysis/escape-categories.js'
-import { SYSTEM_ACTOR } from '../auth/principal.js'
+import { ESCAPE_CATEGORY_NAMES, ROLES, SYSTEM_ACTOR, type EscapeCategory } from '../domain/index.js'
 import { nonPublicHostReason } from '../lib/public-address.js'
 import { durationMs } from './duration.js'
 import { checkIdentityReferences, identitySchemas } from './identity-schema.js'
-
-export const ROLES = ['viewer', 'deployer', 'approver', 'admin'] as const
-export type Role = typeof ROLES[number]
 
 const positiveInt = z.number({ error: 'expected a positive integer' }).int('expected a positive integer').positive('expected a positive integer')
 

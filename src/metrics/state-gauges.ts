@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq'
 import type pg from 'pg'
 import { Gauge, Registry } from 'prom-client'
+import { countUnfinishedDeployments } from '../store/deployments.js'
 
 // Each gauge registers itself in the registry it names (`registers`): `new` is all it takes.
 /* eslint-disable no-new */
@@ -37,9 +38,7 @@ export function createStateRegistry (sources: StateSources): Registry {
     registers: [registry],
     async collect () {
       await orEmpty(this, async () => {
-        const { rows } = await sources.pool.query<{ environment: string, status: string, n: number }>(
-          `SELECT environment, status, count(*)::int AS n FROM deployments WHERE status IN ('queued', 'running', 'pending_approval') GROUP BY environment, status`
-        )
+        const rows = await countUnfinishedDeployments(sources.pool)
         this.reset()
         for (const environment of sources.environments) for (const status of ['queued', 'running', 'pending_approval']) this.set({ environment, status }, 0)
         for (const row of rows) this.set({ environment: row.environment, status: row.status }, row.n)
@@ -54,9 +53,7 @@ export function createStateRegistry (sources: StateSources): Registry {
     registers: [registry],
     async collect () {
       await orEmpty(this, async () => {
-        const { rows } = await sources.pool.query<{ environment: string, n: number }>(
-          `SELECT environment, count(*)::int AS n FROM deployments WHERE status = 'pending_approval' GROUP BY environment`
-        )
+        const rows = (await countUnfinishedDeployments(sources.pool)).filter((row) => row.status === 'pending_approval')
         this.reset()
         for (const environment of sources.environments) this.set({ environment }, 0)
         for (const row of rows) this.set({ environment: row.environment }, row.n)

@@ -4,7 +4,8 @@ import type { Logger } from 'pino'
 import type { Config } from '../config/load.js'
 import type { WebhookEvent } from '../config/schema.js'
 import { approvalWait, deploymentsFinished, migrationDuration, pipelineDuration } from '../metrics/process-metrics.js'
-import type { DeploymentRow } from '../store/deployments.js'
+import { migrationsAppliedBy } from '../store/applied-migrations.js'
+import { markNotificationsDispatched, takeUndispatchedNotifications, type NotificationRow } from '../store/notifications.js'
 import { withTransaction } from '../store/pool.js'
 import { buildWebhookPayload } from './webhook-payload.js'
 import { webhookSubscribes } from './webhook-subscription.js'
@@ -17,7 +18,8 @@ export interface DispatchContext {
   logger: Logger
 }
 
-type NotificationRow = DeploymentRow & { event_id: number, kind: WebhookEvent, occurred_at: Date }
+/** An outbox row; the trigger only writes the kinds webhooks know. */
+type Notification = NotificationRow & { kind: WebhookEvent }
 
 const seconds = (from: Date | string, to: Date | string): number => (new Date(to).getTime() - new Date(from).getTime()) / 1000
 
@@ -30,15 +32,7 @@ const seconds = (from: Date | string, to: Date | string): number => (new Date(to
 export async function dispatchNotifications (ctx: DispatchContext, batchSize = 50): Promise<number> {
   const observations: Array<() => void> = []
   const count = await withTransaction(ctx.pool, async (db) => {
-    const { rows } = await db.query<NotificationRow>(
-      `SELECT n.event_id, n.kind, n.created_at AS occurred_at, d.*
-         FROM deployment_notifications n JOIN deployments d ON d.id = n.deployment_id
-        WHERE n.dispatched_at IS NULL
-        ORDER BY n.event_id
-        LIMIT $1
-          FOR UPDATE OF n SKIP LOCKED`,
-      [batchSize]
-    )
+    const rows = await takeUndispatchedNotifications(db, batchSize) as Notification[]
     if (rows.length === 0) return 0
     const jobs: Array<{ name: WebhookEvent, data: WebhookJobData, opts: JobsOptions }> = []
     for (const row of rows) {
@@ -55,7 +49,7 @@ export async function dispatchNotifications (ctx: DispatchContext, batchSize = 5
       observations.push(...await metricsOf(db, row))
     }
     if (jobs.length > 0) await ctx.queue.addBulk(jobs)
-    await db.query('UPDATE deployment_notifications SET dispatched_at = now() WHERE event_id = ANY($1)', [rows.map((row) => row.event_id)])
+    await markNotificationsDispatched(db, rows.map((row) => row.event_id))
     return rows.length
   })
   // After the commit, so a rolled-back batch is not counted twice.
@@ -63,7 +57,7 @@ export async function dispatchNotifications (ctx: DispatchContext, batchSize = 5
   return count
 }
 
-async function metricsOf (db: pg.PoolClient, row: NotificationRow): Promise<Array<() => void>> {
+async function metricsOf (db: pg.PoolClient, row: Notification): Promise<Array<() => void>> {
   if (row.kind === 'pending_approval') return []
   const environment = row.environment
   const observations: Array<() => void> = [() => deploymentsFinished.inc({ environment, status: row.kind })]
@@ -76,8 +70,9 @@ async function metricsOf (db: pg.PoolClient, row: NotificationRow): Promise<Arra
   if ((row.kind === 'succeeded' || row.kind === 'failed') && row.started_at !== null && row.finished_at !== null) {
     const ran = Math.max(0, seconds(row.started_at, row.finished_at) - waited)
     observations.push(() => pipelineDuration.observe({ environment, status: row.kind }, ran))
-    const { rows } = await db.query<{ duration_ms: number }>('SELECT duration_ms FROM applied_migrations WHERE deployment_id = $1', [row.id])
-    for (const migration of rows) observations.push(() => migrationDuration.observe({ environment }, migration.duration_ms / 1000))
+    for (const migration of await migrationsAppliedBy(db, row.id)) {
+      observations.push(() => migrationDuration.observe({ environment }, migration.durationMs / 1000))
+    }
   }
   return observations
 }

@@ -1,7 +1,7 @@
 import type { Config } from '../config/load.js'
 import type { WebhookEvent } from '../config/schema.js'
 import { maskSecrets } from '../lib/mask-secrets.js'
-import type { DeploymentRow } from '../store/deployments.js'
+import type { DeploymentRow } from '../domain/index.js'
 
 export interface WebhookPayload {
   event: WebhookEvent

@@ -4,7 +4,7 @@ import type { Config, EnvironmentConfig } from '../config/load.js'
 import { MigrationTooLargeError, ParseTimeoutError } from '../errors/index.js'
 import type { MigrationFile } from '../handlers/types.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
-import type { Plan } from '../store/deployments.js'
+import type { Plan } from '../domain/index.js'
 import { DeploymentFailure } from './deployment-failure.js'
 import { isSqlApplied, refuseEscapingStatements } from './refuse-escaping-statements.js'
 

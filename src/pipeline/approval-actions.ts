@@ -7,12 +7,12 @@ import type { Config, EnvironmentConfig } from '../config/load.js'
 import { ConflictError, ForbiddenError, GoneError, NotFoundError } from '../errors/index.js'
 import { insertApproval, listApprovals } from '../store/approvals.js'
 import { takeApplyTicket } from '../store/apply-queue.js'
-import { getDeployment, transitionDeployment, type DeploymentRow } from '../store/deployments.js'
+import { getDeployment, transitionDeployment } from '../store/deployments.js'
+import type { DeploymentRow } from '../domain/index.js'
 import { withTransaction } from '../store/pool.js'
 import { DeploymentRecorder } from './deployment-recorder.js'
 import { expireIfDue } from './expire-deployment.js'
-import { endedBanner } from './human-log.js'
-import { errorReport } from './report.js'
+import { endDeployment } from './end-deployment.js'
 
 interface Locked { deployment: DeploymentRow, environment: EnvironmentConfig | undefined }
 
@@ -95,7 +95,10 @@ export async function approveDeployment (
   return result
 }
 
-/** Ends a pending deployment as `rejected`; nothing is applied. */
+/**
+ * Ends a pending deployment as `rejected`; nothing is applied. One whose approval window has
+ * closed expires instead (the expiry job may not have run yet), and the rejection is refused.
+ */
 export async function rejectDeployment (
   pool: pg.Pool,
   config: Config,
@@ -104,44 +107,53 @@ export async function rejectDeployment (
   id: string,
   reason: string
 ): Promise<DeploymentRow> {
-  return await withTransaction(pool, async (db) => {
-    const { deployment, environment } = await lockDeployment(db, config, id)
+  return await endUnlessExpired(pool, config, logger, id, notPending, async ({ db, deployment, environment, recorder }) => {
     if (deployment.status !== 'pending_approval') throw notPending(deployment)
     assertMayApprove(principal, deployment, environment, 'reject')
-    const recorder = new DeploymentRecorder(db, deployment, logger)
-    await recorder.finishStep('approval', 'failed', `rejected by ${principal.name}: ${reason}`)
-    const report = errorReport({
-      operation: deployment.operation,
-      environment: deployment.environment,
-      mode: deployment.mode,
-      error: `Rejected by ${principal.name}: ${reason}`,
-      suggestions: ['Address the reason given, then create a new deployment']
-    })
-    const rejected = (await transitionDeployment(db, id, ['pending_approval'], { status: 'rejected', report, steps: recorder.steps })) as DeploymentRow
-    await recorder.event('rejected', { reason, plan_checksum: deployment.plan?.checksum ?? null }, principal)
-    await recorder.log(endedBanner('rejected', deployment.environment, `Rejected by ${principal.name}: ${reason}`), 'banner')
-    return rejected
+    return await endDeployment({ db, deployment, recorder }, ['pending_approval'], { status: 'rejected', by: principal, reason })
   })
 }
 
-/** Cancels a deployment that has not started applying: its requester or an admin may. */
+/**
+ * Cancels a deployment that has not started applying: its requester or an admin may. One whose
+ * approval window has closed expires instead, and the cancel is refused.
+ */
 export async function cancelDeployment (pool: pg.Pool, config: Config, logger: Logger, principal: Principal, id: string): Promise<DeploymentRow> {
-  return await withTransaction(pool, async (db) => {
-    const { deployment } = await lockDeployment(db, config, id)
+  return await endUnlessExpired(pool, config, logger, id, notCancellable, async ({ db, deployment, recorder }) => {
     assertMayActIn(principal, deployment.environment)
     if (!principal.roles.includes('admin') && deployment.requested_by !== principal.name) {
       throw new ForbiddenError(`${principal.name} may cancel only its own deployments; this one was requested by ${deployment.requested_by}`)
     }
-    if (deployment.status !== 'queued' && deployment.status !== 'pending_approval') {
-      throw new ConflictError(`deployment ${id} is ${deployment.status}; only queued or pending_approval deployments can be cancelled`, { status: deployment.status }, 'NOT_CANCELLABLE')
-    }
-    const recorder = new DeploymentRecorder(db, deployment, logger)
-    // The wait for approval ends here: a cancelled deployment must not show it still running.
-    if (recorder.runningStep() === 'approval') await recorder.finishStep('approval', 'skipped', `cancelled by ${principal.name} before a decision`)
-    const report = errorReport({ operation: deployment.operation, environment: deployment.environment, mode: deployment.mode, error: `Cancelled by ${principal.name}`, suggestions: ['Nothing was applied; create a new deployment when ready'] })
-    const cancelled = await transitionDeployment(db, id, ['queued', 'pending_approval'], { status: 'cancelled', report, steps: recorder.steps }) as DeploymentRow
-    await recorder.event('cancelled', { from: deployment.status }, principal)
-    await recorder.log(endedBanner('cancelled', deployment.environment, `Cancelled by ${principal.name}; nothing was applied`), 'banner')
-    return cancelled as DeploymentRow
+    if (deployment.status !== 'queued' && deployment.status !== 'pending_approval') throw notCancellable(deployment)
+    return await endDeployment({ db, deployment, recorder }, ['queued', 'pending_approval'], { status: 'cancelled', by: principal })
   })
+}
+
+function notCancellable (deployment: Pick<DeploymentRow, 'id' | 'status'>): ConflictError {
+  const message = `deployment ${deployment.id} is ${deployment.status}; only queued or pending_approval deployments can be cancelled`
+  return new ConflictError(message, { status: deployment.status }, 'NOT_CANCELLABLE')
+}
+
+/**
+ * Runs a human decision that ends a deployment (reject, cancel) on its row locked FOR UPDATE.
+ * A deployment past its approval window is expired first, in the same transaction, which
+ * commits; the decision is then refused (409, `refusal`) as for any deployment that already expired.
+ */
+async function endUnlessExpired (
+  pool: pg.Pool, config: Config, logger: Logger, id: string,
+  refusal: (deployment: DeploymentRow) => ConflictError,
+  decide: (locked: Locked & { db: pg.PoolClient, recorder: DeploymentRecorder }) => Promise<DeploymentRow | undefined>
+): Promise<DeploymentRow> {
+  let expired: DeploymentRow | undefined
+  const ended = await withTransaction(pool, async (db) => {
+    const locked = await lockDeployment(db, config, id)
+    if (await expireIfDue(db, locked.deployment, logger)) {
+      expired = { ...locked.deployment, status: 'expired' }
+      return undefined
+    }
+    return await decide({ ...locked, db, recorder: new DeploymentRecorder(db, locked.deployment, logger) })
+  })
+  if (expired !== undefined) throw refusal(expired)
+  // The row is locked and its status checked: the transition cannot lose a race.
+  return ended as DeploymentRow
 }

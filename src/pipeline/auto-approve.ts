@@ -1,30 +1,22 @@
-import type { EnvironmentConfig } from '../config/load.js'
 import { insertApproval } from '../store/approvals.js'
-import { transitionDeployment, type DeploymentRow } from '../store/deployments.js'
-import type { DeploymentRecorder } from './deployment-recorder.js'
-import type { PipelineContext } from './pipeline-context.js'
+import type { DeploymentRun } from './deployment-run.js'
 
 /** The approver recorded for an automatic approval (the config refuses a token of that name). */
 export const AUTO_APPROVER = 'system'
 
 /**
  * `approval.auto_approve_roles`: a deployment requested by a token holding one of those roles is
- * approved when planned, with the rule recorded in the approval and the audit trail. Never for a
- * restore. Returns true when it approved, so the plan goes straight on to apply, frozen.
+ * approved when planned, with the rule recorded in the approval and the audit trail. Returns true
+ * when it approved, so the plan goes straight on to apply, frozen.
  */
-export async function autoApprove (
-  ctx: PipelineContext,
-  deployment: DeploymentRow,
-  environment: EnvironmentConfig,
-  recorder: DeploymentRecorder,
-  checksum: string
-): Promise<boolean> {
-  if (deployment.operation === 'restore-backup' || environment.approval.auto_approve_roles.length === 0) return false
+export async function autoApprove (run: DeploymentRun, checksum: string): Promise<boolean> {
+  const { ctx, deployment, environment, recorder } = run
+  if (environment.approval.auto_approve_roles.length === 0) return false
   const requester = ctx.config.tokens.find((token) => token.name === deployment.requested_by)
   const role = requester?.roles.find((r) => environment.approval.auto_approve_roles.includes(r))
   if (role === undefined) return false
   const rule = `environments.${environment.name}.approval.auto_approve_roles includes ${role} (held by ${deployment.requested_by})`
-  await transitionDeployment(ctx.pool, deployment.id, ['running'], { approvals_required: environment.approval.required_approvals })
+  await run.save({ approvals_required: environment.approval.required_approvals })
   await insertApproval(ctx.pool, { deployment_id: deployment.id, approver: AUTO_APPROVER, comment: `automatic approval: ${rule}`, plan_checksum: checksum })
   await recorder.event('approved', { automatic: true, rule, plan_checksum: checksum }, AUTO_APPROVER)
   await recorder.finishStep('approval', 'passed', `auto-approved: ${rule}`)

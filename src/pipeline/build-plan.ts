@@ -1,6 +1,6 @@
 import { sha256Hex } from '../lib/checksum.js'
 import type { MigrationFile } from '../handlers/types.js'
-import type { Plan, PlannedMigration } from '../store/deployments.js'
+import type { Plan, PlannedMigration } from '../domain/index.js'
 
 /**
  * A size-based guess for a migration we have never timed: a fixed cost per migration plus

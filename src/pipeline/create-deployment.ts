@@ -6,14 +6,15 @@ import { handlerFor } from '../handlers/index.js'
 import { sha256Hex } from '../lib/checksum.js'
 import { newUlid } from '../lib/ulid-id.js'
 import { resolveInsideWorkspace } from '../lib/workspace-path.js'
-import type { DeploymentRow, DeploymentToInsert, NewDeployment, Operation, SourceInfo } from '../store/deployments.js'
+import type { DeploymentToInsert, NewDeployment } from '../store/deployments.js'
+import type { DeploymentRow, OperationName, SourceInfo } from '../domain/index.js'
 import { insertDeploymentsWithinQuota, isQueuedWorkRefusal, type QueuedWorkRefusal } from '../store/queued-work.js'
 import { withTransaction } from '../store/pool.js'
 import { getBackup } from '../store/backups.js'
 import type pg from 'pg'
 
 export interface CreateDeploymentInput {
-  operation: Operation
+  operation: OperationName
   environment: string
   dry_run: boolean
   skip_backup: boolean

@@ -1,14 +1,16 @@
 import { AppError } from '../errors/index.js'
+import type { RollbackOutcome } from './steps/restore-on-failure.js'
 
 export interface FailureDetails {
   /** The report's `error` text. */
   error: string
   failedMigration?: string | null
+  /** The names of the migrations this deployment applied before it failed, in order. */
   migrationsAppliedBeforeFailure?: string[]
   suggestions?: string[]
   backupId?: string | null
-  rollbackInitiated?: boolean
-  rollbackStatus?: string | null
+  /** How the rollback went, when the deployment failed after applying began. */
+  rollback?: RollbackOutcome
   /** Fields of the specific error shapes (`health_check`, `details`, `database_error`, …). */
   extraResult?: Record<string, unknown>
 }

@@ -2,12 +2,13 @@ import type pg from 'pg'
 import type { Logger } from 'pino'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
 import { enqueueDeploymentExpiry } from '../queue/deployment-jobs.js'
-import { getDeployment, transitionDeployment, type DeploymentRow, type DeploymentStatus } from '../store/deployments.js'
+import { getDeployment } from '../store/deployments.js'
+import type { DeploymentRow, DeploymentStatus } from '../domain/index.js'
+import { countApprovals } from '../store/approvals.js'
 import { withTransaction } from '../store/pool.js'
 import { DeploymentRecorder } from './deployment-recorder.js'
-import { endedBanner } from './human-log.js'
+import { endDeployment } from './end-deployment.js'
 import type { PipelineContext } from './pipeline-context.js'
-import { errorReport } from './report.js'
 
 /**
  * Ends a pending deployment whose approval window has closed (`pending_approval` → `expired`):
@@ -16,16 +17,11 @@ import { errorReport } from './report.js'
  */
 export async function expireIfDue (db: pg.PoolClient, deployment: DeploymentRow, logger: Logger): Promise<boolean> {
   if (deployment.status !== 'pending_approval' || deployment.expires_at === null || deployment.expires_at.getTime() > Date.now()) return false
-  const expiresAt = deployment.expires_at.toISOString()
   const recorder = new DeploymentRecorder(db, deployment, logger)
-  await recorder.finishStep('approval', 'failed', `approval window expired at ${expiresAt}`)
-  const report = errorReport({ operation: deployment.operation, environment: deployment.environment, mode: deployment.mode, error: `Approval expired at ${expiresAt}`, suggestions: ['Nothing was applied. Create a new deployment to request approval again'] })
-  const expired = await transitionDeployment(db, deployment.id, ['pending_approval'], { status: 'expired', report, steps: recorder.steps })
-  if (expired === undefined) return false
-  const approvals = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM approvals WHERE deployment_id = $1', [deployment.id])
-  await recorder.event('status_changed', { from: 'pending_approval', to: 'expired', expires_at: expiresAt, approvals_received: approvals.rows[0]?.n ?? 0, approvals_required: deployment.approvals_required })
-  await recorder.log(endedBanner('expired', deployment.environment, `Approval window closed at ${expiresAt} with ${approvals.rows[0]?.n ?? 0} of ${deployment.approvals_required} approvals; nothing was applied`), 'banner')
-  logger.info({ deployment_id: deployment.id, expires_at: expiresAt }, 'deployment expired without enough approvals')
+  const approvalsReceived = await countApprovals(db, deployment.id)
+  const ended = await endDeployment({ db, deployment, recorder }, ['pending_approval'], { status: 'expired', approvalsReceived })
+  if (ended === undefined) return false
+  logger.info({ deployment_id: deployment.id, expires_at: deployment.expires_at.toISOString() }, 'deployment expired without enough approvals')
   return true
 }
 

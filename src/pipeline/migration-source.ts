@@ -2,7 +2,7 @@ import type { Config, EnvironmentConfig } from '../config/load.js'
 import { BadRequestError } from '../errors/index.js'
 import type { MigrationFile, MigrationHandler } from '../handlers/types.js'
 import { resolveInsideWorkspace } from '../lib/workspace-path.js'
-import type { DeploymentRow } from '../store/deployments.js'
+import type { DeploymentRow } from '../domain/index.js'
 
 /**
  * The migrations a deployment deploys: its uploaded bundle if it has one (exactly those bytes),

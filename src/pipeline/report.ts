@@ -1,10 +1,8 @@
-import type { Operation, PlannedMigration } from '../store/deployments.js'
+import type { HealthCheckOutcome, OperationName, PlannedMigration, Report, RestorePlan } from '../domain/index.js'
+import type { RollbackOutcome } from './steps/restore-on-failure.js'
 
-/**
- * The report object stored on a deployment: the seed's JSON shapes (SPEC §6), field for field,
- * plus `mode` (issue 3 asks for the mode in the report).
- */
-export type Report = Record<string, unknown>
+// Every report a deployment ends with is built here: the seed's JSON shapes (SPEC §6), field for
+// field, plus `mode` (issue 3 asks for the mode in the report).
 
 const round = (seconds: number): number => Math.round(seconds * 1000) / 1000
 
@@ -14,8 +12,8 @@ export function successReport (input: {
   migrations: Array<{ name: string, durationMs: number }>
   totalDurationMs: number
   backupId: string | null
-  healthCheckBefore: string
-  healthCheckAfter: string
+  healthCheckBefore: HealthCheckOutcome
+  healthCheckAfter: HealthCheckOutcome
 }): Report {
   const count = input.migrations.length
   return {
@@ -35,7 +33,7 @@ export function successReport (input: {
   }
 }
 
-export function noPendingReport (operation: Operation, environment: string, mode: string): Report {
+export function noPendingReport (operation: OperationName, environment: string, mode: string): Report {
   return {
     status: 'success',
     operation,
@@ -68,16 +66,55 @@ export function previewReport (environment: string, migrations: PlannedMigration
   }
 }
 
+/** A restore-backup dry run: which backup, and what restoring it would un-apply. */
+export function restorePreviewReport (environment: string, mode: string, restore: RestorePlan): Report {
+  return {
+    status: 'success',
+    operation: 'restore-backup',
+    environment,
+    mode,
+    result: { backup_id: restore.backup_id, restore },
+    message: 'Preview only - no changes applied'
+  }
+}
+
+export function restoreReport (input: {
+  environment: string
+  mode: string
+  backupId: string
+  preRestoreBackupId: string | null
+  unapplied: string[]
+  totalDurationMs: number
+  healthCheckBefore: HealthCheckOutcome
+  healthCheckAfter: HealthCheckOutcome
+}): Report {
+  return {
+    status: 'success',
+    operation: 'restore-backup',
+    environment: input.environment,
+    mode: input.mode,
+    result: {
+      backup_id: input.backupId,
+      pre_restore_backup_id: input.preRestoreBackupId,
+      migrations_unapplied: input.unapplied,
+      total_duration_seconds: round(input.totalDurationMs / 1000),
+      health_check_before: input.healthCheckBefore,
+      health_check_after: input.healthCheckAfter
+    },
+    message: `Restored ${input.environment} to ${input.backupId}`
+  }
+}
+
 export interface ErrorReportInput {
-  operation: Operation
+  operation: OperationName
   environment: string
   mode: string
   error: string
   failedMigration?: string | null
   backupId?: string | null
+  /** The names of the migrations applied before the failure: the report counts them and lists them in `applied_migrations`. */
   migrationsAppliedBeforeFailure?: string[]
-  rollbackInitiated?: boolean
-  rollbackStatus?: string | null
+  rollback?: RollbackOutcome
   suggestions: string[]
   /** Extra fields of the specific error shapes (health_check, details, backup_error, …). */
   extraResult?: Record<string, unknown>
@@ -85,6 +122,7 @@ export interface ErrorReportInput {
 
 export function errorReport (input: ErrorReportInput): Report {
   const backupId = input.backupId ?? null
+  const applied = input.migrationsAppliedBeforeFailure ?? []
   return {
     status: 'error',
     operation: input.operation,
@@ -94,9 +132,11 @@ export function errorReport (input: ErrorReportInput): Report {
     result: {
       failed_migration: input.failedMigration ?? null,
       backup_id: backupId,
-      migrations_applied_before_failure: input.migrationsAppliedBeforeFailure ?? [],
-      rollback_initiated: input.rollbackInitiated ?? false,
-      rollback_status: input.rollbackStatus ?? null,
+      migrations_applied_before_failure: applied.length,
+      applied_migrations: applied,
+      rollback_initiated: input.rollback?.initiated ?? false,
+      rollback_status: input.rollback?.status ?? null,
+      ...(input.rollback?.error === undefined ? {} : { rollback_error: input.rollback.error }),
       ...input.extraResult
     },
     recovery: {

@@ -1,36 +1,30 @@
 import { readArchiveToc, readBackupHistory, restoreRecordedBackup } from '../backup/index.js'
-import type { EnvironmentConfig } from '../config/load.js'
+import type { Plan, RestorePlan } from '../domain/index.js'
 import { handlerFor } from '../handlers/index.js'
 import type { MigrationHandler } from '../handlers/types.js'
 import { sha256Hex } from '../lib/checksum.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
 import { getBackup, type BackupRow } from '../store/backups.js'
-import { transitionDeployment, type DeploymentRow, type Plan, type RestorePlan } from '../store/deployments.js'
 import { healthCheckSuggestions } from './recovery-suggestions.js'
 import { DeploymentFailure } from './deployment-failure.js'
-import type { DeploymentRecorder } from './deployment-recorder.js'
-import { completedBanner, formatSeconds } from './human-log.js'
-import type { PipelineContext } from './pipeline-context.js'
+import type { DeploymentRun } from './deployment-run.js'
+import type { Ending } from './end-deployment.js'
+import { formatSeconds } from './human-log.js'
+import type { PlanOutcome } from './operation.js'
+import { restorePreviewReport, restoreReport } from './report.js'
 import { runBackupStep } from './steps/backup.js'
-import { scheduleExpiry } from './expire-deployment.js'
-import { runHealthChecks } from './steps/health-check.js'
+import { runHealthCheckStep } from './steps/health-check-step.js'
 import { runPreamble } from './steps/preamble.js'
-import { targetUrlFor } from './target-url.js'
 
 type HistoryIdentity = Array<{ name: string, checksum: string }>
-
-/** A restore's health checks: connectivity and the custom SQL checks (history and drift are what it changes). */
-function restoreHealthConfig (environment: EnvironmentConfig): EnvironmentConfig {
-  return { ...environment, health_check: { ...environment.health_check, checks: environment.health_check.checks.filter((c) => c === 'connectivity') } }
-}
 
 /**
  * The live history a restore compares with the backup's. Only Prisma's `_prisma_migrations` can
  * be read back out of an archive (readBackupHistory), so other tools compare nothing.
  */
-async function liveHistory (handler: MigrationHandler, databaseUrl: string): Promise<HistoryIdentity> {
+async function liveHistory (run: DeploymentRun, handler: MigrationHandler): Promise<HistoryIdentity> {
   if (handler.tool !== 'prisma') return []
-  const status = await handler.status(databaseUrl, [])
+  const status = await handler.status(run.databaseUrl(), [])
   return [...status.applied, ...status.failed].map((entry) => ({ name: entry.name, checksum: entry.checksum }))
 }
 
@@ -38,27 +32,46 @@ function restorePlanChecksum (environment: string, backupId: string, live: Histo
   return `sha256:${sha256Hex(JSON.stringify({ environment, restore: backupId, live: live.map((m) => [m.name, m.checksum]) }))}`
 }
 
-async function loadBackup (ctx: PipelineContext, deployment: DeploymentRow, environment: EnvironmentConfig): Promise<BackupRow> {
-  const backup = deployment.backup_id === null ? undefined : await getBackup(ctx.pool, deployment.backup_id)
+async function loadBackup (run: DeploymentRun): Promise<BackupRow> {
+  const { deployment, environment } = run
+  const backup = deployment.backup_id === null ? undefined : await getBackup(run.ctx.pool, deployment.backup_id)
   if (backup === undefined || backup.environment !== environment.name || backup.deleted_at !== null || backup.file === null) {
-    throw new DeploymentFailure({ error: `Backup ${deployment.backup_id ?? '(none)'} cannot be restored to ${environment.name}`, suggestions: [`List restorable backups with GET /environments/${environment.name}/backups`] })
+    throw new DeploymentFailure({
+      error: `Backup ${deployment.backup_id ?? '(none)'} cannot be restored to ${environment.name}`,
+      suggestions: [`List restorable backups with GET /environments/${environment.name}/backups`]
+    })
   }
   return backup
 }
 
+/** A restore's health checks: connectivity and the custom SQL checks (history and drift are what it changes). */
+async function checkRestoreHealth (run: DeploymentRun, handler: MigrationHandler, when: 'before' | 'after'): Promise<'passed' | 'skipped'> {
+  const label = when === 'before' ? 'Pre-restore health check' : 'Post-restore health check'
+  const checks = run.environment.health_check.checks.filter((check) => check === 'connectivity')
+  const health = await runHealthCheckStep(run, { when, label, handler, source: [], checks })
+  if (health.outcome !== 'failed') return health.outcome
+  throw new DeploymentFailure({
+    error: `${label} failed`,
+    suggestions: [
+      ...(when === 'before' ? [] : ['The backup was restored; check the database and the application now']),
+      ...healthCheckSuggestions(health.result?.details ?? [], run.environment)
+    ],
+    extraResult: { [when === 'before' ? 'health_check' : 'health_check_after']: 'failed', details: health.result?.details ?? [] }
+  })
+}
+
 /**
- * The plan of a restore: verify the archive, then compare its history table with the live one,
- * so the approver sees which migrations the restore will un-apply.
+ * The plan of `restore-backup`: verify the archive, then compare its history table with the live
+ * one, so the approver sees which migrations the restore will un-apply. A dry run ends here.
  */
-export async function runRestorePlanPhase (ctx: PipelineContext, deployment: DeploymentRow, recorder: DeploymentRecorder): Promise<void> {
-  const startedMs = performance.now()
-  const { environment, loaded: backup } = await runPreamble(ctx, deployment, recorder, async (environment) => {
-    const row = await loadBackup(ctx, deployment, environment)
+export async function planRestore (run: DeploymentRun): Promise<PlanOutcome> {
+  const { environment, recorder } = run
+  const backup = await runPreamble(run, async () => {
+    const row = await loadBackup(run)
     return { value: row, detail: `restore ${row.id} (${row.provider})` }
   })
-  const databaseUrl = targetUrlFor(environment, ctx.env)
   const handler = handlerFor(environment)
-  const healthBefore = await restoreHealthCheck(deployment, environment, databaseUrl, handler, recorder, 'before')
+  await checkRestoreHealth(run, handler, 'before')
 
   await recorder.startStep('check_pending', `verifying ${backup.id} and comparing its history with the database`)
   const pgRestore = environment.backup.pg_restore_path ?? 'pg_restore'
@@ -67,9 +80,12 @@ export async function runRestorePlanPhase (ctx: PipelineContext, deployment: Dep
     await readArchiveToc(backup.file as string, pgRestore)
     backupHistory = handler.tool === 'prisma' ? await readBackupHistory(backup.file as string, pgRestore) : []
   } catch (error) {
-    throw new DeploymentFailure({ error: `Backup ${backup.id} failed verification: ${safeErrorMessage(error)}`, suggestions: ['Choose another backup from GET /environments/' + environment.name + '/backups'] })
+    throw new DeploymentFailure({
+      error: `Backup ${backup.id} failed verification: ${safeErrorMessage(error)}`,
+      suggestions: [`Choose another backup from GET /environments/${environment.name}/backups`]
+    })
   }
-  const live = await liveHistory(handler, databaseUrl)
+  const live = await liveHistory(run, handler)
   const inBackup = new Set(backupHistory.filter((e) => e.finished).map((e) => `${e.name}\0${e.checksum}`))
   const inLive = new Set(live.map((e) => `${e.name}\0${e.checksum}`))
   const restore: RestorePlan = {
@@ -81,65 +97,50 @@ export async function runRestorePlanPhase (ctx: PipelineContext, deployment: Dep
     reapplies: backupHistory.filter((e) => e.finished && !inLive.has(`${e.name}\0${e.checksum}`)).map((e) => ({ name: e.name, checksum: e.checksum }))
   }
   const plan: Plan = { checksum: restorePlanChecksum(environment.name, backup.id, live), pending_migrations: 0, migrations: [], restore }
-  await transitionDeployment(ctx.pool, deployment.id, ['running'], { plan, source_snapshot: live })
+  await run.save({ plan, source_snapshot: live })
   await recorder.finishStep('check_pending', 'passed', `restoring ${backup.id} un-applies ${restore.unapplies.length} migration(s)`)
-  await recorder.log(`✓ Restore plan: ${backup.id} (taken ${restore.backup_created_at}) un-applies ${restore.unapplies.length} migration${restore.unapplies.length === 1 ? '' : 's'}${restore.unapplies.length === 0 ? '' : `: ${restore.unapplies.map((m) => m.name).join(', ')}`}`)
+  const unapplied = restore.unapplies.map((m) => m.name)
+  const listed = unapplied.length === 0 ? '' : `: ${unapplied.join(', ')}`
+  const migrations = `${unapplied.length} migration${unapplied.length === 1 ? '' : 's'}`
+  await recorder.log(`✓ Restore plan: ${backup.id} (taken ${restore.backup_created_at}) un-applies ${migrations}${listed}`)
 
-  if (deployment.dry_run) {
+  if (run.deployment.dry_run) {
     await recorder.finishStep('preview', 'passed', 'dry run: nothing restored')
-    const report = { status: 'success', operation: 'restore-backup', environment: environment.name, mode: environment.mode, result: { backup_id: backup.id, restore }, message: 'Preview only - no changes applied' }
-    if (await transitionDeployment(ctx.pool, deployment.id, ['running'], { status: 'succeeded', report, steps: recorder.steps }) !== undefined) {
-      await recorder.log(completedBanner({ environment: environment.name, migrationsApplied: 0, durationMs: performance.now() - startedMs, backupId: null, healthy: true }), 'banner')
-    }
-    return
+    const report = restorePreviewReport(environment.name, environment.mode, restore)
+    return { ending: { status: 'succeeded', report, summary: { migrationsApplied: 0, durationMs: run.elapsedMs(), backupId: null, healthy: true } } }
   }
-  if (environment.protected && environment.mode === 'deploy') {
-    const required = environment.approval.required_approvals
-    const expiresAt = new Date(Date.now() + environment.approval.expires_after)
-    await recorder.startStep('approval', `a restore needs ${required} approval${required === 1 ? '' : 's'} like a migration (never auto-approved)`)
-    if (await transitionDeployment(ctx.pool, deployment.id, ['running'], { status: 'pending_approval', phase: 'apply', approvals_required: required, expires_at: expiresAt, steps: recorder.steps }) !== undefined) {
-      await recorder.event('status_changed', { from: 'running', to: 'pending_approval', plan_checksum: plan.checksum })
-      await recorder.log(`⏸ Waiting for approval of the restore: ${required} required from ${environment.approval.roles.join(' or ')} (plan ${plan.checksum}), expires ${expiresAt.toISOString()}`)
-      await scheduleExpiry(ctx, deployment.id, expiresAt)
-    }
-    return
-  }
-  await recorder.finishStep('approval', 'skipped', `${environment.name} is not protected`)
-  await runRestoreApplyPhase(ctx, { ...deployment, plan, source_snapshot: live }, recorder, { healthBefore, startedMs })
+  return { planned: { plan } }
 }
 
 /**
- * Applies a restore: under the migration lock, check the database still has the history the plan
- * saw, back up the current state, restore, check health, and verify the history now equals the
- * backup's.
+ * The apply of `restore-backup`: under the migration lock, check the database still has the
+ * history the plan saw, back up the current state, restore, check health, and verify the history
+ * now equals the backup's.
  */
-export async function runRestoreApplyPhase (
-  ctx: PipelineContext,
-  deployment: DeploymentRow,
-  recorder: DeploymentRecorder,
-  input: { healthBefore: string; startedMs: number }
-): Promise<void> {
-  const environment = ctx.config.environments[deployment.environment]
+export async function applyRestore (run: DeploymentRun): Promise<Ending> {
+  const { deployment, environment, recorder } = run
   const restore = deployment.plan?.restore
-  if (environment === undefined || restore === undefined || deployment.plan === null) { throw new DeploymentFailure({ error: `Deployment ${deployment.id} has no restore plan; create a new restore deployment` }) }
-  const backup = await loadBackup(ctx, deployment, environment)
-  const databaseUrl = targetUrlFor(environment, ctx.env)
+  if (restore === undefined || deployment.plan === null) {
+    throw new DeploymentFailure({ error: `Deployment ${deployment.id} has no restore plan; create a new restore deployment` })
+  }
+  const backup = await loadBackup(run)
   const handler = handlerFor(environment)
   const lockRequested = performance.now()
-  const target = await handler.lock(databaseUrl, { waitMs: environment.migration_lock_wait })
+  const target = await handler.lock(run.databaseUrl(), { waitMs: environment.migration_lock_wait })
   try {
-    const live = await liveHistory(handler, databaseUrl)
+    const live = await liveHistory(run, handler)
     if (restorePlanChecksum(environment.name, backup.id, live) !== deployment.plan.checksum) {
       throw new DeploymentFailure({
-        error: "plan is stale: the database's migration history changed since the restore was planned; nothing was restored",
+        error: 'plan is stale: the database\'s migration history changed since the restore was planned; nothing was restored',
         suggestions: ['Create a new restore deployment so the current state can be reviewed']
       })
     }
-    const preRestore = await runBackupStep(ctx.pool, ctx.config, deployment, environment, databaseUrl, recorder)
+    const preRestore = await runBackupStep(run)
     await recorder.startStep('deploy', `restoring ${backup.id}; migration lock held after ${formatSeconds(performance.now() - lockRequested)} waiting`)
     let durationMs: number
     try {
-      ;({ durationMs } = await restoreRecordedBackup(backup, { databaseUrl, environment: environment.name, pgRestorePath: environment.backup.pg_restore_path }))
+      const target = { databaseUrl: run.databaseUrl(), environment: environment.name, pgRestorePath: environment.backup.pg_restore_path }
+      ;({ durationMs } = await restoreRecordedBackup(backup, target))
     } catch (error) {
       await recorder.log(`✗ Restore of ${backup.id} failed: ${safeErrorMessage(error)}`)
       throw new DeploymentFailure({
@@ -149,20 +150,19 @@ export async function runRestoreApplyPhase (
       })
     }
     await recorder.finishStep('deploy', 'passed', `restored ${backup.id} in ${formatSeconds(durationMs)}`)
-    await recorder.log(`✓ Restored backup: ${backup.id} (${formatSeconds(durationMs)})`, 'backup_restored', {
-      backup_id: backup.id,
-      pre_restore_backup_id: preRestore?.id ?? null
-    })
+    const restored = { backup_id: backup.id, pre_restore_backup_id: preRestore?.id ?? null }
+    await recorder.log(`✓ Restored backup: ${backup.id} (${formatSeconds(durationMs)})`, 'backup_restored', restored)
 
-    const healthAfter = await restoreHealthCheck(deployment, environment, databaseUrl, handler, recorder, 'after')
+    const healthAfter = await checkRestoreHealth(run, handler, 'after')
     await recorder.startStep('verify')
-    const after = new Set((await liveHistory(handler, databaseUrl)).map((e) => `${e.name}\0${e.checksum}`))
+    const after = new Set((await liveHistory(run, handler)).map((e) => `${e.name}\0${e.checksum}`))
     const expected = live.filter((e) => !restore.unapplies.some((u) => u.name === e.name && u.checksum === e.checksum)).concat(restore.reapplies)
     const missing = expected.filter((e) => !after.has(`${e.name}\0${e.checksum}`)).map((e) => e.name)
     const leftover = restore.unapplies.filter((e) => after.has(`${e.name}\0${e.checksum}`)).map((e) => e.name)
     if (missing.length > 0 || leftover.length > 0) {
       throw new DeploymentFailure({
-        error: `Verification failed: history differs from ${backup.id} (missing: ${missing.join(', ') || 'none'}; still applied: ${leftover.join(', ') || 'none'})`,
+        error: `Verification failed: history differs from ${backup.id} ` +
+          `(missing: ${missing.join(', ') || 'none'}; still applied: ${leftover.join(', ') || 'none'})`,
         backupId: preRestore?.id ?? null,
         suggestions: ['Inspect the history table before deploying again']
       })
@@ -170,60 +170,19 @@ export async function runRestoreApplyPhase (
     await recorder.finishStep('verify', 'passed', 'history table matches the backup')
     await recorder.log('✓ Verification: history table matches the backup')
 
-    const totalMs = performance.now() - input.startedMs
-    const report = {
-      status: 'success',
-      operation: 'restore-backup',
+    const backupId = preRestore?.id ?? null
+    const report = restoreReport({
       environment: environment.name,
       mode: environment.mode,
-      result: {
-        backup_id: backup.id,
-        pre_restore_backup_id: preRestore?.id ?? null,
-        migrations_unapplied: restore.unapplies.map((m) => m.name),
-        total_duration_seconds: Math.round(totalMs) / 1000,
-        health_check_before: input.healthBefore,
-        health_check_after: healthAfter
-      },
-      message: `Restored ${environment.name} to ${backup.id}`
-    }
-    if ((await transitionDeployment(ctx.pool, deployment.id, ['running'], { status: 'succeeded', report, steps: recorder.steps })) === undefined) return
-    await recorder.event('status_changed', { from: 'running', to: 'succeeded' })
-    await recorder.log(
-      completedBanner({
-        environment: environment.name,
-        migrationsApplied: 0,
-        durationMs: totalMs,
-        backupId: preRestore?.id ?? null,
-        healthy: healthAfter !== 'failed'
-      }),
-      'banner'
-    )
+      backupId: backup.id,
+      preRestoreBackupId: backupId,
+      unapplied: restore.unapplies.map((m) => m.name),
+      totalDurationMs: run.elapsedMs(),
+      healthCheckBefore: run.healthBefore(),
+      healthCheckAfter: healthAfter
+    })
+    return { status: 'succeeded', report, summary: { migrationsApplied: 0, durationMs: run.elapsedMs(), backupId, healthy: true } }
   } finally {
     await target.release()
   }
-}
-
-async function restoreHealthCheck (deployment: DeploymentRow, environment: EnvironmentConfig, databaseUrl: string, handler: MigrationHandler, recorder: DeploymentRecorder, when: 'before' | 'after'): Promise<string> {
-  const step = when === 'before' ? 'health_check_before' : 'health_check_after'
-  const label = when === 'before' ? 'Pre-restore health check' : 'Post-restore health check'
-  if (deployment.skip_health_check) {
-    await recorder.finishStep(step, 'skipped', 'skip_health_check was requested')
-    return 'skipped'
-  }
-  await recorder.startStep(step)
-  const result = await runHealthChecks({ databaseUrl, environment: restoreHealthConfig(environment), handler, source: [] })
-  if (!result.passed) {
-    await recorder.log(`✗ ${label}: failed`)
-    throw new DeploymentFailure({
-      error: `${label} failed`,
-      suggestions: [
-        ...(when === 'before' ? [] : ['The backup was restored; check the database and the application now']),
-        ...healthCheckSuggestions(result.details, environment)
-      ],
-      extraResult: { [when === 'before' ? 'health_check' : 'health_check_after']: 'failed', details: result.details }
-    })
-  }
-  await recorder.finishStep(step, 'passed', result.details.map((d) => `${d.check}: ${d.message}`).join('; '))
-  await recorder.log(`✓ ${label}: passed`)
-  return 'passed'
 }

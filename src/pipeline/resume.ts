@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { HistoryEntry, MigrationFile, MigrationIdentity, MigrationStatus } from '../handlers/types.js'
 import { PlanStaleError } from '../errors/pipeline-errors.js'
-import type { DeploymentRow, Plan } from '../store/deployments.js'
+import type { DeploymentRow, Plan } from '../domain/index.js'
 import { planChecksum } from './build-plan.js'
 
 /**

@@ -1,78 +1,69 @@
 import { AppError, WorkerStoppingError } from '../errors/index.js'
+import type { Phase } from '../domain/index.js'
 import { isConnectionError } from '../lib/connection-errors.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
-import { claimDeployment, transitionDeployment, type DeploymentRow, type Phase } from '../store/deployments.js'
-import { runApplyPhase } from './apply-phase.js'
+import { claimDeployment } from '../store/deployments.js'
+import { passApprovalGate } from './approval-gate.js'
 import { DeploymentFailure, type FailureDetails } from './deployment-failure.js'
 import { DeploymentRecorder } from './deployment-recorder.js'
-import { failedBanner } from './human-log.js'
+import { DeploymentRun } from './deployment-run.js'
+import { endDeployment, type Ending } from './end-deployment.js'
+import type { ApplyInput, Operation } from './operation.js'
+import { operationFor } from './operations.js'
 import type { PipelineContext } from './pipeline-context.js'
-import { runPlanPhase } from './plan-phase.js'
-import { runRestoreApplyPhase } from './restore-phase.js'
-import { errorReport } from './report.js'
+import { validateEnvironment } from './steps/preamble.js'
 
 /**
- * Runs one phase of a deployment, as a worker job does. Every failure of the deployment itself
- * ends it as `failed` with a report; only failures to reach the control database escape, so
- * BullMQ retries the job.
+ * Runs one phase of a deployment, as a worker job does, top to bottom: claim it, choose its
+ * operation, plan (then pass the approval gate and apply, in the same job, when nothing stops it)
+ * or apply an approved plan, and end it. Every failure of the deployment itself ends it as
+ * `failed` with a report; only a graceful shutdown and failures to reach the control database
+ * escape, so BullMQ hands the job over or retries it (and the retry resumes).
  */
 export async function runDeploymentPhase (ctx: PipelineContext, deploymentId: string, phase: Phase): Promise<void> {
-  const deployment = await claimDeployment(ctx.pool, deploymentId, phase)
-  if (deployment === undefined) {
+  const claimed = await claimDeployment(ctx.pool, deploymentId, phase)
+  if (claimed === undefined) {
     ctx.logger.info({ deployment_id: deploymentId, phase }, 'nothing to do: the deployment is not waiting for this phase (cancelled or already done)')
     return
   }
-  const log = ctx.logger.child({ deployment_id: deploymentId, phase })
-  const recorder = new DeploymentRecorder(ctx.pool, deployment, log)
-  const startedMs = performance.now()
+  const logger = ctx.logger.child({ deployment_id: deploymentId, phase })
+  const recorder = new DeploymentRecorder(ctx.pool, claimed, logger)
+  let run: DeploymentRun | undefined
+  let ending: Ending | undefined
   try {
     // The claim recorded queued→running (a resumed phase was running already: nothing changed).
-    if (phase === 'plan') {
-      await runPlanPhase(ctx, deployment, recorder)
-    } else {
-      if (deployment.operation === 'restore-backup') await runRestoreApplyPhase(ctx, deployment, recorder, { healthBefore: healthBeforeOf(deployment), startedMs })
-      else await runApplyPhase(ctx, deployment, recorder, { frozen: true, healthBefore: healthBeforeOf(deployment), startedMs })
-    }
+    const operation = operationFor(claimed)
+    run = new DeploymentRun(ctx, claimed, await validateEnvironment(ctx, claimed, recorder), recorder, logger)
+    ending = phase === 'plan' ? await planThenApply(run, operation) : await apply(run, operation, { frozen: true })
   } catch (error) {
-    // A graceful shutdown is not a failure: the worker hands the job to another one.
     if (error instanceof WorkerStoppingError) throw error
-    // A lost connection (the control database, mostly) is retried by BullMQ; the retry resumes.
     if (!(error instanceof AppError) && isConnectionError(error)) throw error
-    await recordFailure(ctx, deployment, recorder, error)
+    if (!(error instanceof AppError)) logger.error({ err: { message: safeErrorMessage(error) } }, 'deployment failed with an unexpected error')
+    ending = { status: 'failed', failure: failureFrom(error) }
   }
+  // Undefined: the deployment waits for approval.
+  if (ending !== undefined) await endDeployment({ db: ctx.pool, deployment: run?.deployment ?? claimed, recorder }, ['running'], ending)
 }
 
-function healthBeforeOf (deployment: DeploymentRow): string {
-  const step = deployment.steps.find((s) => s.name === 'health_check_before')
-  return step?.status === 'passed' ? 'passed' : step?.status === 'skipped' ? 'skipped' : 'not_run'
+/** The plan phase: plan, then, unless it ended or waits for approval, apply in the same job. */
+async function planThenApply (run: DeploymentRun, operation: Operation): Promise<Ending | undefined> {
+  const outcome = await operation.plan(run)
+  if ('ending' in outcome) return outcome.ending
+  const gate = await passApprovalGate(run, operation, outcome.planned.plan)
+  if (gate === 'wait') return undefined
+  return await apply(run, operation, { frozen: gate === 'approved', planned: outcome.planned })
+}
+
+async function apply (run: DeploymentRun, operation: Operation, input: ApplyInput): Promise<Ending> {
+  if (operation.apply === undefined) throw new DeploymentFailure({ error: `${operation.name} only plans; it has nothing to apply` })
+  return await operation.apply(run, input)
 }
 
 function failureFrom (error: unknown): FailureDetails {
   if (error instanceof DeploymentFailure) return error.failure
   if (error instanceof AppError) return { error: safeErrorMessage(error), suggestions: [] }
-  return { error: `Internal error: ${safeErrorMessage(error)}`, suggestions: ['This is a bug in migration-deployer or its environment; the worker log has the details'] }
-}
-
-async function recordFailure (ctx: PipelineContext, deployment: DeploymentRow, recorder: DeploymentRecorder, error: unknown): Promise<void> {
-  const failure = failureFrom(error)
-  const running = recorder.runningStep()
-  if (running !== undefined) await recorder.finishStep(running, 'failed', failure.error)
-  if (!(error instanceof AppError)) ctx.logger.error({ deployment_id: deployment.id, err: { message: safeErrorMessage(error) } }, 'deployment failed with an unexpected error')
-  const report = errorReport({
-    operation: deployment.operation,
-    environment: deployment.environment,
-    mode: deployment.mode,
-    error: failure.error,
-    failedMigration: failure.failedMigration ?? null,
-    migrationsAppliedBeforeFailure: failure.migrationsAppliedBeforeFailure ?? [],
-    backupId: failure.backupId ?? null,
-    rollbackInitiated: failure.rollbackInitiated ?? false,
-    rollbackStatus: failure.rollbackStatus ?? null,
-    suggestions: failure.suggestions ?? [],
-    ...(failure.extraResult === undefined ? {} : { extraResult: failure.extraResult })
-  })
-  const failed = await transitionDeployment(ctx.pool, deployment.id, ['running'], { status: 'failed', report, steps: recorder.steps })
-  if (failed === undefined) return
-  await recorder.event('status_changed', { from: 'running', to: 'failed', error: failure.error })
-  await recorder.log(failedBanner({ environment: deployment.environment, error: failure.error, suggestions: failure.suggestions ?? [] }), 'banner')
+  return {
+    error: `Internal error: ${safeErrorMessage(error)}`,
+    suggestions: ['This is a bug in migration-deployer or its environment; the worker log has the details']
+  }
 }

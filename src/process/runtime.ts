@@ -6,7 +6,7 @@ import { registerUrlSecret, safeErrorMessage } from '../lib/mask-secrets.js'
 import { createLogger } from '../logger.js'
 import { createDeploymentQueue, type DeploymentQueue } from '../queue/deployment-jobs.js'
 import { createRedisConnections, type RedisClient, type RedisConnections } from '../redis/connections.js'
-import { migrateControlDatabase } from '../store/control-schema.js'
+import { migrateControlDatabase } from './migrate-control-database.js'
 import { createControlPool, currentControlUrl } from '../store/pool.js'
 import type { PipelineContext } from '../pipeline/pipeline-context.js'
 

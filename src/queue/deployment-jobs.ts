@@ -1,6 +1,6 @@
 import { Queue, type JobsOptions } from 'bullmq'
 import type { QueueConnection } from '../redis/connections.js'
-import type { Phase } from '../store/deployments.js'
+import type { Phase } from '../domain/index.js'
 
 /**
  * What a job does: run a pipeline phase (`plan`, `apply`), or `expire` a deployment whose

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { BACKUP_ID_PATTERN } from '../backup/backup-id.js'
-import { DEPLOYMENT_STATUSES, OPERATIONS, STEP_NAMES } from '../store/deployments.js'
+import { DEPLOYMENT_STATUSES, OPERATIONS, STEP_NAMES } from '../domain/index.js'
 import { wellFormed } from './well-formed.js'
 
 /** Prisma's folder naming: digits (a timestamp), an underscore, a name. */

@@ -50,3 +50,12 @@ export async function checksumsAppliedIn (db: Queryable, environment: string, ch
   )
   return new Set(rows.map((row) => row.checksum))
 }
+
+/** What one deployment applied, in the order it applied them: names and durations. */
+export async function migrationsAppliedBy (db: Queryable, deploymentId: string): Promise<Array<{ name: string, durationMs: number }>> {
+  const { rows } = await db.query<{ migration_name: string, duration_ms: number }>(
+    'SELECT migration_name, duration_ms FROM applied_migrations WHERE deployment_id = $1 ORDER BY applied_at, migration_name',
+    [deploymentId]
+  )
+  return rows.map((row) => ({ name: row.migration_name, durationMs: row.duration_ms }))
+}

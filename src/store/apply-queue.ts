@@ -1,5 +1,5 @@
 import { LOCK_NAMESPACES } from './control-locks.js'
-import type { DeploymentRow } from './deployments.js'
+import type { DeploymentRow } from '../domain/index.js'
 import type { Queryable } from './pool.js'
 
 export type QueuedApply = Pick<DeploymentRow, 'id' | 'phase' | 'status'> & { apply_ticket: number }

@@ -21,3 +21,9 @@ export async function listApprovals (db: Queryable, deploymentId: string): Promi
   const { rows } = await db.query<ApprovalRow>('SELECT * FROM approvals WHERE deployment_id = $1 ORDER BY created_at, approver', [deploymentId])
   return rows
 }
+
+/** How many approvals a deployment has received. */
+export async function countApprovals (db: Queryable, deploymentId: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM approvals WHERE deployment_id = $1', [deploymentId])
+  return rows[0]?.n ?? 0
+}

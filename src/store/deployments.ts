@@ -1,108 +1,10 @@
-import type { ActorIdentity } from '../auth/identity.js'
-import type { MigrationFile } from '../handlers/types.js'
-import { SYSTEM_ACTOR } from '../auth/principal.js'
+import type { ActorIdentity, DeploymentRow, DeploymentStatus, Phase } from '../domain/index.js'
+import { SYSTEM_ACTOR, TERMINAL_STATUSES } from '../domain/index.js'
 import { LOCK_NAMESPACES } from './control-locks.js'
 import type { Queryable } from './pool.js'
 
-export const DEPLOYMENT_STATUSES = ['queued', 'running', 'pending_approval', 'succeeded', 'failed', 'rejected', 'cancelled', 'expired'] as const
-export type DeploymentStatus = typeof DEPLOYMENT_STATUSES[number]
-export const TERMINAL_STATUSES: readonly DeploymentStatus[] = ['succeeded', 'failed', 'rejected', 'cancelled', 'expired']
-
-export const OPERATIONS = ['deploy-migrations', 'preview-migrations', 'restore-backup'] as const
-export type Operation = typeof OPERATIONS[number]
-export type Phase = 'plan' | 'apply'
-
-export const STEP_NAMES = ['validate_environment', 'load_configuration', 'determine_mode', 'health_check_before', 'backup', 'check_pending', 'preview', 'approval', 'deploy', 'health_check_after', 'verify', 'rollback'] as const
-export type StepName = typeof STEP_NAMES[number]
-export type StepStatus = 'pending' | 'running' | 'passed' | 'failed' | 'skipped'
-
-export interface Step {
-  name: StepName
-  status: StepStatus
-  started_at: string | null
-  finished_at: string | null
-  detail: string | null
-}
-
-export interface PlannedMigration {
-  name: string
-  checksum: string
-  sql: string
-  transactional: boolean
-  warnings: Array<{ rule: string, message: string }>
-  estimated_duration_seconds: number
-  /** Where the estimate comes from: `measured in staging` (same checksum) or `size-based guess`. */
-  estimate_basis: string
-}
-
-/** What a restore-backup plan shows the approver: which backup, how old, what it un-applies. */
-export interface RestorePlan {
-  backup_id: string
-  backup_created_at: string
-  backup_age_seconds: number
-  backup_size_bytes: number | null
-  /** Applied now, absent from the backup: the restore removes them. */
-  unapplies: Array<{ name: string, checksum: string }>
-  /** In the backup, not applied now: the restore brings them back. */
-  reapplies: Array<{ name: string, checksum: string }>
-}
-
-export interface Plan {
-  checksum: string
-  pending_migrations: number
-  migrations: PlannedMigration[]
-  restore?: RestorePlan
-  /** `requires_success_in`: what the gate found when the plan was made. */
-  promotion_gate?: PromotionGateResult
-}
-
-export interface SourceInfo {
-  commit?: string | undefined
-  ref?: string | undefined
-  url?: string | undefined
-}
-
-/** The promotion gate's result (`requires_success_in`), kept in the plan so reviewers see it beside the SQL. */
-export interface PromotionGateResult {
-  requires_success_in: string[]
-  passed: boolean
-  /** Per required environment, the planned migrations not yet applied there. */
-  missing: Record<string, string[]>
-  message: string
-}
-
-/** A row of `deployments`. */
-export interface DeploymentRow {
-  id: string
-  operation: Operation
-  environment: string
-  mode: 'dev' | 'deploy'
-  status: DeploymentStatus
-  phase: Phase
-  requested_by: string
-  /** The requester's issuer, subject and person when it signed in with OIDC or SSO (null: a static token). */
-  requested_identity: ActorIdentity | null
-  dry_run: boolean
-  skip_backup: boolean
-  skip_health_check: boolean
-  working_directory: string | null
-  /** The backup a restore-backup deployment restores. */
-  backup_id: string | null
-  source: SourceInfo | null
-  inline_migrations: MigrationFile[] | null
-  source_snapshot: Array<{ name: string, checksum: string }> | null
-  plan: Plan | null
-  approvals_required: number
-  expires_at: Date | null
-  steps: Step[]
-  report: Record<string, unknown> | null
-  created_at: Date
-  updated_at: Date
-  started_at: Date | null
-  finished_at: Date | null
-}
-
-export type NewDeployment = Pick<DeploymentRow, 'id' | 'operation' | 'environment' | 'mode' | 'requested_by' | 'dry_run' | 'skip_backup' | 'skip_health_check' | 'working_directory' | 'source' | 'inline_migrations'> &
+export type NewDeployment = Pick<DeploymentRow,
+  'id' | 'operation' | 'environment' | 'mode' | 'requested_by' | 'dry_run' | 'skip_backup' | 'skip_health_check' | 'working_directory' | 'source' | 'inline_migrations'> &
   { backup_id?: string | null, requested_identity?: ActorIdentity | null }
 
 /**
@@ -186,6 +88,12 @@ export async function insertDeployments (db: Queryable, items: readonly Deployme
 export async function insertDeployment (db: Queryable, deployment: NewDeployment, created: DeploymentToInsert['created']): Promise<DeploymentRow> {
   const [row] = await insertDeployments(db, [{ deployment, created }])
   return row as DeploymentRow
+}
+
+/** Whether a deployment of this id exists (a cheap check before streaming its events). */
+export async function deploymentExists (db: Queryable, id: string): Promise<boolean> {
+  const { rowCount } = await db.query('SELECT 1 FROM deployments WHERE id = $1', [id])
+  return (rowCount ?? 0) > 0
 }
 
 export async function getDeployment (db: Queryable, id: string, options: { forUpdate?: boolean } = {}): Promise<DeploymentRow | undefined> {
@@ -291,6 +199,14 @@ export async function claimDeployment (db: Queryable, id: string, phase: Phase):
 export async function listPendingApprovalExpiries (db: Queryable): Promise<Array<{ id: string, expires_at: Date }>> {
   const { rows } = await db.query<{ id: string, expires_at: Date }>(
     `SELECT id, expires_at FROM deployments WHERE status = 'pending_approval' AND expires_at IS NOT NULL ORDER BY expires_at`
+  )
+  return rows
+}
+
+/** How many deployments are not finished, by environment and status (`queued`, `running`, `pending_approval`). */
+export async function countUnfinishedDeployments (db: Queryable): Promise<Array<{ environment: string, status: DeploymentStatus, n: number }>> {
+  const { rows } = await db.query<{ environment: string, status: DeploymentStatus, n: number }>(
+    `SELECT environment, status, count(*)::int AS n FROM deployments WHERE status IN ('queued', 'running', 'pending_approval') GROUP BY environment, status`
   )
   return rows
 }

@@ -34,7 +34,6 @@ export async function appendEvent (db: Queryable, event: NewEvent): Promise<Depl
   return rows[0] as DeploymentEvent
 }
 
-/** Events of one deployment in order, optionally only those after an event id. */
 /** Appends an environment-level event (no deployment): resolving a migration, for example. */
 export async function appendEnvironmentEvent (
   db: Queryable,
@@ -47,6 +46,13 @@ export async function appendEnvironmentEvent (
   return rows[0] as DeploymentEvent
 }
 
+/** Whether a deployment already has an event of `type` recorded for `phase` (`data.phase`). */
+export async function hasPhaseEvent (db: Queryable, deploymentId: string, type: string, phase: string): Promise<boolean> {
+  const { rowCount } = await db.query(`SELECT 1 FROM deployment_events WHERE deployment_id = $1 AND type = $2 AND data->>'phase' = $3 LIMIT 1`, [deploymentId, type, phase])
+  return (rowCount ?? 0) > 0
+}
+
+/** Events of one deployment in order, optionally only those after an event id. */
 export async function listEvents (db: Queryable, deploymentId: string, afterId = 0): Promise<DeploymentEvent[]> {
   const { rows } = await db.query<DeploymentEvent>(
     'SELECT * FROM deployment_events WHERE deployment_id = $1 AND id > $2 ORDER BY id',

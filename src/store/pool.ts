@@ -106,3 +106,8 @@ export async function withTransaction<T> (pool: pg.Pool, fn: (client: pg.PoolCli
 }
 
 export type Queryable = pg.Pool | pg.PoolClient | pg.Client
+
+/** A round trip to the control database: what readiness checks. */
+export async function pingControlDatabase (db: Queryable): Promise<void> {
+  await db.query('SELECT 1')
+}

@@ -1,6 +1,7 @@
 import type pg from 'pg'
 import { LOCK_NAMESPACES } from './control-locks.js'
-import { insertDeployments, type DeploymentRow, type DeploymentToInsert } from './deployments.js'
+import type { DeploymentRow } from '../domain/index.js'
+import { insertDeployments, type DeploymentToInsert } from './deployments.js'
 
 /** A new deployment not recorded: its requester already has `max` deployments queued or running. */
 export interface QueuedWorkRefusal {

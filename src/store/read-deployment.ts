@@ -1,6 +1,7 @@
 import pg from 'pg'
 import type { ApprovalRow } from './approvals.js'
-import { resourceColumns, type DeploymentRow } from './deployments.js'
+import { resourceColumns } from './deployments.js'
+import type { DeploymentRow } from '../domain/index.js'
 import type { Queryable } from './pool.js'
 
 // Which versions of the rows a resource is made of: the deployment row's xmin (the transaction

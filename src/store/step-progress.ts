@@ -1,4 +1,4 @@
-import type { Step } from './deployments.js'
+import type { Step } from '../domain/index.js'
 import type { Queryable } from './pool.js'
 
 /**

@@ -1,4 +1,4 @@
-import { TERMINAL_STATUSES, type DeploymentStatus } from './deployments.js'
+import { TERMINAL_STATUSES, type DeploymentStatus } from '../domain/index.js'
 import type { Queryable } from './pool.js'
 
 export interface StreamState {

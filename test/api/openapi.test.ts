@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
-import { generateOpenApiDocument, serializeOpenApi } from '../../src/api/openapi-document.js'
+import { generateOpenApiDocument, serializeOpenApi } from '../../src/openapi-document.js'
 import { PROJECT_ROOT } from '../helpers/harness.js'
 
 const COMMITTED = path.join(PROJECT_ROOT, 'openapi/openapi.json')

@@ -7,6 +7,7 @@ import { reconcileQueue } from '../../src/worker.js'
 import type { DeploymentResource } from '../../src/schemas/deployment.js'
 import { queryDatabase } from '../helpers/databases.js'
 import { startHarness, type Harness } from '../helpers/harness.js'
+import { until } from '../helpers/until.js'
 
 /**
  * `expires_after` ends an unapproved deployment as `expired` on time: when it enters
@@ -30,9 +31,7 @@ async function pending (h: Harness): Promise<DeploymentResource> {
   const deployment = await h.waitFor(created.json().id, ['pending_approval', 'failed', 'succeeded'])
   if (deployment.status !== 'pending_approval') throw new Error(`expected pending_approval: ${JSON.stringify(deployment.report)}`)
   // The worker schedules the expiry job right after the status change: wait for it too.
-  for (const deadline = Date.now() + 5_000; await expiryJob(h, deployment.id) === undefined && Date.now() < deadline;) {
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
+  await until(async () => await expiryJob(h, deployment.id), `the expiry job of ${deployment.id}`, 5_000, 10)
   return deployment
 }
 
@@ -82,11 +81,10 @@ t.test('an expiry job that runs early (clock skew) goes back to wait until expir
   const job = await expiryJob(h, deployment.id) as Job<DeploymentJobData>
   await job.promote()
   // Wait until the worker has run it once and put it back among the delayed jobs.
-  for (;;) {
+  await until(async () => {
     const current = await expiryJob(h, deployment.id)
-    if (current !== undefined && (current.attemptsStarted ?? 0) >= 1 && await current.getState() === 'delayed') break
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
+    return current !== undefined && (current.attemptsStarted ?? 0) >= 1 && await current.getState() === 'delayed' ? true : undefined
+  }, 'the expiry job to run once and be delayed again')
   const back = await expiryJob(h, deployment.id)
   t.equal(back?.attemptsStarted, 1, 'it ran once')
   t.ok(Math.abs((back?.processedOn ?? 0) + (back?.delay ?? 0) - new Date(deployment.approval?.expires_at as string).getTime()) < 1000, 'and waits for expires_at again')
@@ -140,7 +138,7 @@ t.test('an approved deployment is untouched when its expiry job runs', async (t)
   // Run the delayed job now, through the worker.
   const job = await expiryJob(h, deployment.id) as Job<DeploymentJobData>
   await job.promote()
-  while (await expiryJob(h, deployment.id) !== undefined) await new Promise((resolve) => setTimeout(resolve, 20))
+  await until(async () => await expiryJob(h, deployment.id) === undefined ? true : undefined, 'the expiry job to finish')
   const after = (await h.request('GET', `/deployments/${deployment.id}`)).json<DeploymentResource>()
   t.equal(after.status, 'succeeded', 'the job was a no-op')
   const events = (await h.request('GET', `/deployments/${deployment.id}/events`)).json<{ events: AuditEvent[] }>().events

@@ -37,14 +37,22 @@ t.test('a failing migration restores the backup: schema, data and history exactl
   t.equal(failing.status, 'failed')
   const report = failing.report as {
     error: string
-    result: { backup_id: string; failed_migration: string; migrations_applied_before_failure: string[]; rollback_initiated: boolean; rollback_status: string }
-    recovery: { backup_id: string; rollback_command: string; suggestions: string[] }
+    result: {
+      backup_id: string
+      failed_migration: string
+      migrations_applied_before_failure: number
+      applied_migrations: string[]
+      rollback_initiated: boolean
+      rollback_status: string
+    }
+    recovery: { backup_id: string, rollback_command: string, suggestions: string[] }
   }
   t.equal(report.error, 'Migration 20250203000000_broken failed')
   t.match(report.result.backup_id, /^backup-\d{8}-\d{6}/)
-  t.same(report.result.migrations_applied_before_failure, ['20250201000000_categories', '20250202000000_post_category'])
+  t.equal(report.result.migrations_applied_before_failure, 2)
+  t.same(report.result.applied_migrations, ['20250201000000_categories', '20250202000000_post_category'])
   t.equal(report.result.rollback_initiated, true)
-  t.equal(report.result.rollback_status, 'succeeded')
+  t.equal(report.result.rollback_status, 'success')
   t.equal(report.recovery.backup_id, report.result.backup_id)
   t.match(report.recovery.suggestions[0], /restored to backup/)
   t.same(failing.steps.filter((s) => ['backup', 'deploy', 'rollback'].includes(s.name)).map((s) => [s.name, s.status]), [['backup', 'passed'], ['deploy', 'failed'], ['rollback', 'passed']])
@@ -100,7 +108,7 @@ t.test('a failing post-deployment SQL check triggers the restore', async (t) => 
   t.equal(report.error, 'Post-deployment health check failed')
   t.equal(report.result.health_check_after, 'failed')
   t.equal(report.result.auto_rollback_triggered, true)
-  t.equal(report.result.rollback_status, 'succeeded')
+  t.equal(report.result.rollback_status, 'success')
   t.equal(await pgDumpText(db, ['--schema-only']), schemaBefore, 'UserProfile is gone again')
   t.equal((await queryDatabase<{ n: number }>(db, 'SELECT count(*)::int AS n FROM _prisma_migrations'))[0]?.n, 5)
 })

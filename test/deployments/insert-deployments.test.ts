@@ -4,6 +4,7 @@ import { LOCK_NAMESPACES } from '../../src/store/control-locks.js'
 import { insertDeployments, type DeploymentToInsert, type NewDeployment } from '../../src/store/deployments.js'
 import { createControlPool } from '../../src/store/pool.js'
 import { createControlDatabase, databaseUrl, dropDatabase } from '../helpers/databases.js'
+import { until } from '../helpers/until.js'
 
 const control = await createControlDatabase()
 const pool = createControlPool(databaseUrl(control), { max: 6 })
@@ -61,11 +62,10 @@ t.test('a deployment that may apply waits for its environment\'s ticket lock; a 
 
   const waiting = insertDeployments(pool, [toInsert('production'), toInsert('staging')])
   // Wait until PostgreSQL reports the statement waiting for the advisory lock (no sleeps).
-  for (;;) {
+  await until(async () => {
     const { rows } = await pool.query("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
-    if (rows.length > 0) break
-    await new Promise((resolve) => setImmediate(resolve))
-  }
+    return rows.length > 0 ? true : undefined
+  }, 'the insert to wait for the advisory lock', 10_000, 1)
   // The holder numbers its ticket only now: a statement that had numbered its rows before waiting would have lower ones.
   const { rows: [held] } = await holder.query<{ ticket: string }>("SELECT nextval('deployment_apply_ticket_seq') AS ticket")
   await holder.query('COMMIT')

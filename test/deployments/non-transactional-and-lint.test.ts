@@ -35,11 +35,12 @@ t.test('a failed concurrent index build leaves Prisma\'s failed row, reports the
   t.equal(done.status, 'failed')
   const report = done.report as {
     error: string
-    result: { failed_migration: string; migrations_applied_before_failure: string[]; database_error: string }
+    result: { failed_migration: string, migrations_applied_before_failure: number, applied_migrations: string[], database_error: string }
     recovery: { suggestions: string[] }
   }
   t.equal(report.error, 'Migration 20250102000000_unique_email failed')
-  t.same(report.result.migrations_applied_before_failure, ['20250101000000_accounts'])
+  t.equal(report.result.migrations_applied_before_failure, 1)
+  t.same(report.result.applied_migrations, ['20250101000000_accounts'])
   t.match(report.result.database_error, /could not create unique index "accounts_email_key"/)
   t.match(report.result.database_error, /invalid index left behind: public\.accounts_email_key on accounts/)
   t.match(report.recovery.suggestions[0], /resolve/)

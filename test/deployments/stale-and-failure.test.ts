@@ -23,11 +23,12 @@ t.test('a target changed between approval and apply fails as "plan is stale" and
   const report = done.report as {
     status: string
     error: string
-    result: { migrations_applied_before_failure: string[]; stale: { planned: string[]; pending_now: string[] } }
+    result: { migrations_applied_before_failure: number, applied_migrations: string[], stale: { planned: string[], pending_now: string[] } }
   }
   t.equal(report.status, 'error')
   t.match(report.error, /^plan is stale/)
-  t.same(report.result.migrations_applied_before_failure, [])
+  t.equal(report.result.migrations_applied_before_failure, 0)
+  t.same(report.result.applied_migrations, [])
   t.equal(report.result.stale.planned.length, 5)
   t.equal(report.result.stale.pending_now.length, 4)
   const rows = await queryDatabase<{ migration_name: string }>(h.targets.production as string, 'SELECT migration_name FROM _prisma_migrations')
@@ -59,7 +60,8 @@ t.test('a failing migration: earlier ones stay applied, the failing one rolls ba
   t.equal(report.environment, 'dev')
   t.equal(report.error, `Migration ${third} failed`)
   t.equal(report.result.failed_migration, third)
-  t.same(report.result.migrations_applied_before_failure, [first, second])
+  t.equal(report.result.migrations_applied_before_failure, 2)
+  t.same(report.result.applied_migrations, [first, second])
   t.match(report.result.database_error, /relation "ProjectTag" does not exist/)
   t.equal(report.result.sqlstate, '42P01')
   t.equal(report.result.rollback_initiated, false)

@@ -1,7 +1,8 @@
 import pg from 'pg'
 import t from 'tap'
 import { startHarness } from '../helpers/harness.js'
-import { killAll, serviceEnv, slowMigrations, spawnService, until, writeServiceConfig, type ServiceProcess } from '../reliability/helpers/processes.js'
+import { killAll, serviceEnv, slowMigrations, spawnService, writeServiceConfig, type ServiceProcess } from '../reliability/helpers/processes.js'
+import { until } from '../helpers/until.js'
 import { appliedCount, migrationStates, unfinishedRows } from '../reliability/helpers/target-state.js'
 import { startRedisCluster } from './helpers/redis-cluster.js'
 

@@ -11,9 +11,10 @@ const SQL_APP = ['V1__create_accounts', 'V1_1__add_account_email', 'V1_9__create
 interface Report {
   error?: string
   result: {
-    migrations?: Array<{ name: string; status: string }>
+    migrations?: Array<{ name: string, status: string }>
     failed_migration?: string
-    migrations_applied_before_failure?: string[]
+    migrations_applied_before_failure?: number
+    applied_migrations?: string[]
     database_error?: string
   }
   recovery?: { suggestions: string[] }
@@ -117,7 +118,8 @@ t.test('drift, a failing file, a failing CONCURRENTLY file with resolve, the loc
     t.equal(failed.status, 'failed')
     t.equal(failed.report.error, 'Migration V2__add_widget_owner failed')
     t.equal(failed.report.result.failed_migration, 'V2__add_widget_owner')
-    t.same(failed.report.result.migrations_applied_before_failure, ['V1__create_widgets'])
+    t.equal(failed.report.result.migrations_applied_before_failure, 1)
+    t.same(failed.report.result.applied_migrations, ['V1__create_widgets'])
     t.equal(failed.report.result.database_error, 'relation "owners" does not exist')
     t.match(failed.report.recovery?.suggestions.join('\n'), /was rolled back and is not recorded/)
     t.same(await queryDatabase(db, 'SELECT name, finished_at IS NOT NULL AS finished FROM schema_history ORDER BY id'), [{ name: 'V1__create_widgets', finished: true }], 'the configured history table; no row for the failed file')

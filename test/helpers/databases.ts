@@ -3,7 +3,8 @@ import path from 'node:path'
 import pg from 'pg'
 import { randomBytes } from 'node:crypto'
 import { sha256Hex } from '../../src/lib/checksum.js'
-import { CONTROL_MIGRATIONS_DIR, migrateControlDatabase } from '../../src/store/control-schema.js'
+import { migrateControlDatabase } from '../../src/process/migrate-control-database.js'
+import { CONTROL_MIGRATIONS_DIR } from '../../src/store/control-schema.js'
 
 /** A URL to the server's maintenance database, for CREATE/DROP DATABASE. */
 export function adminUrl (): string {

@@ -15,6 +15,7 @@ import { buildServer } from '../../src/server.js'
 import { createDeploymentWorker } from '../../src/worker.js'
 import type { DeploymentJobData, JobPhase } from '../../src/queue/deployment-jobs.js'
 import { createControlDatabase, createEmptyDatabase, databaseUrl, dropDatabase } from './databases.js'
+import { until } from './until.js'
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url))
 export const FIXTURES = path.join(PROJECT_ROOT, 'migrations-fixtures')
@@ -157,13 +158,14 @@ export async function startHarness (options: HarnessOptions = {}): Promise<Harne
   }
 
   const waitFor: Harness['waitFor'] = async (id, statuses, timeoutMs = 60_000) => {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const response = await request('GET', `/deployments/${id}`, { as: 'viewer' })
-      const deployment = response.json<DeploymentResource>()
-      if (statuses.includes(deployment.status)) return deployment
-      if (Date.now() > deadline) throw new Error(`deployment ${id} is ${deployment.status} after ${timeoutMs} ms, expected ${statuses.join('|')}: ${JSON.stringify(deployment.report)}`)
-      await new Promise((resolve) => setTimeout(resolve, 25))
+    let last: DeploymentResource | undefined
+    try {
+      return await until(async () => {
+        last = (await request('GET', `/deployments/${id}`, { as: 'viewer' })).json<DeploymentResource>()
+        return statuses.includes(last.status) ? last : undefined
+      }, `deployment ${id} to be ${statuses.join('|')}`, timeoutMs, 25)
+    } catch (error) {
+      throw new Error(`${(error as Error).message}: it is ${last?.status ?? 'unknown'}, report ${JSON.stringify(last?.report ?? null)}`)
     }
   }
 

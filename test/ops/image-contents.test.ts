@@ -9,7 +9,8 @@ import { redisConnectionOptions } from '../../src/config/runtime.js'
 import { createEmptyDatabase, databaseUrl, dropDatabase, queryDatabase } from '../helpers/databases.js'
 import { PROJECT_ROOT } from '../helpers/harness.js'
 import { reproduceImage } from '../helpers/reproduce-image.js'
-import { freePort, killAll, spawnService, until, type ServiceProcess } from '../reliability/helpers/processes.js'
+import { until } from '../helpers/until.js'
+import { freePort, killAll, spawnService, type ServiceProcess } from '../reliability/helpers/processes.js'
 
 // The production image's contents, proven without a Docker engine: the Dockerfile's stages are
 // reproduced from the tracked files (test/helpers/reproduce-image.ts), then the runtime stage's

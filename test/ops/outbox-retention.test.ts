@@ -1,9 +1,9 @@
 import t from 'tap'
 import { parseConfig } from '../../src/config/load.js'
 import { startNotifications } from '../../src/notifications/index.js'
-import { pruneNotificationOutbox } from '../../src/notifications/prune-outbox.js'
+import { pruneNotificationOutbox } from '../../src/store/notifications.js'
 import { PROJECT_ROOT, startHarness, type Harness } from '../helpers/harness.js'
-import { until } from '../reliability/helpers/processes.js'
+import { until } from '../helpers/until.js'
 
 const DAY_MS = 86_400_000
 

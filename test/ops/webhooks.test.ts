@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { startNotifications } from '../../src/notifications/index.js'
 import { startHarness, type Harness } from '../helpers/harness.js'
+import { until } from '../helpers/until.js'
 
 interface Received { headers: IncomingHttpHeaders, body: string, verified: boolean, answered: number }
 
@@ -11,12 +12,11 @@ const SECRET = 'whsec-test-9f2c1a'
 
 /** The deployment's webhook_delivery audit events, once there are at least `count`. */
 async function auditedDeliveries (h: Harness, id: string, count: number): Promise<Array<Record<string, unknown>>> {
-  for (;;) {
+  return await until(async () => {
     const events = (await h.request('GET', `/deployments/${id}/events`)).json().events as Array<{ type: string, data: Record<string, unknown> }>
     const deliveries = events.filter((e) => e.type === 'webhook_delivery').map((e) => e.data)
-    if (deliveries.length >= count) return deliveries
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+    return deliveries.length >= count ? deliveries : undefined
+  }, `${count} audited webhook deliveries of ${id}`, 30_000, 50)
 }
 
 /** A webhook receiver on loopback that verifies each signature and answers 500 to the first `failFirst` deliveries. */

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { startHarness } from '../helpers/harness.js'
-import { until } from './helpers/processes.js'
+import { until } from '../helpers/until.js'
 import { startOwnPostgres } from './helpers/own-postgres.js'
 
 const environments = { staging: { working_directory: 'app', health_check: { checks: ['connectivity'], timeout: '5s' } } }

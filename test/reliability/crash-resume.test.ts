@@ -2,7 +2,8 @@ import pg from 'pg'
 import t from 'tap'
 import { databaseUrl } from '../helpers/databases.js'
 import { startHarness } from '../helpers/harness.js'
-import { killAll, serviceEnv, slowMigrations, spawnService, until, writeServiceConfig, type ServiceProcess } from './helpers/processes.js'
+import { until } from '../helpers/until.js'
+import { killAll, serviceEnv, slowMigrations, spawnService, writeServiceConfig, type ServiceProcess } from './helpers/processes.js'
 import { migrationStates, unfinishedRows } from './helpers/target-state.js'
 
 // Ten rounds of kill -9 at a random point of a 30-migration apply, alternating an unprotected

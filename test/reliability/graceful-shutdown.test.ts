@@ -1,5 +1,6 @@
 import t from 'tap'
-import { serviceEnv, slowMigrations, spawnService, until, startProcessHarness } from './helpers/processes.js'
+import { until } from '../helpers/until.js'
+import { serviceEnv, slowMigrations, spawnService, startProcessHarness } from './helpers/processes.js'
 import { appliedCount, migrationStates, unfinishedRows } from './helpers/target-state.js'
 
 const environments = { staging: { health_check: { checks: ['connectivity'], timeout: '5s' } } }

@@ -1,7 +1,8 @@
 import t from 'tap'
 import { tokenOf, type TokenName } from '../helpers/harness.js'
 import type { DeploymentResource } from '../../src/schemas/deployment.js'
-import { serviceEnv, slowMigrations, spawnService, freePort, until, startProcessHarness } from './helpers/processes.js'
+import { until } from '../helpers/until.js'
+import { serviceEnv, slowMigrations, spawnService, freePort, startProcessHarness } from './helpers/processes.js'
 import { migrationStates } from './helpers/target-state.js'
 
 const HEALTH = { checks: ['connectivity'], timeout: '5s' }

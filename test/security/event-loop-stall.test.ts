@@ -1,6 +1,7 @@
 import t from 'tap'
 import { startHarness } from '../helpers/harness.js'
-import { serviceEnv, spawnService, until, writeServiceConfig, type ServiceProcess } from '../reliability/helpers/processes.js'
+import { serviceEnv, spawnService, writeServiceConfig, type ServiceProcess } from '../reliability/helpers/processes.js'
+import { until } from '../helpers/until.js'
 
 /**
  * Issue 17, finding 3: one request must not stall the event loop. In the all-in-one `start`

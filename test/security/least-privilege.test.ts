@@ -6,12 +6,12 @@ import pg from 'pg'
 import t from 'tap'
 import { ConfigError } from '../../src/errors/config-error.js'
 import { startNotifications } from '../../src/notifications/index.js'
-import { pruneNotificationOutbox } from '../../src/notifications/prune-outbox.js'
-import { migrateControlDatabase } from '../../src/store/control-schema.js'
+import { pruneNotificationOutbox } from '../../src/store/notifications.js'
+import { migrateControlDatabase } from '../../src/process/migrate-control-database.js'
 import { runCli } from '../helpers/cli.js'
 import { adminUrl, createEmptyDatabase, databaseUrl, dropDatabase } from '../helpers/databases.js'
 import { PROJECT_ROOT, startHarness, type Harness } from '../helpers/harness.js'
-import { until } from '../reliability/helpers/processes.js'
+import { until } from '../helpers/until.js'
 
 // The service connected to its control database as the role ops/control-db-role.sql creates,
 // set up exactly as the README says: `migration-deployer migrate` as the owner, then the SQL file.

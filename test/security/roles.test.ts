@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { LightMyRequestResponse } from 'fastify'
 import t, { type Test } from 'tap'
-import type { Role } from '../../src/config/schema.js'
+import type { Role } from '../../src/domain/index.js'
 import { startHarness, TOKENS, type Harness, type TokenName } from '../helpers/harness.js'
 
 /**

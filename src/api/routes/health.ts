@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { pingControlDatabase } from '../../store/pool.js'
 
 const readySchema = z.object({
   status: z.enum(['ok', 'unavailable']),
@@ -31,7 +32,7 @@ const healthRoutes: FastifyPluginAsyncZod = async (app) => {
     }
   }, async (_request, reply) => {
     const [db, redis] = await Promise.all([
-      within(2000, app.services.pool.query('SELECT 1')).then(() => 'ok' as const, () => 'unavailable' as const),
+      within(2000, pingControlDatabase(app.services.pool)).then(() => 'ok' as const, () => 'unavailable' as const),
       within(2000, app.services.redis.ping()).then(() => 'ok' as const, () => 'unavailable' as const)
     ])
     const ok = db === 'ok' && redis === 'ok'

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { ROLES } from '../../config/schema.js'
+import { ROLES } from '../../domain/index.js'
 import { authErrors } from '../../schemas/common.js'
 import { principalOf } from '../plugins/auth.js'
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { ROLES } from '../../config/schema.js'
+import { ROLES } from '../../domain/index.js'
 import { AppError, NotFoundError } from '../../errors/index.js'
 import { safeErrorMessage } from '../../lib/mask-secrets.js'
 import { errorBodySchema } from '../../schemas/common.js'

@@ -1,6 +1,6 @@
 import path from 'node:path'
 import { execa } from 'execa'
-import { describeToolFailure } from '../../backup/tool-failure.js'
+import { describeToolFailure } from '../../lib/tool-failure.js'
 import { maskSecrets, registerUrlSecret } from '../../lib/mask-secrets.js'
 
 /** A line the tool printed (stdout or stderr), ANSI colours removed, with when it arrived. */

@@ -1,6 +1,6 @@
 import type pg from 'pg'
 import { LockTimeoutError } from '../../errors/index.js'
-import { connectTarget } from '../target-connection.js'
+import { connectTarget } from '../../lib/target-connection.js'
 import { describeLockHolders } from './lock-holders.js'
 
 const QUERY_CANCELED = '57014'

@@ -1,11 +1,10 @@
 import { BackupError, backupRecord, pruneBackups, takeBackup } from '../../backup/index.js'
-import type { Config, EnvironmentConfig } from '../../config/load.js'
+import type { EnvironmentConfig } from '../../config/load.js'
 import { safeErrorMessage } from '../../lib/mask-secrets.js'
 import { backupOfDeployment, recordBackup, type BackupRow } from '../../store/backups.js'
-import type { DeploymentRow } from '../../store/deployments.js'
-import type { Queryable } from '../../store/pool.js'
+import type { DeploymentRow } from '../../domain/index.js'
 import { DeploymentFailure } from '../deployment-failure.js'
-import type { DeploymentRecorder } from '../deployment-recorder.js'
+import type { DeploymentRun } from '../deployment-run.js'
 import { formatSeconds } from '../human-log.js'
 
 /** Whether this deployment takes a backup before applying, and if not, why not (for the step's detail). */
@@ -24,14 +23,9 @@ export function backupDecision (deployment: Pick<DeploymentRow, 'skip_backup' | 
  * lock, so it is the state the migrations start from). A failure aborts the deployment with the
  * seed's backup-failure shape; nothing has been applied.
  */
-export async function runBackupStep (
-  db: Queryable,
-  config: Config,
-  deployment: DeploymentRow,
-  environment: EnvironmentConfig,
-  databaseUrl: string,
-  recorder: DeploymentRecorder
-): Promise<BackupRow | null> {
+export async function runBackupStep (run: DeploymentRun): Promise<BackupRow | null> {
+  const { deployment, environment, recorder } = run
+  const db = run.ctx.pool
   const decision = backupDecision(deployment, environment)
   if (!decision.take) {
     await recorder.finishStep('backup', 'skipped', decision.reason)
@@ -49,7 +43,7 @@ export async function runBackupStep (
   await recorder.startStep('backup', `provider ${environment.backup.provider}`)
   let backup: BackupRow
   try {
-    const result = await takeBackup(environment.backup, { databaseUrl, environment: environment.name, baseDir: config.base_dir })
+    const result = await takeBackup(environment.backup, { databaseUrl: run.databaseUrl(), environment: environment.name, baseDir: run.ctx.config.base_dir })
     if (result === null) {
       await recorder.finishStep('backup', 'skipped', 'backup.provider is none')
       return null

@@ -1,5 +1,5 @@
 import type { EnvironmentConfig } from '../../config/load.js'
-import { connectTarget } from '../../handlers/target-connection.js'
+import { connectTarget } from '../../lib/target-connection.js'
 import type { MigrationHandler, MigrationIdentity, MigrationStatus } from '../../handlers/types.js'
 import { maskSecrets, safeErrorMessage } from '../../lib/mask-secrets.js'
 import { inspectTargetRole } from './target-role.js'

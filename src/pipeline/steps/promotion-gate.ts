@@ -1,9 +1,9 @@
 import type { EnvironmentConfig } from '../../config/load.js'
 import { checksumsAppliedIn } from '../../store/applied-migrations.js'
-import type { DeploymentRow, Plan, PromotionGateResult } from '../../store/deployments.js'
+import type { Plan, PromotionGateResult } from '../../domain/index.js'
 import type { Queryable } from '../../store/pool.js'
 import { DeploymentFailure } from '../deployment-failure.js'
-import type { DeploymentRecorder } from '../deployment-recorder.js'
+import type { DeploymentRun } from '../deployment-run.js'
 
 /** Per environment of `requires_success_in`, the planned migrations not yet applied there (by checksum). */
 export async function missingPromotions (db: Queryable, environment: Pick<EnvironmentConfig, 'requires_success_in'>, plan: Pick<Plan, 'migrations'>): Promise<Record<string, string[]>> {
@@ -43,10 +43,8 @@ export async function checkPromotionGate (
  * The promotion gate, enforced while the plan is made, before the approval gate: a plan the
  * gate refuses ends the deployment before anyone is asked to approve it. A dry run only warns.
  */
-export async function enforcePromotionGate (
-  deployment: Pick<DeploymentRow, 'dry_run'>, environment: EnvironmentConfig, plan: Pick<Plan, 'migrations'>,
-  gate: PromotionGateResult | undefined, recorder: DeploymentRecorder
-): Promise<void> {
+export async function enforcePromotionGate (run: DeploymentRun, plan: Pick<Plan, 'migrations'>, gate: PromotionGateResult | undefined): Promise<void> {
+  const { deployment, environment, recorder } = run
   if (gate === undefined || plan.migrations.length === 0) return
   if (gate.passed) {
     await recorder.log(`✓ Promotion gate: ${gate.message}`)

@@ -1,6 +1,6 @@
 import type pg from 'pg'
 import type { EnvironmentConfig } from '../../config/load.js'
-import { connectTarget } from '../../handlers/target-connection.js'
+import { connectTarget } from '../../lib/target-connection.js'
 import { safeErrorMessage } from '../../lib/mask-secrets.js'
 import { DeploymentFailure } from '../deployment-failure.js'
 import type { DeploymentRecorder } from '../deployment-recorder.js'

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
-import { until } from '../../reliability/helpers/processes.js'
+import { until } from '../../helpers/until.js'
 import { cleanUpAtExit } from './leftovers.js'
 
 const run = promisify(execFile)

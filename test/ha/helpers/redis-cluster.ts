@@ -5,7 +5,7 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
 import type { RedisSettings } from '../../../src/redis/settings.js'
-import { until } from '../../reliability/helpers/processes.js'
+import { until } from '../../helpers/until.js'
 import { cleanUpAtExit, killQuietly } from './leftovers.js'
 
 const run = promisify(execFile)

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Redis } from 'ioredis'
 import type { RedisSettings } from '../../../src/redis/settings.js'
-import { until } from '../../reliability/helpers/processes.js'
+import { until } from '../../helpers/until.js'
 import { cleanUpAtExit, killQuietly } from './leftovers.js'
 
 export const SENTINEL_NAME = 'deployer'

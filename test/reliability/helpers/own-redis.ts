@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { Redis } from 'ioredis'
-import { freePort, until } from './processes.js'
+import { until } from '../../helpers/until.js'
+import { freePort } from './processes.js'
 
 /**
  * A throwaway redis-server on its own port, for tests that stop it or FLUSHALL it (never the

@@ -146,17 +146,6 @@ export async function killAll (registry: ServiceProcess[]): Promise<void> {
   }))
 }
 
-/** Polls `check` every `everyMs` until it returns a value other than undefined. */
-export async function until<T> (check: () => Promise<T | undefined>, what: string, timeoutMs = 60_000, everyMs = 20): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${timeoutMs} ms`)
-    await new Promise((resolve) => setTimeout(resolve, everyMs))
-  }
-}
-
 /**
  * A harness without an in-process worker, a service config file for real processes, and the list
  * those processes go in; the test's teardown kills them, removes the file and closes the harness.

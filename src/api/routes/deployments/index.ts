@@ -12,7 +12,8 @@ import { approveDeployment, cancelDeployment, rejectDeployment } from '../../../
 import { createDeployment, recordWithinQueuedWorkLimit } from '../../../pipeline/create-deployment.js'
 import { authErrors, deploymentIdParams, errorBodySchema } from '../../../schemas/common.js'
 import { approveBody, createDeploymentBody, deploymentListSchema, deploymentSchema, listDeploymentsQuery, rejectBody } from '../../../schemas/deployment.js'
-import { listDeployments, type DeploymentRow, type DeploymentToInsert } from '../../../store/deployments.js'
+import { deploymentExists, listDeployments, type DeploymentToInsert } from '../../../store/deployments.js'
+import type { DeploymentRow } from '../../../domain/index.js'
 import { listEvents, listLogLines } from '../../../store/events.js'
 import { matchesEntityTag } from '../../entity-tag.js'
 import { createDeploymentReads, loadDeploymentResource } from '../../deployment-reads.js'
@@ -83,8 +84,7 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
   }, ENQUEUE_BATCHES)
 
   async function mustExist (id: string): Promise<void> {
-    const { rowCount } = await pool.query('SELECT 1 FROM deployments WHERE id = $1', [id])
-    if (rowCount === 0) throw new NotFoundError(`deployment ${id} not found`)
+    if (!await deploymentExists(pool, id)) throw new NotFoundError(`deployment ${id} not found`)
   }
 
   /**

@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import { quoteIdentifier, type SchemaUrl } from '../../lib/schema-url.js'
+import { quoteIdentifier, type SchemaUrl } from './schema-url.js'
 
 /**
  * Creates the schema a URL names when it is missing, as Prisma's schema engine does when it

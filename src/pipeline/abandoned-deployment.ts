@@ -1,9 +1,10 @@
-import { DeploymentRecorder } from '../pipeline/deployment-recorder.js'
-import { failedBanner } from '../pipeline/human-log.js'
-import type { PipelineContext } from '../pipeline/pipeline-context.js'
-import { errorReport } from '../pipeline/report.js'
+import { DeploymentRecorder } from './deployment-recorder.js'
+import { endDeployment } from './end-deployment.js'
+import type { PipelineContext } from './pipeline-context.js'
+import { migrationsAppliedBy } from '../store/applied-migrations.js'
 import { LOCK_NAMESPACES, openControlSession, tryAdvisoryLock } from '../store/control-locks.js'
-import { getDeployment, transitionDeployment, type Phase } from '../store/deployments.js'
+import { getDeployment } from '../store/deployments.js'
+import type { Phase } from '../domain/index.js'
 
 /**
  * Ends a deployment whose worker died more often than `WORKER_MAX_STALLED` allows (BullMQ failed
@@ -18,8 +19,7 @@ export async function failAbandonedDeployment (ctx: PipelineContext, deploymentI
     if (!await tryAdvisoryLock(session, LOCK_NAMESPACES.deploymentLease, deploymentId)) return false
     const deployment = await getDeployment(session, deploymentId)
     if (deployment === undefined || (deployment.status !== 'queued' && deployment.status !== 'running') || deployment.phase !== phase) return false
-    const { rows } = await session.query<{ migration_name: string }>('SELECT migration_name FROM applied_migrations WHERE deployment_id = $1 ORDER BY applied_at, migration_name', [deploymentId])
-    const applied = rows.map((row) => row.migration_name)
+    const applied = (await migrationsAppliedBy(session, deploymentId)).map((migration) => migration.name)
     const error = `The worker running this deployment stopped (crashed or was killed) too many times during its ${phase} phase (WORKER_MAX_STALLED)`
     const suggestions = [
       'Nothing is half-applied: each migration commits together with its history row, or not at all',
@@ -28,20 +28,11 @@ export async function failAbandonedDeployment (ctx: PipelineContext, deploymentI
       `Compare with GET /environments/${deployment.environment}/status`
     ]
     const recorder = new DeploymentRecorder(session, deployment, ctx.logger.child({ deployment_id: deploymentId }))
-    const running = recorder.runningStep()
-    if (running !== undefined) await recorder.finishStep(running, 'failed', error)
-    const report = errorReport({
-      operation: deployment.operation,
-      environment: deployment.environment,
-      mode: deployment.mode,
-      error,
-      migrationsAppliedBeforeFailure: applied,
-      suggestions
+    const failed = await endDeployment({ db: session, deployment, recorder }, ['queued', 'running'], {
+      status: 'failed',
+      failure: { error, migrationsAppliedBeforeFailure: applied, suggestions }
     })
-    const failed = await transitionDeployment(session, deploymentId, ['queued', 'running'], { status: 'failed', report, steps: recorder.steps })
     if (failed === undefined) return false
-    await recorder.event('status_changed', { from: deployment.status, to: 'failed', error })
-    await recorder.log(failedBanner({ environment: deployment.environment, error, suggestions }), 'banner')
     ctx.logger.error({ deployment_id: deploymentId, phase }, 'deployment failed: its worker kept dying')
     return true
   } finally {

@@ -3,12 +3,13 @@ import type { PipelineContext } from '../pipeline/pipeline-context.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
 import { withTimeout } from '../lib/with-timeout.js'
 import { LOCK_NAMESPACES, tryTransactionLock } from '../store/control-locks.js'
-import { listPendingApprovalExpiries, listUnfinishedDeployments, type DeploymentRow } from '../store/deployments.js'
+import { listPendingApprovalExpiries, listUnfinishedDeployments } from '../store/deployments.js'
+import type { DeploymentRow } from '../domain/index.js'
 import { getTurnState } from '../store/apply-queue.js'
 import { deleteExpiredIdempotencyKeys } from '../store/idempotency-keys.js'
 import { withTransaction, type Queryable } from '../store/pool.js'
-import { deploymentJobId, enqueueDeploymentExpiry, enqueueDeploymentPhase, type DeploymentJobData } from './deployment-jobs.js'
-import { failAbandonedDeployment } from './abandoned-deployment.js'
+import { deploymentJobId, enqueueDeploymentExpiry, enqueueDeploymentPhase, type DeploymentJobData } from '../queue/deployment-jobs.js'
+import { failAbandonedDeployment } from '../pipeline/abandoned-deployment.js'
 
 /** Job states in which the job will still run (or is running): nothing to do. */
 const LIVE_STATES = new Set(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children', 'wait', 'paused'])

@@ -1,7 +1,7 @@
 import pg from 'pg'
 import { TargetUnavailableError } from '../errors/index.js'
-import { maskSecrets, registerUrlSecret } from '../lib/mask-secrets.js'
-import { parseSchemaUrl, searchPathOf } from '../lib/schema-url.js'
+import { maskSecrets, registerUrlSecret } from './mask-secrets.js'
+import { parseSchemaUrl, searchPathOf } from './schema-url.js'
 
 /** Describes a connection URL without its credentials: `db.example:5432/app`. */
 export function describeTarget (databaseUrl: string): string {

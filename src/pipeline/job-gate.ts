@@ -1,12 +1,13 @@
 import type { EnvironmentConfig } from '../config/load.js'
-import type { PipelineContext } from '../pipeline/pipeline-context.js'
+import type { PipelineContext } from './pipeline-context.js'
 import { applyQueueHead, countAhead, getTurnState, type DeploymentTurnState } from '../store/apply-queue.js'
 import { LOCK_NAMESPACES, openControlSession, tryAdvisoryLock } from '../store/control-locks.js'
-import type { Phase } from '../store/deployments.js'
-import { appendEvent } from '../store/events.js'
+import type { Phase } from '../domain/index.js'
+import { appendEvent, hasPhaseEvent } from '../store/events.js'
 import type { Queryable } from '../store/pool.js'
 import { withTimeout } from '../lib/with-timeout.js'
-import { deploymentJobId } from './deployment-jobs.js'
+import { requiresApproval } from './approval-gate.js'
+import { deploymentJobId } from '../queue/deployment-jobs.js'
 
 /** How long a job waits before trying again when it may not run yet. */
 export const GATE_RETRY_MS = {
@@ -28,7 +29,7 @@ export type JobGate =
 
 /** Whether plan phases in this environment go straight on to apply (no approval gate). */
 export function planPhaseApplies (environment: EnvironmentConfig | undefined): boolean {
-  return environment !== undefined && !(environment.protected && environment.mode === 'deploy')
+  return environment !== undefined && !requiresApproval(environment)
 }
 
 function appliesInPhase (environment: EnvironmentConfig | undefined, row: DeploymentTurnState): boolean {
@@ -102,8 +103,7 @@ async function notFirstInLine (ctx: PipelineContext, row: DeploymentTurnState, p
 
 /** One line in the deployment's log the first time it waits for its turn in a phase. */
 async function noteWaiting (db: Queryable, row: DeploymentTurnState, ahead: number, headId: string): Promise<void> {
-  const { rowCount } = await db.query(`SELECT 1 FROM deployment_events WHERE deployment_id = $1 AND type = 'waiting_for_turn' AND data->>'phase' = $2 LIMIT 1`, [row.id, row.phase])
-  if ((rowCount ?? 0) > 0) return
+  if (await hasPhaseEvent(db, row.id, 'waiting_for_turn', row.phase)) return
   await appendEvent(db, {
     deploymentId: row.id,
     type: 'waiting_for_turn',

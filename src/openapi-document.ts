@@ -1,9 +1,9 @@
 import Fastify, { type RouteOptions } from 'fastify'
 import type { Logger } from 'pino'
 import { pino } from 'pino'
-import app from '../app.js'
-import { parseConfig } from '../config/load.js'
-import type { ApiServices } from './services.js'
+import app from './app.js'
+import { parseConfig } from './config/load.js'
+import type { ApiServices } from './api/services.js'
 
 /**
  * Builds the API's OpenAPI document from the routes' zod schemas, without any database, queue or

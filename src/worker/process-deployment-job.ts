@@ -3,10 +3,10 @@ import { WorkerStoppingError } from '../errors/index.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
 import type { PipelineContext } from '../pipeline/pipeline-context.js'
 import { runDeploymentPhase } from '../pipeline/run-phase.js'
-import type { Phase } from '../store/deployments.js'
+import type { Phase } from '../domain/index.js'
 import { appendEvent } from '../store/events.js'
-import type { DeploymentJobData } from './deployment-jobs.js'
-import { enterDeploymentJob, promoteNextInLine } from './job-gate.js'
+import type { DeploymentJobData } from '../queue/deployment-jobs.js'
+import { enterDeploymentJob, promoteNextInLine } from '../pipeline/job-gate.js'
 
 /** Puts the job back as delayed (not an attempt, not a failure) and tells BullMQ so. */
 async function postpone (job: Job<DeploymentJobData, void, Phase>, token: string | undefined, delayMs: number): Promise<never> {

@@ -1,0 +1,56 @@
+import type { DeploymentRow } from '../domain/index.js'
+import type { Queryable } from './pool.js'
+
+/** A row of the notification outbox with the deployment it is about. */
+export type NotificationRow = DeploymentRow & {
+  event_id: number
+  /** The moment: `pending_approval` or the final status (`succeeded`, `failed`, …). */
+  kind: string
+  occurred_at: Date
+}
+
+/**
+ * Takes up to `limit` undispatched rows of the notification outbox, oldest first, locking them
+ * (SKIP LOCKED: many workers share the work, each row goes to one). Call inside a transaction.
+ */
+export async function takeUndispatchedNotifications (db: Queryable, limit: number): Promise<NotificationRow[]> {
+  const { rows } = await db.query<NotificationRow>(
+    `SELECT n.event_id, n.kind, n.created_at AS occurred_at, d.*
+       FROM deployment_notifications n JOIN deployments d ON d.id = n.deployment_id
+      WHERE n.dispatched_at IS NULL
+      ORDER BY n.event_id
+      LIMIT $1
+        FOR UPDATE OF n SKIP LOCKED`,
+    [limit]
+  )
+  return rows
+}
+
+/** Marks outbox rows dispatched (their webhook deliveries are queued). */
+export async function markNotificationsDispatched (db: Queryable, eventIds: number[]): Promise<void> {
+  await db.query('UPDATE deployment_notifications SET dispatched_at = now() WHERE event_id = ANY($1)', [eventIds])
+}
+
+/** Rows deleted per statement, so a first prune of a large backlog never holds long locks. */
+const BATCH = 5000
+
+/**
+ * Deletes notification outbox rows (`deployment_notifications`) dispatched more than
+ * `retentionMs` ago. Rows not yet dispatched stay whatever their age: they are still owed to
+ * the webhooks. The audit trail (`deployment_events`, which each row points at) is never touched.
+ * Returns the number of rows deleted.
+ */
+export async function pruneNotificationOutbox (db: Queryable, retentionMs: number): Promise<number> {
+  let deleted = 0
+  for (;;) {
+    const { rowCount } = await db.query(
+      `DELETE FROM deployment_notifications WHERE event_id IN (
+         SELECT event_id FROM deployment_notifications
+          WHERE dispatched_at IS NOT NULL AND dispatched_at < now() - make_interval(secs => $1::double precision / 1000)
+          LIMIT $2)`,
+      [retentionMs, BATCH]
+    )
+    deleted += rowCount ?? 0
+    if ((rowCount ?? 0) < BATCH) return deleted
+  }
+}
