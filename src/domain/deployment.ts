@@ -1,4 +1,5 @@
 import type { MigrationFile } from './migration.js'
+import type { PreflightCheck, RehearsalResult } from './plan-review.js'
 
 /** Every state a deployment can be in (SPEC §5). */
 export const DEPLOYMENT_STATUSES = ['queued', 'running', 'pending_approval', 'succeeded', 'failed', 'rejected', 'cancelled', 'expired'] as const
@@ -17,7 +18,7 @@ export type Phase = 'plan' | 'apply'
 /** The steps of a deployment, in the order they run (SPEC §5). */
 export const STEP_NAMES = [
   'validate_environment', 'load_configuration', 'determine_mode', 'health_check_before', 'backup', 'check_pending',
-  'preview', 'approval', 'deploy', 'health_check_after', 'verify', 'rollback'
+  'preflight', 'rehearsal', 'preview', 'approval', 'deploy', 'health_check_after', 'verify', 'rollback'
 ] as const
 export type StepName = typeof STEP_NAMES[number]
 export const STEP_STATUSES = ['pending', 'running', 'passed', 'failed', 'skipped'] as const
@@ -60,6 +61,12 @@ export interface Plan {
   pending_migrations: number
   migrations: PlannedMigration[]
   restore?: RestorePlan
+  /** What the pending statements would fail on among the target's rows (SPEC §12). */
+  preflight?: PreflightCheck[]
+  /** The plan applied to a scratch copy of the target (SPEC §12). */
+  rehearsal?: RehearsalResult
+  /** The checksum of the pending set alone, when `checksum` also covers preflight and rehearsal: the stale check compares it. */
+  pending_checksum?: string
 }
 
 export interface SourceInfo {

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { preflightCheckSchema, rehearsalSchema } from './plan-review.js'
 import { BACKUP_ID_PATTERN } from '../backup/backup-id.js'
 import { DEPLOYMENT_STATUSES, OPERATIONS, STEP_NAMES } from '../domain/index.js'
 
@@ -72,7 +73,10 @@ export const planSchema = z.object({
     backup_size_bytes: z.number().nullable(),
     unapplies: z.array(z.object({ name: z.string(), checksum: z.string() })),
     reapplies: z.array(z.object({ name: z.string(), checksum: z.string() }))
-  }).optional().meta({ description: 'For restore-backup: the backup, its age and size, and the migrations the restore un-applies' })
+  }).optional().meta({ description: 'For restore-backup: the backup, its age and size, and the migrations the restore un-applies' }),
+  preflight: z.array(preflightCheckSchema).optional().meta({ description: 'What the pending statements would fail on among the target\'s rows (counts only)' }),
+  rehearsal: rehearsalSchema.optional(),
+  pending_checksum: z.string().optional().meta({ description: 'The checksum of the pending set alone, when `checksum` also covers preflight and rehearsal' })
 }).meta({ id: 'Plan', description: 'What will be applied, frozen by its checksum: approvals are bound to it' })
 
 export const deploymentSchema = z.object({
