@@ -46,7 +46,7 @@ export async function planMigrations (run: DeploymentRun): Promise<PlanOutcome> 
   await enforcePromotionGate(run, plan)
   await recorder.finishStep('check_pending', 'passed', `${plan.pending_migrations} pending of ${source.length}`)
   // Preflight and rehearsal (SPEC §12): before a dry run's preview and before the approval gate.
-  const reviewed = await reviewPlan(run, plan, status.pending)
+  const reviewed = await reviewPlan(run, plan, status.pending, handler)
   if (reviewed !== plan) await run.save({ plan: plan = reviewed })
   if (handler.preview !== undefined && plan.pending_migrations > 0) {
     await recorder.log(`Preview by ${environment.migration_tool} (command.preview):`)
