@@ -21,7 +21,9 @@ export function rehearsalLines (rehearsal: RehearsalResult): string[] {
  * a rehearsal that cannot run (no CREATEDB, no pg_dump) is `skipped` with its reason and the
  * deployment goes on. Measured durations become the estimates.
  */
-export async function rehearsalStep (run: DeploymentRun, plan: Plan, pending: MigrationFile[], handler: MigrationHandler, settings: RehearsalConfig): Promise<Plan> {
+export async function rehearsalStep (
+  run: DeploymentRun, plan: Plan, pending: MigrationFile[], handler: MigrationHandler, settings: RehearsalConfig
+): Promise<Plan> {
   const { recorder, environment } = run
   await recorder.startStep('rehearsal')
   const adminSource = settings.database_url_env ?? environment.database_url_env
