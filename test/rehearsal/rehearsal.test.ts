@@ -38,6 +38,9 @@ async function orphanedScratchDatabases (): Promise<string[]> {
   }
 }
 
+// The CREATEDB-only role scripts/services.sh makes for rehearsals (absent when the tests run against other services).
+const REHEARSAL_URL = process.env.REHEARSAL_DATABASE_URL
+
 t.test('rehearsal on a scratch copy of the target', async (t) => {
   const role = uniqueName('md_nocreatedb')
   const admin = new pg.Client({ connectionString: adminUrl() })
@@ -50,9 +53,10 @@ t.test('rehearsal on a scratch copy of the target', async (t) => {
 
   const h = await startHarness({
     worker: true,
-    env: { NOCREATEDB_URL: limited.toString() },
+    env: { NOCREATEDB_URL: limited.toString(), ...(REHEARSAL_URL === undefined ? {} : { REHEARSAL_DATABASE_URL: REHEARSAL_URL }) },
     environments: {
       production: protectedEnv({ copy_data_below: '100MB' }),
+      separate: protectedEnv({ database_url_env: 'REHEARSAL_DATABASE_URL' }),
       drifted: protectedEnv({}),
       limited: protectedEnv({ database_url_env: 'NOCREATEDB_URL' })
     }
@@ -108,6 +112,15 @@ t.test('rehearsal on a scratch copy of the target', async (t) => {
     const [history] = await queryDatabase<{ found: boolean }>(h.targets.drifted as string, 'SELECT to_regclass(\'_prisma_migrations\') IS NOT NULL AS found')
     t.equal(history?.found, false, 'nothing ran on the target')
     t.same(await orphanedScratchDatabases(), [])
+  })
+
+  await t.test('scratch databases made with rehearsal.database_url_env, a role that may only create databases', { skip: REHEARSAL_URL === undefined }, async (t) => {
+    const done = await deploy(h, 'separate', [{ name: '20250404000000_name_index', sql: 'CREATE INDEX "User_name_idx" ON "User" (name);\n' }])
+    t.equal(done.status, 'pending_approval', JSON.stringify(done.report))
+    t.equal(done.plan?.rehearsal?.status, 'passed', done.plan?.rehearsal?.reason ?? '')
+    t.ok(done.plan?.rehearsal?.schema_diff?.summary.some((c) => c.object === 'index' && c.name === 'public."User_name_idx"' && c.change === 'added'))
+    t.same(await orphanedScratchDatabases(), [])
+    await h.request('POST', `/deployments/${done.id}/reject`, { as: 'alice', body: { reason: 'test' } })
   })
 
   await t.test('a role without CREATEDB: rehearsal skipped with that reason, the deployment goes on', async (t) => {
