@@ -9,6 +9,7 @@ import { promotionGate } from './gate.js'
 import { followDeployment, isSettled, POLL_INTERVAL_MS } from './live.js'
 import { sourceSummary } from './overview.js'
 import { planSection } from './plan.js'
+import { effectsSection } from './effects.js'
 import { reportSection } from './report.js'
 
 const STEP_ICONS = { passed: '✓', failed: '✗', running: '…', skipped: '–', pending: '·' }
@@ -51,6 +52,7 @@ export class DeploymentView {
       notice: h('p', { class: 'notice', role: 'status', tabindex: '-1' }),
       decision: h('div'),
       gate: h('div'),
+      effects: h('div'),
       plan: h('div'),
       progress: h('div'),
       live: h('ol', { class: 'live-events', 'aria-label': 'Streamed events' }),
@@ -66,7 +68,7 @@ export class DeploymentView {
     replaceChildren(this.main,
       h('p', { class: 'back' }, h('a', { href: '#/' }, '← All deployments')),
       h('div', { class: 'title-row' }, h('h1', { tabindex: '-1' }, `Deployment to ${deployment.environment}`), s.status),
-      s.facts, s.notice, s.decision, s.gate, s.plan,
+      s.facts, s.notice, s.decision, s.gate, s.effects, s.plan,
       h('section', { 'aria-labelledby': 'progress-heading' }, h('h2', { id: 'progress-heading' }, 'Progress'), s.liveMode, s.progress, s.live),
       s.report, s.log)
     this.update(deployment)
@@ -80,6 +82,7 @@ export class DeploymentView {
     this.part('decision', JSON.stringify([deployment.status, deployment.approval]), () => [decisionSection(deployment, { me: this.me, environment: this.environment, act: (...args) => this.act(...args) })])
     const gate = promotionGate(deployment, this.environment)
     this.part('gate', JSON.stringify(gate), () => [this.gate(gate)])
+    this.part('effects', JSON.stringify([deployment.plan?.checksum, deployment.report?.error]), () => [effectsSection(deployment)])
     this.part('plan', deployment.plan?.checksum ?? `none-${deployment.status}`, () => [planSection(deployment)])
     this.part('progress', JSON.stringify(deployment.steps), () => [h('p', { class: 'current', 'aria-live': 'polite' }, this.currentState(deployment)), stepList(deployment.steps)])
     this.part('report', JSON.stringify(deployment.report), () => [deployment.report === null ? null : reportSection(deployment.report)])
