@@ -29,7 +29,7 @@ export async function rehearsalStep (
   const adminSource = settings.database_url_env ?? environment.database_url_env
   const adminUrl = settings.database_url_env === undefined ? run.databaseUrl() : run.ctx.env[settings.database_url_env]
   if (adminUrl !== undefined && adminUrl !== '') registerUrlSecret(adminUrl)
-  const rehearsal: RehearsalResult = adminUrl === undefined || adminUrl === ''
+  let rehearsal: RehearsalResult = adminUrl === undefined || adminUrl === ''
     ? { status: 'skipped', reason: `${adminSource} (rehearsal.database_url_env) is not set in the worker's environment`, duration_seconds: 0, migrations: [], schema_diff: null }
     : await runRehearsal({
       targetUrl: run.databaseUrl(),
@@ -42,6 +42,7 @@ export async function rehearsalStep (
       copyDataBelow: settings.copy_data_below,
       timeoutMs: settings.timeout
     })
+  if (rehearsal.status === 'passed') rehearsal = withoutBookkeeping(rehearsal, [environment.sql?.history_table ?? 'migration_deployer_history', '_prisma_migrations'])
   if (rehearsal.status === 'failed') {
     const failed = rehearsal.migrations.at(-1)?.name ?? null
     await recorder.log(`✗ Rehearsal: ${rehearsal.reason ?? ''}`, 'rehearsal', { rehearsal })
@@ -71,4 +72,18 @@ export async function rehearsalStep (
     return seconds === undefined ? m : { ...m, estimated_duration_seconds: seconds, estimate_basis: 'measured in rehearsal' }
   })
   return { ...plan, migrations, rehearsal }
+}
+
+/**
+ * The rehearsal without the handler's own history table (its locks, its creation on a first
+ * deployment): bookkeeping every deployment does, not what the reviewer's migrations do. The
+ * unified diff stays whole.
+ */
+function withoutBookkeeping (rehearsal: RehearsalResult, tables: string[]): RehearsalResult {
+  const ours = (name: string): boolean => tables.some((table) => name === table || name.startsWith(`${table}_`) || name.includes(`.${table}`))
+  return {
+    ...rehearsal,
+    migrations: rehearsal.migrations.map((m) => ({ ...m, locks: m.locks.filter((l) => !ours(l.relation)), rewrites: m.rewrites.filter((r) => !ours(r)) })),
+    schema_diff: rehearsal.schema_diff === null ? null : { ...rehearsal.schema_diff, summary: rehearsal.schema_diff.summary.filter((c) => !ours(c.name)) }
+  }
 }
