@@ -46,7 +46,12 @@ t.test('rehearsal on a scratch copy of the target', async (t) => {
   const admin = new pg.Client({ connectionString: adminUrl() })
   await admin.connect()
   await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'nocreatedb-pw' NOCREATEDB`)
-  t.teardown(async () => { await admin.query(`DROP ROLE IF EXISTS ${role}`); await admin.end() })
+  await admin.query(`GRANT CONNECT ON DATABASE postgres TO ${role}`)
+  t.teardown(async () => {
+    await admin.query(`REVOKE CONNECT ON DATABASE postgres FROM ${role}`)
+    await admin.query(`DROP ROLE IF EXISTS ${role}`)
+    await admin.end()
+  })
   const limited = new URL(adminUrl())
   limited.username = role
   limited.password = 'nocreatedb-pw'
