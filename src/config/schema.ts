@@ -73,6 +73,18 @@ const rehearsalSchema = z.strictObject({
   on_prediction: z.enum(['fail', 'warn']).default('fail')
 })
 
+/**
+ * `rehearsal: false`, or its settings. Not a z.union: a union reports a bad setting only as
+ * "Invalid input", where this names each field that is wrong.
+ */
+const rehearsalSetting = z.unknown().transform((value, ctx): z.output<typeof rehearsalSchema> | false | undefined => {
+  if (value === undefined || value === false) return value
+  const parsed = rehearsalSchema.safeParse(value)
+  if (parsed.success) return parsed.data
+  for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message })
+  return z.NEVER
+})
+
 /** `policy:` — what migrations to this environment may do (SPEC §15). */
 const policySchema = z.strictObject({
   /**
@@ -177,7 +189,7 @@ const environmentSchema = z.strictObject({
   allow_superuser: z.boolean().default(false),
   policy: policySchema.default({ allow_statements: [] }),
   /** Preflight and rehearsal; on by default for protected environments, `false` turns them off. */
-  rehearsal: z.union([z.literal(false), rehearsalSchema]).optional()
+  rehearsal: rehearsalSetting.optional()
 })
 
 /**
