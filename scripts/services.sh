@@ -385,6 +385,15 @@ SQL
   local revoke="" d
   for d in "${TARGET_DATABASES[@]}" "${DATABASES[@]}" postgres template1; do revoke+="REVOKE CONNECT, TEMPORARY ON DATABASE \"$d\" FROM PUBLIC;"$'\n'; done
   psql_admin postgres >/dev/null <<<"$revoke"
+  # Rehearsals (SPEC §12) need a role that may create scratch databases, which no target role may:
+  # deployer_rehearsal has CREATEDB and nothing else (no superuser, no CREATEROLE), connects to
+  # `postgres` to create them, and owns (so reaches) only the scratch databases it creates.
+  pw=$(role_password deployer_rehearsal)
+  psql_admin postgres >/dev/null <<SQL
+SELECT format('CREATE ROLE %I', 'deployer_rehearsal') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'deployer_rehearsal') \gexec
+ALTER ROLE deployer_rehearsal WITH LOGIN NOSUPERUSER CREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD '$pw';
+GRANT CONNECT ON DATABASE postgres TO deployer_rehearsal;
+SQL
   # ...and for databases created later (PUBLIC may connect to those), pg_hba.conf says so first.
   block="# BEGIN migration-deployer target roles (scripts/services.sh rewrites this block)"$'\n'"$block# END migration-deployer target roles"
   current=$(sed '/^# BEGIN migration-deployer target roles/,/^# END migration-deployer target roles/d' "$hba")
@@ -491,6 +500,7 @@ REDIS_URL=redis://$HOST:$REDIS_PORT
 DEV_DATABASE_URL=postgres://deployer_dev:$(role_password deployer_dev)@$target/deployer_dev
 STAGING_DATABASE_URL=postgres://deployer_staging:$(role_password deployer_staging)@$target/deployer_staging
 PROD_DATABASE_URL=postgres://deployer_production:$(role_password deployer_production)@$target/deployer_production
+REHEARSAL_DATABASE_URL=postgres://deployer_rehearsal:$(role_password deployer_rehearsal)@$target/postgres
 TEST_ADMIN_DATABASE_URL=$base/postgres
 EOF
 )

@@ -11,6 +11,7 @@ import { promotionGate } from './gate.js'
 import { followDeployment, isFinished, PENDING_POLL_INTERVAL_MS, POLL_INTERVAL_MS } from './live.js'
 import { sourceSummary } from './overview.js'
 import { planSection } from './plan.js'
+import { effectsSection } from './effects.js'
 import { reportSection } from './report.js'
 
 const STEP_ICONS = { passed: '✓', failed: '✗', running: '…', skipped: '–', pending: '·' }
@@ -53,6 +54,7 @@ export class DeploymentView {
       decision: h('div'),
       cancel: h('div'),
       gate: h('div'),
+      effects: h('div'),
       plan: h('div'),
       progress: h('div'),
       live: h('ol', { class: 'live-events', 'aria-label': 'Streamed events' }),
@@ -68,7 +70,7 @@ export class DeploymentView {
     replaceChildren(this.main,
       h('p', { class: 'back' }, h('a', { href: '#/' }, '← All deployments')),
       h('div', { class: 'title-row' }, h('h1', { tabindex: '-1' }, `Deployment to ${deployment.environment}`), s.status),
-      s.facts, s.notice, s.decision, s.cancel, s.gate, s.plan,
+      s.facts, s.notice, s.decision, s.cancel, s.gate, s.effects, s.plan,
       h('section', { 'aria-labelledby': 'progress-heading' }, h('h2', { id: 'progress-heading' }, 'Progress'), s.liveMode, s.progress, s.live),
       s.report, s.log)
     this.update(deployment)
@@ -85,6 +87,7 @@ export class DeploymentView {
     this.part('cancel', deployment.status, () => [cancelSection(deployment, { me: this.me, act: (...args) => this.act(...args) })])
     const gate = promotionGate(deployment, this.environment)
     this.part('gate', JSON.stringify(gate), () => [this.gate(gate)])
+    this.part('effects', JSON.stringify([deployment.plan?.checksum, deployment.report?.error]), () => [effectsSection(deployment)])
     this.part('plan', deployment.plan?.checksum ?? `none-${deployment.status}`, () => [planSection(deployment)])
     this.part('progress', JSON.stringify(deployment.steps), () => [h('p', { class: 'current', 'aria-live': 'polite' }, this.currentState(deployment)), stepList(deployment.steps)])
     this.part('report', JSON.stringify(deployment.report), () => [deployment.report === null ? null : reportSection(deployment.report)])

@@ -4,18 +4,20 @@ import { parse as parseYaml } from 'yaml'
 import type { z } from 'zod'
 import { ConfigError } from '../errors/config-error.js'
 import type { OidcProviderConfig, SsoConfig } from './identity-schema.js'
-import { configSchema, type ApprovalConfig, type BackupConfig, type HealthCheckConfig, type RawConfig, type RawEnvironmentConfig, type TokenConfig } from './schema.js'
+import { configSchema, type RehearsalConfig, type ApprovalConfig, type BackupConfig, type HealthCheckConfig, type RawConfig, type RawEnvironmentConfig, type TokenConfig } from './schema.js'
 
 export type Mode = 'dev' | 'deploy'
 
 /** One environment with every default resolved. */
-export interface EnvironmentConfig extends Omit<RawEnvironmentConfig, 'approval' | 'backup' | 'health_check' | 'backup_before_migrate'> {
+export interface EnvironmentConfig extends Omit<RawEnvironmentConfig, 'approval' | 'backup' | 'health_check' | 'backup_before_migrate' | 'rehearsal'> {
   name: string
   mode: Mode
   approval: ApprovalConfig
   backup: BackupConfig
   backup_before_migrate: boolean
   health_check: HealthCheckConfig
+  /** Preflight and rehearsal (SPEC §12); false when off. */
+  rehearsal: RehearsalConfig | false
 }
 
 export interface Config {
@@ -78,6 +80,10 @@ export function parseConfig (document: unknown, baseDir: string, source = '<inli
   }
 }
 
+const DEFAULT_REHEARSAL: RehearsalConfig = {
+  preflight: true, schema: true, copy_data_below: '0MB', timeout: 10 * 60_000, preflight_query_timeout: 30_000, on_prediction: 'fail'
+}
+
 function resolveEnvironment (name: string, env: RawEnvironmentConfig): EnvironmentConfig {
   const mode: Mode = env.mode ?? (name === 'dev' || name === 'test' ? 'dev' : 'deploy')
   return {
@@ -88,6 +94,7 @@ function resolveEnvironment (name: string, env: RawEnvironmentConfig): Environme
     backup: env.backup ?? { provider: 'pg_dump', dir: '.data/backups', keep: 10 },
     backup_before_migrate: env.backup_before_migrate ?? env.protected,
     // A command tool's status starts a Node process (about a second or two): give it more than 5s.
+    rehearsal: env.rehearsal ?? (env.protected ? DEFAULT_REHEARSAL : false),
     health_check: env.health_check ?? { checks: ['connectivity', 'schema', 'migrations'], timeout: env.migration_tool === 'command' ? 60_000 : 5000, sql: [] }
   }
 }

@@ -53,6 +53,39 @@ const lintSchema = z.strictObject({
   exclude: z.array(z.string().min(1)).default(DEFAULT_LINT_EXCLUDE)
 })
 
+/** `rehearsal:` (SPEC §12): preflight counts on the target and a rehearsal on a scratch copy, before approval. */
+const rehearsalSchema = z.strictObject({
+  /** Count, on the live target and read-only, the rows each pending statement would fail on. */
+  preflight: z.boolean().default(true),
+  /** Apply the plan to a scratch copy of the target's schema and record durations, locks, rewrites and the schema diff. */
+  schema: z.boolean().default(true),
+  /** Also copy the data of tables smaller than this (`0MB`: schema only). */
+  copy_data_below: z.string().regex(/^\d+(\.\d+)?\s*(B|kB|KB|MB|GB)$/, 'expected a size like "0MB", "500kB" or "2GB"').default('0MB'),
+  /**
+   * The variable naming a database URL whose role may create databases (CREATEDB): scratch databases
+   * are created on its server. Default: the target's own URL, when its role may create databases.
+   */
+  database_url_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected the NAME of an environment variable (like REHEARSAL_DATABASE_URL), not a URL').optional(),
+  /** The whole rehearsal's bound (restore, apply, diff). */
+  timeout: durationMs.default(10 * 60_000),
+  /** Each preflight count query's own statement_timeout: a slower count is reported `timed_out`. */
+  preflight_query_timeout: durationMs.default(30_000),
+  /** `fail`: a predicted failure fails the deployment before approval. `warn`: it goes to the approver, flagged. */
+  on_prediction: z.enum(['fail', 'warn']).default('fail')
+})
+
+/**
+ * `rehearsal: false`, or its settings. Not a z.union: a union reports a bad setting only as
+ * "Invalid input", where this names each field that is wrong.
+ */
+const rehearsalSetting = z.unknown().transform((value, ctx): z.output<typeof rehearsalSchema> | false | undefined => {
+  if (value === undefined || value === false) return value
+  const parsed = rehearsalSchema.safeParse(value)
+  if (parsed.success) return parsed.data
+  for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message })
+  return z.NEVER
+})
+
 /** `policy:` — what migrations to this environment may do (SPEC §15). */
 const policySchema = z.strictObject({
   /**
@@ -155,7 +188,9 @@ const environmentSchema = z.strictObject({
    * CREATEROLE, or may run server programs or read/write server files), unless this is set.
    */
   allow_superuser: z.boolean().default(false),
-  policy: policySchema.default({ allow_statements: [] })
+  policy: policySchema.default({ allow_statements: [] }),
+  /** Preflight and rehearsal; on by default for protected environments, `false` turns them off. */
+  rehearsal: rehearsalSetting.optional()
 })
 
 /**
@@ -336,4 +371,5 @@ export type WebhookConfig = z.output<typeof webhookSchema>
 export type LintConfig = z.output<typeof lintSchema>
 export type CommandToolConfig = z.output<typeof commandToolSchema>
 export type SqlToolConfig = z.output<typeof sqlToolSchema>
+export type RehearsalConfig = z.output<typeof rehearsalSchema>
 export type PolicyConfig = z.output<typeof policySchema>

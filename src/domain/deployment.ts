@@ -1,5 +1,6 @@
 import type { ActorIdentity } from './actor.js'
 import type { MigrationFile } from './migration.js'
+import type { PreflightCheck, RehearsalResult } from './plan-review.js'
 
 /** Every state a deployment can be in (SPEC §5). */
 export const DEPLOYMENT_STATUSES = ['queued', 'running', 'pending_approval', 'succeeded', 'failed', 'rejected', 'cancelled', 'expired'] as const
@@ -18,7 +19,7 @@ export type Phase = 'plan' | 'apply'
 /** The steps of a deployment, in the order they run (SPEC §5). */
 export const STEP_NAMES = [
   'validate_environment', 'load_configuration', 'determine_mode', 'health_check_before', 'backup', 'check_pending',
-  'preview', 'approval', 'deploy', 'health_check_after', 'verify', 'rollback'
+  'preflight', 'rehearsal', 'preview', 'approval', 'deploy', 'health_check_after', 'verify', 'rollback'
 ] as const
 export type StepName = typeof STEP_NAMES[number]
 export const STEP_STATUSES = ['pending', 'running', 'passed', 'failed', 'skipped'] as const
@@ -63,6 +64,12 @@ export interface Plan {
   restore?: RestorePlan
   /** `requires_success_in`: what the gate found when the plan was made. */
   promotion_gate?: PromotionGateResult
+  /** What the pending statements would fail on among the target's rows (SPEC §12). */
+  preflight?: PreflightCheck[]
+  /** The plan applied to a scratch copy of the target (SPEC §12). */
+  rehearsal?: RehearsalResult
+  /** The checksum of the pending set alone, when `checksum` also covers preflight and rehearsal: the stale check compares it. */
+  pending_checksum?: string
 }
 
 /** The promotion gate's result (`requires_success_in`), kept in the plan so reviewers see it beside the SQL. */

@@ -122,7 +122,7 @@ async function pendingUnderLock (run: DeploymentRun, target: LockedTarget, input
     }
   }
   const status = await target.status(input.planned?.source ?? [])
-  if (planChecksum(environment.name, status.pending) !== plan.checksum) {
+  if (planChecksum(environment.name, status.pending) !== (plan.pending_checksum ?? plan.checksum)) {
     await recorder.log(`ℹ Pending set changed while waiting for the lock: ${status.pending.length} to apply now`)
   }
   return { earlier: appliedEarlierBy(deployment.id, status.applied), toApply: status.pending }

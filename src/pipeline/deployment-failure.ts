@@ -4,6 +4,8 @@ import type { RollbackOutcome } from './steps/restore-on-failure.js'
 export interface FailureDetails {
   /** The report's `error` text. */
   error: string
+  /** A stable code for what failed (`PREFLIGHT_FAILED`), in the report as `error_code`; default DEPLOYMENT_FAILED. */
+  code?: string
   failedMigration?: string | null
   /** The names of the migrations this deployment applied before it failed, in order. */
   migrationsAppliedBeforeFailure?: string[]
@@ -19,7 +21,7 @@ export interface FailureDetails {
 export class DeploymentFailure extends AppError {
   readonly failure: FailureDetails
   constructor (failure: FailureDetails, cause?: unknown) {
-    super('DEPLOYMENT_FAILED', 500, failure.error, { cause })
+    super(failure.code ?? 'DEPLOYMENT_FAILED', 500, failure.error, { cause })
     this.failure = failure
   }
 }

@@ -17,6 +17,7 @@ import { targetRoleFailure } from './steps/target-role.js'
 import { applyBegan } from './resume.js'
 import { runHealthCheckStep } from './steps/health-check-step.js'
 import { runPreamble } from './steps/preamble.js'
+import { reviewPlan } from './steps/review-plan.js'
 import { checkPromotionGate, enforcePromotionGate } from './steps/promotion-gate.js'
 
 /**
@@ -44,11 +45,14 @@ export async function planMigrations (run: DeploymentRun): Promise<PlanOutcome> 
   const analyzed = await analyzePlan(buildPlan(environment.name, status.pending, measured), status.pending, environment, run.logger, ctx.config.limits)
   // The gate's result goes into the plan: reviewers read it beside the SQL.
   const gate = await checkPromotionGate(ctx.pool, environment, analyzed)
-  const plan = gate === undefined ? analyzed : { ...analyzed, promotion_gate: gate }
+  let plan = gate === undefined ? analyzed : { ...analyzed, promotion_gate: gate }
   await run.save({ plan, source_snapshot: source.map((file) => ({ name: file.name, checksum: file.checksum })) })
   await recorder.log(`✓ Pending migrations: ${plan.pending_migrations} found`)
   await enforcePromotionGate(run, plan, gate)
   await recorder.finishStep('check_pending', 'passed', `${plan.pending_migrations} pending of ${source.length}`)
+  // Preflight and rehearsal (SPEC §12): before a dry run's preview and before the approval gate.
+  const reviewed = await reviewPlan(run, plan, status.pending, handler)
+  if (reviewed !== plan) await run.save({ plan: plan = reviewed })
   if (handler.preview !== undefined && plan.pending_migrations > 0) {
     await recorder.log(`Preview by ${environment.migration_tool} (command.preview):`)
     await handler.preview(run.databaseUrl(), async (line) => { await recorder.log(`  │ ${line}`, 'tool_output') })
@@ -57,7 +61,7 @@ export async function planMigrations (run: DeploymentRun): Promise<PlanOutcome> 
   if (deployment.dry_run) {
     await recorder.finishStep('preview', 'passed', 'dry run: nothing applied')
     await recorder.log(`✓ Preview: ${plan.pending_migrations} migration${plan.pending_migrations === 1 ? '' : 's'} would be applied (no changes made)`)
-    return { ending: nothingApplied(run, previewReport(environment.name, plan.migrations, environment.mode)) }
+    return { ending: nothingApplied(run, previewReport(environment.name, plan.migrations, environment.mode, plan)) }
   }
   // After an interrupted apply, "nothing pending" may be this deployment's own work: apply reports it.
   if (plan.pending_migrations === 0 && !applyBegan(deployment)) {

@@ -1,4 +1,4 @@
-import type { HealthCheckOutcome, OperationName, PlannedMigration, Report, RestorePlan } from '../domain/index.js'
+import type { HealthCheckOutcome, OperationName, Plan, PlannedMigration, Report, RestorePlan } from '../domain/index.js'
 import type { RollbackOutcome } from './steps/restore-on-failure.js'
 
 // Every report a deployment ends with is built here: the seed's JSON shapes (SPEC §6), field for
@@ -44,7 +44,7 @@ export function noPendingReport (operation: OperationName, environment: string, 
   }
 }
 
-export function previewReport (environment: string, migrations: PlannedMigration[], mode: string): Report {
+export function previewReport (environment: string, migrations: PlannedMigration[], mode: string, review: Pick<Plan, 'preflight' | 'rehearsal'> = {}): Report {
   return {
     status: 'success',
     operation: 'preview-migrations',
@@ -60,7 +60,9 @@ export function previewReport (environment: string, migrations: PlannedMigration
         transactional: m.transactional,
         warnings: m.warnings
       })),
-      total_estimated_duration_seconds: round(migrations.reduce((sum, m) => sum + m.estimated_duration_seconds, 0))
+      total_estimated_duration_seconds: round(migrations.reduce((sum, m) => sum + m.estimated_duration_seconds, 0)),
+      ...(review.preflight === undefined ? {} : { preflight: review.preflight }),
+      ...(review.rehearsal === undefined ? {} : { rehearsal: review.rehearsal })
     },
     message: 'Preview only - no changes applied'
   }
@@ -110,6 +112,8 @@ export interface ErrorReportInput {
   environment: string
   mode: string
   error: string
+  /** A stable code for what failed, when it is more specific than a failed deployment (`PREFLIGHT_FAILED`). */
+  code?: string
   failedMigration?: string | null
   backupId?: string | null
   /** The names of the migrations applied before the failure: the report counts them and lists them in `applied_migrations`. */
@@ -129,6 +133,7 @@ export function errorReport (input: ErrorReportInput): Report {
     environment: input.environment,
     mode: input.mode,
     error: input.error,
+    ...(input.code === undefined ? {} : { error_code: input.code }),
     result: {
       failed_migration: input.failedMigration ?? null,
       backup_id: backupId,

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { preflightCheckSchema, rehearsalSchema } from './plan-review.js'
 import { BACKUP_ID_PATTERN } from '../backup/backup-id.js'
 import { DEPLOYMENT_STATUSES, OPERATIONS, STEP_NAMES } from '../domain/index.js'
 import { wellFormed } from './well-formed.js'
@@ -83,7 +84,10 @@ export const planSchema = z.object({
     passed: z.boolean(),
     missing: z.record(z.string(), z.array(z.string())).meta({ description: 'Per required environment, the planned migrations not yet applied there' }),
     message: z.string().meta({ example: 'all 2 pending migrations were applied in staging first' })
-  }).optional().meta({ description: 'For an environment with requires_success_in: the promotion gate\'s result when the plan was made' })
+  }).optional().meta({ description: 'For an environment with requires_success_in: the promotion gate\'s result when the plan was made' }),
+  preflight: z.array(preflightCheckSchema).optional().meta({ description: 'What the pending statements would fail on among the target\'s rows (counts only)' }),
+  rehearsal: rehearsalSchema.optional(),
+  pending_checksum: z.string().optional().meta({ description: 'The checksum of the pending set alone, when `checksum` also covers preflight and rehearsal' })
 }).meta({ id: 'Plan', description: 'What will be applied, frozen by its checksum: approvals are bound to it' })
 
 export const deploymentSchema = z.object({

@@ -10,6 +10,7 @@ import { deleteExpiredIdempotencyKeys } from '../store/idempotency-keys.js'
 import { withTransaction, type Queryable } from '../store/pool.js'
 import { deploymentJobId, enqueueDeploymentExpiry, enqueueDeploymentPhase, type DeploymentJobData } from '../queue/deployment-jobs.js'
 import { failAbandonedDeployment } from '../pipeline/abandoned-deployment.js'
+import { dropRehearsalLeftovers } from './rehearsal-leftovers.js'
 
 /** Job states in which the job will still run (or is running): nothing to do. */
 const LIVE_STATES = new Set(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children', 'wait', 'paused'])
@@ -94,6 +95,7 @@ export function startReconciler (ctx: PipelineContext, intervalMs: number): { st
     try {
       const result = await reconcileQueue(ctx)
       await cleanUpIdempotencyKeys(ctx)
+      await dropRehearsalLeftovers(ctx)
       if (result.enqueued.length > 0 || result.failed.length > 0) ctx.logger.info({ requeued: result.enqueued.length, failed: result.failed.length }, 'reconciler pass')
       return result
     } catch (error) {

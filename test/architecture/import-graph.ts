@@ -14,6 +14,7 @@ export const LAYERS: ReadonlyArray<{ layer: string, areas: readonly string[] }> 
   { layer: 'HTTP routes and plugins', areas: ['api'] },
   { layer: 'API contract', areas: ['schemas'] },
   { layer: 'pipeline', areas: ['pipeline', 'notifications'] },
+  { layer: 'plan review', areas: ['preflight', 'rehearsal'] },
   { layer: 'tools', areas: ['handlers', 'backup', 'metrics'] },
   { layer: 'SQL analysis', areas: ['analysis'] },
   { layer: 'control database and queue', areas: ['store', 'queue'] },

@@ -237,3 +237,23 @@ t.test('migration_tool sql and command: their options, defaults and every proble
   }
   t.notMatch(error.message, /u:p@/, 'the URL a user put in env is not echoed')
 })
+
+t.test('rehearsal (SPEC §12): on by default for protected environments, off otherwise, false turns it off, bad values named', async (t) => {
+  const config = parseConfig({
+    environments: {
+      staging: { database_url_env: 'STAGING_URL' },
+      production: { database_url_env: 'PROD_URL', protected: true },
+      quiet: { database_url_env: 'QUIET_URL', protected: true, rehearsal: false },
+      tuned: { database_url_env: 'TUNED_URL', rehearsal: { copy_data_below: '5MB', database_url_env: 'REHEARSAL_URL', on_prediction: 'warn', timeout: '2m' } }
+    }
+  }, PROJECT_ROOT)
+  t.equal(config.environments.staging?.rehearsal, false)
+  t.same(config.environments.production?.rehearsal, {
+    preflight: true, schema: true, copy_data_below: '0MB', timeout: 600_000, preflight_query_timeout: 30_000, on_prediction: 'fail'
+  })
+  t.equal(config.environments.quiet?.rehearsal, false)
+  t.match(config.environments.tuned?.rehearsal, { copy_data_below: '5MB', database_url_env: 'REHEARSAL_URL', on_prediction: 'warn', timeout: 120_000, preflight: true })
+  t.throws(() => parseConfig({ environments: { p: { database_url_env: 'P', rehearsal: { copy_data_below: 'lots', on_prediction: 'maybe' } } } }, PROJECT_ROOT), {
+    message: /environments\.p\.rehearsal\.copy_data_below: expected a size like "0MB", "500kB" or "2GB"[\s\S]*environments\.p\.rehearsal\.on_prediction/
+  })
+})

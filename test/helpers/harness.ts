@@ -92,6 +92,16 @@ export function withSuperuserTargets (environment: Record<string, unknown>): Rec
 }
 
 /**
+ * Preflight and rehearsal are on by default for protected environments (SPEC §12); a rehearsal
+ * dumps, restores and drops a scratch database (seconds on a busy machine), which tests about
+ * other things need not pay for each deployment. Tests of them (test/preflight, test/rehearsal)
+ * set `rehearsal` themselves; the default itself is tested in test/config.
+ */
+export function withoutDefaultRehearsal (environment: Record<string, unknown>): Record<string, unknown> {
+  return environment.protected === true && environment.rehearsal === undefined ? { ...environment, rehearsal: false } : environment
+}
+
+/**
  * A complete service for one test file: a control database cloned from the migrated template,
  * a fresh target database per environment, its own BullMQ queue, the API (for `inject`) and a worker.
  */
@@ -106,7 +116,7 @@ export async function startHarness (options: HarnessOptions = {}): Promise<Harne
     targets[name] = await createEmptyDatabase(`md_${name.replace(/[^a-z0-9]/g, '_')}`)
     const variable = `${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_DATABASE_URL_${suffix.toUpperCase()}`
     env[variable] = databaseUrl(targets[name])
-    configEnvironments[name] = { database_url_env: variable, ...withSuperuserTargets(environment) }
+    configEnvironments[name] = { database_url_env: variable, ...withoutDefaultRehearsal(withSuperuserTargets(environment)) }
   }
   const config = parseConfig({
     workspace_root: options.workspaceRoot ?? FIXTURES,

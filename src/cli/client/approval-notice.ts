@@ -1,5 +1,6 @@
 import type { DeploymentResource } from '../../schemas/deployment.js'
 import type { ApiClient } from './api-client.js'
+import { reviewSummary } from './review-summary.js'
 
 interface EnvironmentView {
   name: string
@@ -24,6 +25,7 @@ export async function describePendingApproval (client: ApiClient, deployment: De
   const url = `${client.server}/deployments/${deployment.id}`
   return [
     `⏸ ${deployment.id} waits for approval in ${deployment.environment}: ${required - given} more approval${required - given === 1 ? '' : 's'} needed from ${who}${notSelf}`,
+    ...reviewSummary(deployment),
     // The review page's deep link: a browser cannot send a bearer token to the API's URL.
     `   Review:  ${client.server}/ui#/deployments/${encodeURIComponent(deployment.id)}`,
     `   Approve: POST ${url}/approve   or   migration-deployer approve ${deployment.id} --comment "…"`,
