@@ -3,3 +3,6 @@ export { analyzeMigrationSqlCached, clearAnalysisCache } from './analysis-cache.
 export { findInvalidIndexes, type InvalidIndex } from './invalid-indexes.js'
 export { lintMigrations, type LintOptions, type LintWarning } from './lint.js'
 export { LintError } from './lint-error.js'
+export { findStatementKinds, statementKinds, type StatementMatch } from './statement-kinds.js'
+export { readWaivers, type MalformedWaiver, type WaiverComment } from './waivers.js'
+export { squawkHasRule } from './squawk-rules.js'

@@ -1,12 +1,14 @@
 import { z } from 'zod'
 import { ROLES, SYSTEM_ACTOR } from '../domain/index.js'
 import { durationMs } from './duration.js'
+import { policySchema } from './policy-schema.js'
+import { roleName } from './role-name.js'
 
 const positiveInt = z.number({ error: 'expected a positive integer' }).int('expected a positive integer').positive('expected a positive integer')
 
 const approvalSchema = z.strictObject({
   required_approvals: positiveInt.default(1),
-  roles: z.array(z.enum(ROLES)).nonempty().default(['approver', 'admin']),
+  roles: z.array(roleName).nonempty().default(['approver', 'admin']),
   approvers: z.array(z.string().min(1)).optional(),
   allow_self_approval: z.boolean().default(false),
   expires_after: durationMs.default(24 * 3_600_000),
@@ -14,7 +16,7 @@ const approvalSchema = z.strictObject({
    * Roles whose deployments are approved on creation ("unless auto-approved"). Never the default,
    * never for a restore; recorded in the audit trail with the rule that granted it.
    */
-  auto_approve_roles: z.array(z.enum(ROLES)).default([])
+  auto_approve_roles: z.array(roleName).default([])
 })
 
 const backupSchema = z.strictObject({
@@ -136,7 +138,9 @@ const environmentSchema = z.strictObject({
   migration_lock_wait: durationMs.default(10 * 60_000),
   /** dev mode only: a drifted database is reset and every migration reapplied. */
   reset_on_drift: z.boolean().default(false),
-  lint: lintSchema.default({ enabled: true, block_on: [], exclude: DEFAULT_LINT_EXCLUDE })
+  lint: lintSchema.default({ enabled: true, block_on: [], exclude: DEFAULT_LINT_EXCLUDE }),
+  /** Risk rules and the approvals each risk needs (SPEC §15). */
+  policy: policySchema.optional()
 })
 
 /**
@@ -152,7 +156,7 @@ const rateLimitSchema = z.strictObject({
 const tokenSchema = z.strictObject({
   name: z.string().min(1),
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected the lowercase sha256 hex of the token (64 characters), never the token itself'),
-  roles: z.array(z.enum(ROLES)).nonempty()
+  roles: z.array(roleName).nonempty()
 })
 
 /** The deployment moments a webhook can subscribe to. */
@@ -212,8 +216,10 @@ export const configSchema = z.strictObject({
   }
   const tokens = isRecord(raw.auth) && Array.isArray(raw.auth.tokens) ? raw.auth.tokens : []
   const tokenNames = new Set<string>()
+  const customRoles = customRolesNamed(environments)
   tokens.forEach((token: unknown, index) => {
     if (!isRecord(token) || typeof token.name !== 'string') return
+    checkCustomRoles(token.roles, customRoles, ['auth', 'tokens', index, 'roles'], ctx)
     if (tokenNames.has(token.name)) ctx.addIssue({ code: 'custom', path: ['auth', 'tokens', index, 'name'], message: `duplicate token name "${token.name}"` })
     if (token.name === SYSTEM_ACTOR) ctx.addIssue({ code: 'custom', path: ['auth', 'tokens', index, 'name'], message: `"${SYSTEM_ACTOR}" is reserved for the service's own audit events; choose another token name` })
     tokenNames.add(token.name)
@@ -226,6 +232,32 @@ function checkToolOptions (name: string, env: Record<string, unknown>, ctx: z.Re
   if (tool === 'command' && env.command === undefined) ctx.addIssue({ code: 'custom', path: ['environments', name, 'command'], message: 'migration_tool command needs command: { preset: typeorm | sequelize | prisma } or command: { status, apply, status_format }' })
   if (tool !== 'command' && env.command !== undefined) ctx.addIssue({ code: 'custom', path: ['environments', name, 'command'], message: `command is only for migration_tool: command (this environment uses ${String(tool)})` })
   if (tool !== 'sql' && env.sql !== undefined) ctx.addIssue({ code: 'custom', path: ['environments', name, 'sql'], message: `sql is only for migration_tool: sql (this environment uses ${String(tool)})` })
+}
+
+/** The roles beyond the built-in ones that some environment requires (approval.roles, policy.approvals_by_risk). */
+function customRolesNamed (environments: Record<string, unknown>): Set<string> {
+  const named = new Set<string>()
+  const add = (roles: unknown): void => { if (Array.isArray(roles)) for (const role of roles) if (typeof role === 'string') named.add(role) }
+  for (const env of Object.values(environments)) {
+    if (!isRecord(env)) continue
+    if (isRecord(env.approval)) add(env.approval.roles)
+    const byRisk = isRecord(env.policy) && isRecord(env.policy.approvals_by_risk) ? env.policy.approvals_by_risk : {}
+    for (const raise of Object.values(byRisk)) if (isRecord(raise)) add(raise.roles)
+  }
+  return named
+}
+
+/** A token's custom role must be one an environment requires: a typo ("aprover") must not pass as a role that grants nothing. */
+function checkCustomRoles (roles: unknown, named: Set<string>, path: Array<string | number>, ctx: z.RefinementCtx): void {
+  if (!Array.isArray(roles)) return
+  roles.forEach((role: unknown, index) => {
+    if (typeof role !== 'string' || (ROLES as readonly string[]).includes(role) || named.has(role)) return
+    ctx.addIssue({
+      code: 'custom',
+      path: [...path, index],
+      message: `unknown role "${role}": expected ${ROLES.join(', ')}, or a custom role that an environment's approval.roles or policy.approvals_by_risk names`
+    })
+  })
 }
 
 function isRecord (value: unknown): value is Record<string, unknown> {

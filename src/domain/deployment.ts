@@ -1,4 +1,5 @@
 import type { MigrationFile } from './migration.js'
+import type { PlanRisk } from './risk.js'
 
 /** Every state a deployment can be in (SPEC §5). */
 export const DEPLOYMENT_STATUSES = ['queued', 'running', 'pending_approval', 'succeeded', 'failed', 'rejected', 'cancelled', 'expired'] as const
@@ -60,6 +61,8 @@ export interface Plan {
   pending_migrations: number
   migrations: PlannedMigration[]
   restore?: RestorePlan
+  /** The risk policy's verdict (SPEC §15): absent when the environment has no policy. */
+  risk?: PlanRisk
 }
 
 export interface SourceInfo {

@@ -11,6 +11,7 @@ import { withTransaction } from '../store/pool.js'
 import { DeploymentRecorder } from './deployment-recorder.js'
 import { expireIfDue } from './expire-deployment.js'
 import { endDeployment } from './end-deployment.js'
+import { approvalNeeded } from './risk-policy.js'
 
 interface Locked { deployment: DeploymentRow, environment: EnvironmentConfig | undefined }
 
@@ -22,9 +23,10 @@ async function lockDeployment (db: pg.PoolClient, config: Config, id: string): P
 
 function assertMayApprove (principal: Principal, deployment: DeploymentRow, environment: EnvironmentConfig | undefined, action: 'approve' | 'reject'): void {
   const approval = environment?.approval
-  const roles = approval?.roles ?? ['approver']
+  const roles = environment === undefined ? ['approver'] : approvalNeeded(environment, deployment.plan).roles
   if (!hasRole(principal, roles)) {
-    throw new ForbiddenError(`${principal.name} may not ${action} in ${deployment.environment}: it needs one of the roles ${roles.join(', ')}`)
+    const why = deployment.plan?.risk?.approval == null ? '' : ` (this plan's risk is ${deployment.plan.risk.level}: policy.approvals_by_risk)`
+    throw new ForbiddenError(`${principal.name} may not ${action} in ${deployment.environment}: it needs one of the roles ${roles.join(', ')}${why}`)
   }
   if (approval?.approvers !== undefined && !approval.approvers.includes(principal.name)) {
     throw new ForbiddenError(`${principal.name} is not one of the named approvers of ${deployment.environment} (${approval.approvers.join(', ')})`)
@@ -61,7 +63,9 @@ export async function approveDeployment (pool: pg.Pool, config: Config, logger: 
       throw new ConflictError(`${principal.name} has already approved deployment ${id}; another approver must`, undefined, 'ALREADY_APPROVED')
     }
     const recorder = new DeploymentRecorder(db, deployment, logger)
-    await recorder.event('approved', { plan_checksum: checksum, comment }, principal.name)
+    // Who approved the plan's risk waivers is part of the audit (SPEC §15).
+    const waivers = deployment.plan?.risk?.waivers ?? []
+    await recorder.event('approved', { plan_checksum: checksum, comment, ...(waivers.length === 0 ? {} : { waivers }) }, principal.name)
     const approvals = await listApprovals(db, id)
     if (approvals.length < deployment.approvals_required) {
       await recorder.log(`✓ Approval received (${principal.name}): ${approvals.length} of ${deployment.approvals_required}`)

@@ -15,6 +15,7 @@ import { noPendingReport, previewReport } from './report.js'
 import { applyBegan } from './resume.js'
 import { runHealthCheckStep } from './steps/health-check-step.js'
 import { runPreamble } from './steps/preamble.js'
+import { assessRisk, describeRisk } from './risk-policy.js'
 import { enforcePromotionGate } from './steps/promotion-gate.js'
 
 /**
@@ -39,9 +40,11 @@ export async function planMigrations (run: DeploymentRun): Promise<PlanOutcome> 
   assertNoFailedMigrations(environment, status)
   assertNoDrift(environment, status)
   const measured = await measuredDurations(ctx.pool, status.pending.map((m) => m.checksum), environment.name)
-  const plan = await analyzePlan(buildPlan(environment.name, status.pending, measured), status.pending, environment, run.logger)
+  const analyzed = await analyzePlan(buildPlan(environment.name, status.pending, measured), status.pending, environment, run.logger)
+  const plan = await assessRisk(analyzed, status.pending, environment)
   await run.save({ plan, source_snapshot: source.map((file) => ({ name: file.name, checksum: file.checksum })) })
   await recorder.log(`✓ Pending migrations: ${plan.pending_migrations} found`)
+  for (const line of plan.risk === undefined ? [] : describeRisk(plan.risk)) await recorder.log(line, 'risk', { level: plan.risk?.level })
   await enforcePromotionGate(run, plan)
   await recorder.finishStep('check_pending', 'passed', `${plan.pending_migrations} pending of ${source.length}`)
   if (handler.preview !== undefined && plan.pending_migrations > 0) {

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { BACKUP_ID_PATTERN } from '../backup/backup-id.js'
 import { DEPLOYMENT_STATUSES, OPERATIONS, STEP_NAMES } from '../domain/index.js'
+import { planRiskSchema } from './risk.js'
 
 /** Prisma's folder naming: digits (a timestamp), an underscore, a name. */
 /** A Prisma folder name (`<digits>_<name>`, also the sql handler's plain form) or a Flyway-style `V<version>__<name>` (sql handler). */
@@ -72,7 +73,8 @@ export const planSchema = z.object({
     backup_size_bytes: z.number().nullable(),
     unapplies: z.array(z.object({ name: z.string(), checksum: z.string() })),
     reapplies: z.array(z.object({ name: z.string(), checksum: z.string() }))
-  }).optional().meta({ description: 'For restore-backup: the backup, its age and size, and the migrations the restore un-applies' })
+  }).optional().meta({ description: 'For restore-backup: the backup, its age and size, and the migrations the restore un-applies' }),
+  risk: planRiskSchema.optional()
 }).meta({ id: 'Plan', description: 'What will be applied, frozen by its checksum: approvals are bound to it' })
 
 export const deploymentSchema = z.object({
