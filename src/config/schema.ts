@@ -3,6 +3,7 @@ import { ROLES, SYSTEM_ACTOR } from '../domain/index.js'
 import { durationMs } from './duration.js'
 import { policySchema } from './policy-schema.js'
 import { roleName } from './role-name.js'
+import { windowsSchema } from './windows-schema.js'
 
 const positiveInt = z.number({ error: 'expected a positive integer' }).int('expected a positive integer').positive('expected a positive integer')
 
@@ -140,7 +141,9 @@ const environmentSchema = z.strictObject({
   reset_on_drift: z.boolean().default(false),
   lint: lintSchema.default({ enabled: true, block_on: [], exclude: DEFAULT_LINT_EXCLUDE }),
   /** Risk rules and the approvals each risk needs (SPEC §15). */
-  policy: policySchema.optional()
+  policy: policySchema.optional(),
+  /** When deployments may start (SPEC §15). */
+  windows: windowsSchema.optional()
 })
 
 /**
