@@ -10,6 +10,7 @@ import rateLimitPlugin from './api/plugins/rate-limit.js'
 import securityHeadersPlugin from './api/plugins/security-headers.js'
 import swaggerPlugin from './api/plugins/swagger.js'
 import deploymentRoutes from './api/routes/deployments/index.js'
+import overrideWindowRoute from './api/routes/deployments/override-window.js'
 import environmentRoutes from './api/routes/environments.js'
 import healthRoutes from './api/routes/health.js'
 import meRoutes from './api/routes/me.js'
@@ -36,6 +37,7 @@ export default fp(async function app (instance: FastifyInstance, options: { serv
   await instance.register(metricsRoutes)
   await instance.register(environmentRoutes)
   await instance.register(deploymentRoutes)
+  await instance.register(overrideWindowRoute)
   await instance.register(meRoutes)
   await instance.register(uiRoutes)
 }, { name: 'migration-deployer' })

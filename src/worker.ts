@@ -4,6 +4,7 @@ import type { DeploymentJobData, JobPhase } from './queue/deployment-jobs.js'
 import { processDeploymentJob } from './worker/process-deployment-job.js'
 import type { Phase } from './domain/index.js'
 import { expireDeployment } from './pipeline/expire-deployment.js'
+import { runWindowJob } from './worker/window-job.js'
 import type { PipelineContext } from './pipeline/pipeline-context.js'
 import { safeErrorMessage } from './lib/mask-secrets.js'
 
@@ -29,6 +30,10 @@ export function createDeploymentWorker (ctx: PipelineContext, options: Deploymen
   const worker = new Worker<DeploymentJobData, void, JobPhase>(options.queueName, async (job, token) => {
     if (job.data.phase === 'expire') {
       await runExpiryJob(ctx, job, token)
+      return
+    }
+    if (job.data.phase === 'window') {
+      await runWindowJob(ctx, job, token)
       return
     }
     await processDeploymentJob(ctx, job as Job<DeploymentJobData, void, Phase>, token)

@@ -163,12 +163,12 @@ const tokenSchema = z.strictObject({
 })
 
 /** The deployment moments a webhook can subscribe to. */
-export const WEBHOOK_EVENTS = ['pending_approval', 'succeeded', 'failed', 'rejected', 'expired', 'cancelled'] as const
+export const WEBHOOK_EVENTS = ['pending_approval', 'succeeded', 'failed', 'rejected', 'expired', 'cancelled', 'waiting_for_window', 'window.overridden'] as const
 export type WebhookEvent = typeof WEBHOOK_EVENTS[number]
 
 const webhookSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
-  events: z.array(z.enum(WEBHOOK_EVENTS)).nonempty().default(['pending_approval', 'succeeded', 'failed', 'rejected', 'expired']),
+  events: z.array(z.enum(WEBHOOK_EVENTS)).nonempty().default(['pending_approval', 'succeeded', 'failed', 'rejected', 'expired', 'window.overridden']),
   /** The NAME of the environment variable holding the HMAC-SHA256 signing secret. */
   secret_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected the NAME of an environment variable (like DEPLOYER_WEBHOOK_SECRET), not the secret'),
   /** Only deployments to these environments (default: all). */

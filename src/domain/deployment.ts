@@ -2,7 +2,7 @@ import type { MigrationFile } from './migration.js'
 import type { PlanRisk } from './risk.js'
 
 /** Every state a deployment can be in (SPEC §5). */
-export const DEPLOYMENT_STATUSES = ['queued', 'running', 'pending_approval', 'succeeded', 'failed', 'rejected', 'cancelled', 'expired'] as const
+export const DEPLOYMENT_STATUSES = ['queued', 'running', 'pending_approval', 'waiting_for_window', 'succeeded', 'failed', 'rejected', 'cancelled', 'expired'] as const
 export type DeploymentStatus = typeof DEPLOYMENT_STATUSES[number]
 /** The states a deployment never leaves. */
 export const TERMINAL_STATUSES: readonly DeploymentStatus[] = ['succeeded', 'failed', 'rejected', 'cancelled', 'expired']
@@ -71,6 +71,13 @@ export interface SourceInfo {
   url?: string | undefined
 }
 
+/** Who started a deployment outside its window, when, and why (POST /deployments/:id/override-window). */
+export interface WindowOverride {
+  by: string
+  at: string
+  reason: string
+}
+
 /** A deployment, as the control database records it (a row of `deployments`). */
 export interface DeploymentRow {
   id: string
@@ -92,6 +99,10 @@ export interface DeploymentRow {
   plan: Plan | null
   approvals_required: number
   expires_at: Date | null
+  /** While `waiting_for_window`: when the environment's window next opens and the deployment starts by itself. */
+  next_window_at: Date | null
+  /** An admin's break-glass start outside the window (SPEC §15). */
+  window_override: WindowOverride | null
   steps: Step[]
   report: Record<string, unknown> | null
   created_at: Date

@@ -7,6 +7,7 @@ import { safeErrorMessage } from '../lib/mask-secrets.js'
 import { recordAppliedMigration } from '../store/applied-migrations.js'
 import type { BackupRow } from '../store/backups.js'
 import { planChecksum } from './build-plan.js'
+import { throwIfWindowClosed } from './deployment-window.js'
 import { DeploymentFailure } from './deployment-failure.js'
 import type { DeploymentRun } from './deployment-run.js'
 import type { Ending } from './end-deployment.js'
@@ -165,6 +166,7 @@ async function applyPending (run: DeploymentRun, work: UnderLock): Promise<Appli
       onMigrationStart: async () => {
         if (ctx.shutdown?.aborted === true) await records.drain()
         throwIfStopping(ctx.shutdown)
+        await throwIfWindowClosed(run, async () => { await records.drain() })
       },
       onMigrationApplied: async (migration, durationMs) => {
         const { name, checksum } = migration

@@ -106,13 +106,13 @@ export async function cancelDeployment (pool: pg.Pool, config: Config, logger: L
     if (!principal.roles.includes('admin') && deployment.requested_by !== principal.name) {
       throw new ForbiddenError(`${principal.name} may cancel only its own deployments; this one was requested by ${deployment.requested_by}`)
     }
-    if (deployment.status !== 'queued' && deployment.status !== 'pending_approval') throw notCancellable(deployment)
-    return await endDeployment({ db, deployment, recorder }, ['queued', 'pending_approval'], { status: 'cancelled', by: principal.name })
+    if (!['queued', 'pending_approval', 'waiting_for_window'].includes(deployment.status)) throw notCancellable(deployment)
+    return await endDeployment({ db, deployment, recorder }, ['queued', 'pending_approval', 'waiting_for_window'], { status: 'cancelled', by: principal.name })
   })
 }
 
 function notCancellable (deployment: Pick<DeploymentRow, 'id' | 'status'>): ConflictError {
-  const message = `deployment ${deployment.id} is ${deployment.status}; only queued or pending_approval deployments can be cancelled`
+  const message = `deployment ${deployment.id} is ${deployment.status}; only queued, pending_approval or waiting_for_window deployments can be cancelled`
   return new ConflictError(message, { status: deployment.status }, 'NOT_CANCELLABLE')
 }
 

@@ -2,10 +2,11 @@ import { Queue, type ConnectionOptions } from 'bullmq'
 import type { Phase } from '../domain/index.js'
 
 /**
- * What a job does: run a pipeline phase (`plan`, `apply`), or `expire` a deployment whose
- * approval window closed (a delayed job, due at its `expires_at`).
+ * What a job does: run a pipeline phase (`plan`, `apply`), `expire` a deployment whose
+ * approval window closed (a delayed job, due at its `expires_at`), or start a deployment whose
+ * deployment window opens (`window`, a delayed job due at its `next_window_at`).
  */
-export type JobPhase = Phase | 'expire'
+export type JobPhase = Phase | 'expire' | 'window'
 
 /** The only thing a job carries: the control database holds everything else. */
 export interface DeploymentJobData {
@@ -56,4 +57,12 @@ export async function enqueueDeploymentPhases (queue: DeploymentQueue, jobs: Rea
  */
 export async function enqueueDeploymentExpiry (queue: DeploymentQueue, deploymentId: string, expiresAt: Date): Promise<void> {
   await queue.add('expire', { deploymentId, phase: 'expire' }, { jobId: deploymentJobId(deploymentId, 'expire'), delay: Math.max(0, expiresAt.getTime() - Date.now()) })
+}
+
+/**
+ * Schedules the start of a deployment waiting for its window, as a delayed job due in `delayMs`
+ * (when the window opens). Deterministic id: scheduling again (the reconciler) keeps one job.
+ */
+export async function enqueueWindowOpening (queue: DeploymentQueue, deploymentId: string, delayMs: number): Promise<void> {
+  await queue.add('window', { deploymentId, phase: 'window' }, { jobId: deploymentJobId(deploymentId, 'window'), delay: Math.max(0, delayMs) })
 }

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { BACKUP_ID_PATTERN } from '../backup/backup-id.js'
 import { DEPLOYMENT_STATUSES, OPERATIONS, STEP_NAMES } from '../domain/index.js'
 import { planRiskSchema } from './risk.js'
+import { windowOverrideSchema } from './windows.js'
 
 /** Prisma's folder naming: digits (a timestamp), an underscore, a name. */
 /** A Prisma folder name (`<digits>_<name>`, also the sql handler's plain form) or a Flyway-style `V<version>__<name>` (sql handler). */
@@ -93,6 +94,8 @@ export const deploymentSchema = z.object({
   updated_at: z.string(),
   started_at: z.string().nullable(),
   finished_at: z.string().nullable(),
+  next_window_at: z.string().nullable().meta({ description: 'While waiting_for_window: when the environment\'s window opens and the deployment starts by itself' }),
+  window_override: windowOverrideSchema.nullable(),
   source: sourceInfoSchema.nullable(),
   plan: planSchema.nullable(),
   approval: z.object({
