@@ -20,6 +20,8 @@ const summary = {
   updated_at: '2025-01-24T10:30:02.000Z',
   started_at: '2025-01-24T10:30:00.500Z',
   finished_at: null,
+  next_window_at: null,
+  window_override: null,
   source: { commit: 'abc123', ref: 'main', url: 'https://ci.example/run/42' },
   report: null,
   links: { self: SELF, approve: `${SELF}/approve`, reject: `${SELF}/reject`, cancel: `${SELF}/cancel`, log: `${SELF}/log`, events: `${SELF}/events` }
