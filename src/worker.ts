@@ -5,6 +5,7 @@ import { processDeploymentJob } from './worker/process-deployment-job.js'
 import type { Phase } from './domain/index.js'
 import { expireDeployment } from './pipeline/expire-deployment.js'
 import { runWindowJob } from './worker/window-job.js'
+import { checkDrift } from './pipeline/drift-check.js'
 import type { PipelineContext } from './pipeline/pipeline-context.js'
 import { safeErrorMessage } from './lib/mask-secrets.js'
 
@@ -30,6 +31,10 @@ export function createDeploymentWorker (ctx: PipelineContext, options: Deploymen
   const worker = new Worker<DeploymentJobData, void, JobPhase>(options.queueName, async (job, token) => {
     if (job.data.phase === 'expire') {
       await runExpiryJob(ctx, job, token)
+      return
+    }
+    if (job.data.phase === 'drift') {
+      if (job.data.environment !== undefined) await checkDrift(ctx, job.data.environment)
       return
     }
     if (job.data.phase === 'window') {

@@ -83,6 +83,7 @@ export const COMPONENT_EXAMPLES: Record<string, unknown> = {
     failed: [],
     drifted: [],
     last_deployment: { id: ID, operation: 'deploy-migrations', status: 'pending_approval', requested_by: 'ci-bot', created_at: '2025-01-24T10:30:00.000Z', finished_at: null, link: SELF },
-    last_backup: { id: 'backup-20250120-160000-3f9a', created_at: '2025-01-20T16:00:00.000Z', size_bytes: 482133, restore_command: 'migration-deployer restore --env production --backup backup-20250120-160000-3f9a' }
+    last_backup: { id: 'backup-20250120-160000-3f9a', created_at: '2025-01-20T16:00:00.000Z', size_bytes: 482133, restore_command: 'migration-deployer restore --env production --backup backup-20250120-160000-3f9a' },
+    drift_watch: { state: 'clean', detected_at: null, checked_at: '2025-01-24T10:15:00.000Z', changes: [], baseline_deployment_id: ID }
   }
 }

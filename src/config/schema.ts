@@ -4,6 +4,7 @@ import { durationMs } from './duration.js'
 import { policySchema } from './policy-schema.js'
 import { roleName } from './role-name.js'
 import { windowsSchema } from './windows-schema.js'
+import { driftCheckSchema } from './drift-schema.js'
 
 const positiveInt = z.number({ error: 'expected a positive integer' }).int('expected a positive integer').positive('expected a positive integer')
 
@@ -143,7 +144,9 @@ const environmentSchema = z.strictObject({
   /** Risk rules and the approvals each risk needs (SPEC §15). */
   policy: policySchema.optional(),
   /** When deployments may start (SPEC §15). */
-  windows: windowsSchema.optional()
+  windows: windowsSchema.optional(),
+  /** The drift watch (SPEC §15). */
+  drift_check: driftCheckSchema.optional()
 })
 
 /**

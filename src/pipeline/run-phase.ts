@@ -8,6 +8,7 @@ import { DeploymentFailure, type FailureDetails } from './deployment-failure.js'
 import { DeploymentRecorder } from './deployment-recorder.js'
 import { DeploymentRun } from './deployment-run.js'
 import { holdForWindow, waitForWindow } from './deployment-window.js'
+import { takeBaselineAfter } from './drift-check.js'
 import { endDeployment, type Ending } from './end-deployment.js'
 import type { ApplyInput, Operation } from './operation.js'
 import { operationFor } from './operations.js'
@@ -49,6 +50,8 @@ export async function runDeploymentPhase (ctx: PipelineContext, deploymentId: st
     }
   }
   // Undefined: the deployment waits for approval or for its window.
+  // The drift watch's baseline: what this deployment left on the target, taken while it still runs (no check reports it).
+  if (ending !== undefined && run !== undefined) await takeBaselineAfter(run)
   if (ending !== undefined) await endDeployment({ db: ctx.pool, deployment: run?.deployment ?? claimed, recorder }, ['running'], ending)
 }
 

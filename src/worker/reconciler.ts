@@ -8,7 +8,7 @@ import type { DeploymentRow } from '../domain/index.js'
 import { getTurnState } from '../store/apply-queue.js'
 import { deleteExpiredIdempotencyKeys } from '../store/idempotency-keys.js'
 import { withTransaction, type Queryable } from '../store/pool.js'
-import { deploymentJobId, enqueueDeploymentExpiry, enqueueDeploymentPhase, enqueueWindowOpening, type DeploymentJobData } from '../queue/deployment-jobs.js'
+import { deploymentJobId, enqueueDeploymentExpiry, enqueueDeploymentPhase, enqueueWindowOpening, scheduleDriftChecks, type DeploymentJobData } from '../queue/deployment-jobs.js'
 import { failAbandonedDeployment } from '../pipeline/abandoned-deployment.js'
 import { nowOf } from '../pipeline/deployment-window.js'
 
@@ -55,6 +55,10 @@ export async function reconcileQueue (ctx: PipelineContext): Promise<ReconcileRe
     // So are the window jobs of deployments waiting for their deployment window.
     for (const waiting of await listWindowWaits(db)) {
       await withTimeout(enqueueWindowOpening(ctx.queue, waiting.id, waiting.next_window_at.getTime() - nowOf(ctx)), REDIS_TIMEOUT_MS, 'Redis')
+    }
+    // And the repeatable drift checks (idempotent upserts).
+    for (const environment of Object.values(ctx.config.environments)) {
+      if (environment.drift_check !== undefined) await withTimeout(scheduleDriftChecks(ctx.queue, environment.name, environment.drift_check.every), REDIS_TIMEOUT_MS, 'Redis')
     }
   })
   return result

@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { getDriftState } from '../../store/drift.js'
+import { driftWatchSchema } from '../../schemas/drift.js'
 import { environmentOrThrow, environmentStatus, resolveEnvironmentMigration } from '../../pipeline/environment-actions.js'
 import { listBackups } from '../../store/backups.js'
 import { listDeployments } from '../../store/deployments.js'
@@ -44,7 +46,8 @@ const statusSchema = z.object({
   failed: z.array(z.object({ name: z.string(), started_at: z.string().nullable(), logs: z.string().nullable(), resolve: z.string() })),
   drifted: z.array(z.object({ name: z.string(), reason: z.enum(['checksum_changed', 'missing_from_source']), applied_checksum: z.string(), source_checksum: z.string().nullable() })),
   last_deployment: z.object({ id: z.string(), operation: z.string(), status: z.string(), requested_by: z.string(), created_at: z.string(), finished_at: z.string().nullable(), link: z.string() }).nullable(),
-  last_backup: z.object({ id: z.string(), created_at: z.string(), size_bytes: z.number().nullable(), restore_command: z.string() }).nullable()
+  last_backup: z.object({ id: z.string(), created_at: z.string(), size_bytes: z.number().nullable(), restore_command: z.string() }).nullable(),
+  drift_watch: driftWatchSchema
 }).meta({ id: 'EnvironmentStatus' })
 
 /** Configured environments and their databases' migration status, never a URL or a password. */
@@ -81,7 +84,17 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
     const { environment, status } = await environmentStatus(config, env, request.params.name)
     const [lastDeployment] = await listDeployments(pool, { environment: environment.name, limit: 1 })
     const [lastBackup] = await listBackups(pool, environment.name, { limit: 1 })
+    const drift = environment.drift_check === undefined ? undefined : await getDriftState(pool, environment.name)
     return {
+      drift_watch: environment.drift_check === undefined
+        ? null
+        : {
+            state: drift?.state ?? 'unknown',
+            detected_at: drift?.detected_at?.toISOString() ?? null,
+            checked_at: drift?.checked_at?.toISOString() ?? null,
+            changes: drift?.state === 'drifted' ? drift.changes : [],
+            baseline_deployment_id: drift?.baseline_deployment_id === '' ? null : drift?.baseline_deployment_id ?? null
+          },
       environment: environment.name,
       migration_tool: environment.migration_tool,
       working_directory: environment.working_directory ?? null,
