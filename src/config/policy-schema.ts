@@ -17,16 +17,16 @@ const riskRuleSchema = z.strictObject({
 })
 
 /**
- * `policy:` of an environment (SPEC §15): rules over the parsed statements and squawk's findings
- * set the plan's risk; `approvals_by_risk` makes riskier plans need more (or other) approvers.
+ * The risk part of an environment's `policy:` (SPEC §15): rules over the parsed statements and
+ * squawk's findings set the plan's risk; `approvals_by_risk` makes riskier plans need more (or
+ * other) approvers. Spread into the policy schema beside `allow_statements`.
  */
-export const policySchema = z.strictObject({
+export const riskPolicyFields = {
   rules: z.array(riskRuleSchema).default([]),
   approvals_by_risk: z.partialRecord(z.enum(RISK_LEVELS), z.strictObject({
     required_approvals: positiveInt.optional(),
     roles: z.array(roleName).nonempty().optional()
   })).default({})
-})
+}
 
 export type RiskRuleConfig = z.output<typeof riskRuleSchema>
-export type PolicyConfig = z.output<typeof policySchema>

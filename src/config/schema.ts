@@ -1,7 +1,8 @@
 import { z } from 'zod'
-import { ROLES, SYSTEM_ACTOR } from '../domain/index.js'
+import { ESCAPE_CATEGORY_NAMES, ROLES, SYSTEM_ACTOR, type EscapeCategory } from '../domain/index.js'
 import { durationMs } from './duration.js'
-import { policySchema } from './policy-schema.js'
+import { checkIdentityReferences, identitySchemas } from './identity-schema.js'
+import { riskPolicyFields } from './policy-schema.js'
 import { roleName } from './role-name.js'
 import { windowsSchema } from './windows-schema.js'
 import { driftCheckSchema } from './drift-schema.js'
@@ -53,6 +54,19 @@ const lintSchema = z.strictObject({
    * preferences. Setting `exclude` replaces this list.
    */
   exclude: z.array(z.string().min(1)).default(DEFAULT_LINT_EXCLUDE)
+})
+
+/** `policy:` — what migrations to this environment may do (SPEC §15). */
+const policySchema = z.strictObject({
+  /**
+   * Statements that reach beyond the database (COPY … PROGRAM, lo_import, dblink, untrusted
+   * languages, …) are refused in every environment unless their category is listed here.
+   */
+  allow_statements: z.array(z.string().transform((name) => name.trim().replace(/\s+/g, ' ').toUpperCase())
+    .pipe(z.enum(ESCAPE_CATEGORY_NAMES as [EscapeCategory, ...EscapeCategory[]], { error: `expected one of: ${ESCAPE_CATEGORY_NAMES.join(', ')}` })))
+    .default([]),
+  /** Risk rules over the parsed statements and squawk's findings, and the approvals each risk needs. */
+  ...riskPolicyFields
 })
 
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/
@@ -141,8 +155,12 @@ const environmentSchema = z.strictObject({
   /** dev mode only: a drifted database is reset and every migration reapplied. */
   reset_on_drift: z.boolean().default(false),
   lint: lintSchema.default({ enabled: true, block_on: [], exclude: DEFAULT_LINT_EXCLUDE }),
-  /** Risk rules and the approvals each risk needs (SPEC §15). */
-  policy: policySchema.optional(),
+  /**
+   * A protected environment refuses to deploy when its target role is a superuser (or has
+   * CREATEROLE, or may run server programs or read/write server files), unless this is set.
+   */
+  allow_superuser: z.boolean().default(false),
+  policy: policySchema.default({ allow_statements: [], rules: [], approvals_by_risk: {} }),
   /** When deployments may start (SPEC §15). */
   windows: windowsSchema.optional(),
   /** The drift watch (SPEC §15). */
@@ -178,6 +196,9 @@ const webhookSchema = z.strictObject({
   environments: z.array(z.string().min(1)).optional()
 })
 
+/** 30 days: dispatched webhook outbox rows are pruned after this by default. */
+export const OUTBOX_RETENTION_MS = 30 * 86_400_000
+
 const notificationsSchema = z.strictObject({
   /** The API's public base URL, for the links in webhook payloads (https://deployer.example.com). */
   public_url: z.url({ protocol: /^https?$/, error: 'expected the http(s) base URL of the API' }).optional(),
@@ -188,49 +209,84 @@ const notificationsSchema = z.strictObject({
     initial_delay: durationMs.default(2000)
   }).default({ attempts: 8, initial_delay: 2000 }),
   /** How long one delivery may take before it counts as failed. */
-  timeout: durationMs.default(10_000)
+  timeout: durationMs.default(10_000),
+  /** How long a dispatched outbox row is kept (the audit trail is kept forever regardless). */
+  outbox_retention: durationMs.default(OUTBOX_RETENTION_MS)
 })
 
-export const configSchema = z.strictObject({
-  workspace_root: z.string().min(1).default('.'),
-  environments: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'environment names are lowercase letters, digits, - and _'), environmentSchema)
-    .refine((envs) => Object.keys(envs).length > 0, 'define at least one environment'),
-  auth: z.strictObject({ tokens: z.array(tokenSchema).default([]) }).default({ tokens: [] }),
-  limits: z.strictObject({
-    body_bytes: positiveInt.default(5 * 1024 * 1024),
-    rate_limit: rateLimitSchema.default(DEFAULT_RATE_LIMIT)
-  }).default({ body_bytes: 5 * 1024 * 1024, rate_limit: DEFAULT_RATE_LIMIT }),
-  notifications: notificationsSchema.default({ webhooks: [], retry: { attempts: 8, initial_delay: 2000 }, timeout: 10_000 })
-}).superRefine((config, ctx) => {
-  // Read defensively: with `when` below this also runs when other fields are invalid, so that one
-  // pass reports every problem (zod skips refinements on a value with issues by default).
-  const raw = config as unknown as Record<string, unknown>
-  const environments = isRecord(raw.environments) ? raw.environments : {}
-  const names = Object.keys(environments)
-  for (const [name, env] of Object.entries(environments)) {
-    if (isRecord(env) && env.reset_on_drift === true) {
-      const mode = env.mode ?? (name === 'dev' || name === 'test' ? 'dev' : 'deploy')
-      if (mode !== 'dev') ctx.addIssue({ code: 'custom', path: ['environments', name, 'reset_on_drift'], message: 'reset_on_drift is allowed only in dev mode (environments named dev or test, or mode: dev): deploy mode never resets a database' })
-    }
-    if (isRecord(env)) checkToolOptions(name, env, ctx)
-    const required = isRecord(env) && Array.isArray(env.requires_success_in) ? env.requires_success_in : []
-    for (const requiredName of required) {
-      if (typeof requiredName === 'string' && !names.includes(requiredName)) {
-        ctx.addIssue({ code: 'custom', path: ['environments', name, 'requires_success_in'], message: `unknown environment "${requiredName}" (known: ${names.join(', ')})` })
-      }
-    }
-  }
-  const tokens = isRecord(raw.auth) && Array.isArray(raw.auth.tokens) ? raw.auth.tokens : []
-  const tokenNames = new Set<string>()
-  const customRoles = customRolesNamed(environments)
-  tokens.forEach((token: unknown, index) => {
-    if (!isRecord(token) || typeof token.name !== 'string') return
-    checkCustomRoles(token.roles, customRoles, ['auth', 'tokens', index, 'roles'], ctx)
-    if (tokenNames.has(token.name)) ctx.addIssue({ code: 'custom', path: ['auth', 'tokens', index, 'name'], message: `duplicate token name "${token.name}"` })
-    if (token.name === SYSTEM_ACTOR) ctx.addIssue({ code: 'custom', path: ['auth', 'tokens', index, 'name'], message: `"${SYSTEM_ACTOR}" is reserved for the service's own audit events; choose another token name` })
-    tokenNames.add(token.name)
+// auth.oidc (CI tokens) and auth.sso (people), SPEC §13.
+const identity = identitySchemas(z.enum(ROLES))
+
+export const configSchema = z
+  .strictObject({
+    workspace_root: z.string().min(1).default('.'),
+    environments: z
+      .record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'environment names are lowercase letters, digits, - and _'), environmentSchema)
+      .refine((envs) => Object.keys(envs).length > 0, 'define at least one environment'),
+    auth: z.strictObject({ tokens: z.array(tokenSchema).default([]), oidc: identity.oidc, sso: identity.sso }).default({ tokens: [], oidc: [] }),
+    limits: z
+      .strictObject({
+        body_bytes: positiveInt.default(5 * 1024 * 1024),
+        rate_limit: rateLimitSchema.default(DEFAULT_RATE_LIMIT)
+      })
+      .default({ body_bytes: 5 * 1024 * 1024, rate_limit: DEFAULT_RATE_LIMIT }),
+    notifications: notificationsSchema.default({
+      webhooks: [],
+      retry: { attempts: 8, initial_delay: 2000 },
+      timeout: 10_000,
+      outbox_retention: OUTBOX_RETENTION_MS
+    })
   })
-}, { when: (payload) => isRecord(payload.value) })
+  .superRefine(
+    (config, ctx) => {
+      // Read defensively: with `when` below this also runs when other fields are invalid, so that one
+      // pass reports every problem (zod skips refinements on a value with issues by default).
+      const raw = config as unknown as Record<string, unknown>
+      const environments = isRecord(raw.environments) ? raw.environments : {}
+      const names = Object.keys(environments)
+      for (const [name, env] of Object.entries(environments)) {
+        if (isRecord(env) && env.reset_on_drift === true) {
+          const mode = env.mode ?? (name === 'dev' || name === 'test' ? 'dev' : 'deploy')
+          if (mode !== 'dev') {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['environments', name, 'reset_on_drift'],
+              message: 'reset_on_drift is allowed only in dev mode (environments named dev or test, or mode: dev): deploy mode never resets a database'
+            })
+          }
+        }
+        if (isRecord(env)) checkToolOptions(name, env, ctx)
+        const required = isRecord(env) && Array.isArray(env.requires_success_in) ? env.requires_success_in : []
+        for (const requiredName of required) {
+          if (typeof requiredName === 'string' && !names.includes(requiredName)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['environments', name, 'requires_success_in'],
+              message: `unknown environment "${requiredName}" (known: ${names.join(', ')})`
+            })
+          }
+        }
+      }
+      const tokens = isRecord(raw.auth) && Array.isArray(raw.auth.tokens) ? raw.auth.tokens : []
+      const tokenNames = new Set<string>()
+      const customRoles = customRolesNamed(environments)
+      tokens.forEach((token: unknown, index) => {
+        if (!isRecord(token) || typeof token.name !== 'string') return
+        checkCustomRoles(token.roles, customRoles, ['auth', 'tokens', index, 'roles'], ctx)
+        if (tokenNames.has(token.name)) { ctx.addIssue({ code: 'custom', path: ['auth', 'tokens', index, 'name'], message: `duplicate token name "${token.name}"` }) }
+        if (token.name === SYSTEM_ACTOR) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['auth', 'tokens', index, 'name'],
+            message: `"${SYSTEM_ACTOR}" is reserved for the service's own audit events; choose another token name`
+          })
+        }
+        tokenNames.add(token.name)
+      })
+      if (isRecord(raw.auth)) checkIdentityReferences(raw.auth, names, ctx)
+    },
+    { when: (payload) => isRecord(payload.value) }
+  )
 
 /** `command:` goes with migration_tool command (and is required there), `sql:` with migration_tool sql. */
 function checkToolOptions (name: string, env: Record<string, unknown>, ctx: z.RefinementCtx): void {
@@ -281,3 +337,4 @@ export type WebhookConfig = z.output<typeof webhookSchema>
 export type LintConfig = z.output<typeof lintSchema>
 export type CommandToolConfig = z.output<typeof commandToolSchema>
 export type SqlToolConfig = z.output<typeof sqlToolSchema>
+export type PolicyConfig = z.output<typeof policySchema>

@@ -21,7 +21,7 @@ const rank = (level: RiskLevel): number => RISK_LEVELS.indexOf(level)
  */
 export async function assessRisk (plan: Plan, pending: MigrationFile[], environment: EnvironmentConfig): Promise<Plan> {
   const policy = environment.policy
-  if (policy === undefined) return plan
+  if (policy.rules.length === 0) return plan
   const candidates: Candidate[] = []
   const waivers: RiskWaiver[] = []
   const problems: string[] = []
