@@ -65,7 +65,12 @@ export async function checkDrift (ctx: PipelineContext, environmentName: string)
     }
     const isNew = state.state !== 'drifted' || state.drift_fingerprint !== taken.fingerprint
     await recordDriftCheck(db, {
-      environment: environmentName, outcome: 'drifted', fingerprint: taken.fingerprint, changes, durationMs, detail: null,
+      environment: environmentName,
+      outcome: 'drifted',
+      fingerprint: taken.fingerprint,
+      changes,
+      durationMs,
+      detail: null,
       state: { state: 'drifted', driftFingerprint: taken.fingerprint, detectedAt: isNew ? 'now' : 'keep' }
     })
     if (isNew) {

@@ -32,7 +32,8 @@ export async function assessRisk (plan: Plan, pending: MigrationFile[], environm
     const found = await readWaivers(migration.sql)
     for (const bad of found.malformed) problems.push(`${migration.name} line ${bad.line}: "${bad.text}" is not a waiver; write -- migration-deployer: allow <rule> because <reason>`)
     for (const waiver of found.waivers) {
-      if (await isKnownRule(waiver, policy.rules)) waivers.push({ migration: migration.name, rule: waiver.rule, reason: waiver.reason, line: waiver.line, lifted: 0 })
+      const known = await isKnownRule(waiver, policy.rules)
+      if (known) waivers.push({ migration: migration.name, rule: waiver.rule, reason: waiver.reason, line: waiver.line, lifted: 0 })
       else problems.push(`${migration.name} line ${waiver.line}: waiver names an unknown rule "${waiver.rule}"`)
     }
   }

@@ -21,8 +21,11 @@ export async function getDriftState (db: Queryable, environment: string, options
   return rows[0]
 }
 
+/** What a deployment left on the target: the drift watch compares with it. */
+export interface Baseline { fingerprint: string, objects: Record<string, string>, deploymentId: string }
+
 /** The fingerprint a deployment left: the new baseline, and the drift state is clean again. */
-export async function saveBaseline (db: Queryable, environment: string, baseline: { fingerprint: string, objects: Record<string, string>, deploymentId: string }): Promise<void> {
+export async function saveBaseline (db: Queryable, environment: string, baseline: Baseline): Promise<void> {
   await db.query(
     `INSERT INTO environment_drift (environment, baseline_fingerprint, baseline_objects, baseline_deployment_id, baseline_at, state, changes)
      VALUES ($1, $2, $3, $4, now(), 'clean', '[]')
@@ -64,8 +67,10 @@ export async function deploymentRunning (db: Queryable, environment: string): Pr
 }
 
 /** The last checks of an environment, newest first. */
-export async function listDriftChecks (db: Queryable, environment: string, limit = 20): Promise<Array<{ checked_at: Date, outcome: string, changes: DriftChange[], duration_ms: number | null }>> {
-  const { rows } = await db.query<{ checked_at: Date, outcome: string, changes: DriftChange[], duration_ms: number | null }>(
+export interface DriftCheckRow { checked_at: Date, outcome: string, changes: DriftChange[], duration_ms: number | null }
+
+export async function listDriftChecks (db: Queryable, environment: string, limit = 20): Promise<DriftCheckRow[]> {
+  const { rows } = await db.query<DriftCheckRow>(
     'SELECT checked_at, outcome, changes, duration_ms FROM drift_checks WHERE environment = $1 ORDER BY checked_at DESC, id DESC LIMIT $2', [environment, limit]
   )
   return rows
