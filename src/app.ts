@@ -12,6 +12,7 @@ import securityHeadersPlugin from './api/plugins/security-headers.js'
 import sessionsPlugin from './api/plugins/sessions.js'
 import swaggerPlugin from './api/plugins/swagger.js'
 import deploymentRoutes from './api/routes/deployments/index.js'
+import overrideWindowRoute from './api/routes/deployments/override-window.js'
 import environmentRoutes from './api/routes/environments.js'
 import healthRoutes from './api/routes/health.js'
 import meRoutes from './api/routes/me.js'
@@ -41,6 +42,7 @@ export default fp(async function app (instance: FastifyInstance, options: { serv
   await instance.register(metricsRoutes)
   await instance.register(environmentRoutes)
   await instance.register(deploymentRoutes)
+  await instance.register(overrideWindowRoute)
   await instance.register(meRoutes)
   await instance.register(ssoRoutes)
   await instance.register(uiRoutes)

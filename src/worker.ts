@@ -5,6 +5,8 @@ import type { DeploymentJobData, JobPhase } from './queue/deployment-jobs.js'
 import { processDeploymentJob } from './worker/process-deployment-job.js'
 import type { Phase } from './domain/index.js'
 import { expireDeployment } from './pipeline/expire-deployment.js'
+import { runWindowJob } from './worker/window-job.js'
+import { checkDrift } from './pipeline/drift-check.js'
 import type { PipelineContext } from './pipeline/pipeline-context.js'
 import { safeErrorMessage } from './lib/mask-secrets.js'
 
@@ -31,6 +33,14 @@ export function createDeploymentWorker (ctx: PipelineContext, options: Deploymen
   const worker = new Worker<DeploymentJobData, void, JobPhase>(options.queueName, async (job, token) => {
     if (job.data.phase === 'expire') {
       await runExpiryJob(ctx, job, token)
+      return
+    }
+    if (job.data.phase === 'drift') {
+      if (job.data.environment !== undefined) await checkDrift(ctx, job.data.environment)
+      return
+    }
+    if (job.data.phase === 'window') {
+      await runWindowJob(ctx, job, token)
       return
     }
     await processDeploymentJob(ctx, job as Job<DeploymentJobData, void, Phase>, token)

@@ -27,6 +27,8 @@ function summaryFields (row: DeploymentRow): Omit<DeploymentResource, 'plan' | '
     updated_at: row.updated_at.toISOString(),
     started_at: iso(row.started_at),
     finished_at: iso(row.finished_at),
+    next_window_at: iso(row.next_window_at ?? null),
+    window_override: row.window_override ?? null,
     source: row.source,
     report: row.report,
     links: links(row.id)

@@ -20,6 +20,8 @@ const summary = {
   updated_at: '2025-01-24T10:30:02.000Z',
   started_at: '2025-01-24T10:30:00.500Z',
   finished_at: null,
+  next_window_at: null,
+  window_override: null,
   source: { commit: 'abc123', ref: 'main', url: 'https://ci.example/run/42' },
   report: null,
   links: { self: SELF, approve: `${SELF}/approve`, reject: `${SELF}/reject`, cancel: `${SELF}/cancel`, log: `${SELF}/log`, events: `${SELF}/events` }
@@ -92,6 +94,7 @@ export const COMPONENT_EXAMPLES: Record<string, unknown> = {
       migrations_from: 'working_directory',
       working_directory: 'app'
     },
-    last_backup: { id: 'backup-20250120-160000-3f9a', created_at: '2025-01-20T16:00:00.000Z', size_bytes: 482133, restore_command: 'migration-deployer restore --env production --backup backup-20250120-160000-3f9a' }
+    last_backup: { id: 'backup-20250120-160000-3f9a', created_at: '2025-01-20T16:00:00.000Z', size_bytes: 482133, restore_command: 'migration-deployer restore --env production --backup backup-20250120-160000-3f9a' },
+    drift_watch: { state: 'clean', detected_at: null, checked_at: '2025-01-24T10:15:00.000Z', changes: [], baseline_deployment_id: ID }
   }
 }

@@ -1,10 +1,9 @@
-import type { Role } from '../domain/index.js'
 import type { ActorIdentity } from './identity.js'
 
-/** Who is calling: the token's name and roles. */
+/** Who is calling: the token's name and roles (the built-in ones and any custom role the config names, like dba). */
 export interface Principal {
   name: string
-  roles: readonly Role[]
+  roles: readonly string[]
   /** An OIDC rule's `environments`: the roles hold there only (undefined: everywhere). */
   environments?: readonly string[] | undefined
   /** With `bind_environment`: the token's `environment` claim, the only environment it may act in. */
@@ -13,7 +12,7 @@ export interface Principal {
   identity?: ActorIdentity | undefined
 }
 
-/** Whether the principal has any of the roles; `admin` has every role. */
-export function hasRole (principal: Principal, roles: readonly Role[]): boolean {
+/** Whether the principal has any of the roles (built-in or custom, like `dba`); `admin` has every role. */
+export function hasRole (principal: Principal, roles: readonly string[]): boolean {
   return principal.roles.includes('admin') || principal.roles.some((role) => roles.includes(role))
 }

@@ -3,12 +3,16 @@ import { ESCAPE_CATEGORY_NAMES, ROLES, SYSTEM_ACTOR, type EscapeCategory } from 
 import { nonPublicHostReason } from '../lib/public-address.js'
 import { durationMs } from './duration.js'
 import { checkIdentityReferences, identitySchemas } from './identity-schema.js'
+import { riskPolicyFields } from './policy-schema.js'
+import { roleName } from './role-name.js'
+import { windowsSchema } from './windows-schema.js'
+import { driftCheckSchema } from './drift-schema.js'
 
 const positiveInt = z.number({ error: 'expected a positive integer' }).int('expected a positive integer').positive('expected a positive integer')
 
 const approvalSchema = z.strictObject({
   required_approvals: positiveInt.default(1),
-  roles: z.array(z.enum(ROLES)).nonempty().default(['approver', 'admin']),
+  roles: z.array(roleName).nonempty().default(['approver', 'admin']),
   approvers: z.array(z.string().min(1)).optional(),
   allow_self_approval: z.boolean().default(false),
   expires_after: durationMs.default(24 * 3_600_000),
@@ -16,7 +20,7 @@ const approvalSchema = z.strictObject({
    * Roles whose deployments are approved on creation ("unless auto-approved"). Never the default,
    * never for a restore; recorded in the audit trail with the rule that granted it.
    */
-  auto_approve_roles: z.array(z.enum(ROLES)).default([])
+  auto_approve_roles: z.array(roleName).default([])
 })
 
 const backupSchema = z.strictObject({
@@ -94,7 +98,9 @@ const policySchema = z.strictObject({
    */
   allow_statements: z.array(z.string().transform((name) => name.trim().replace(/\s+/g, ' ').toUpperCase())
     .pipe(z.enum(ESCAPE_CATEGORY_NAMES as [EscapeCategory, ...EscapeCategory[]], { error: `expected one of: ${ESCAPE_CATEGORY_NAMES.join(', ')}` })))
-    .default([])
+    .default([]),
+  /** Risk rules over the parsed statements and squawk's findings, and the approvals each risk needs. */
+  ...riskPolicyFields
 })
 
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/
@@ -188,9 +194,13 @@ const environmentSchema = z.strictObject({
    * CREATEROLE, or may run server programs or read/write server files), unless this is set.
    */
   allow_superuser: z.boolean().default(false),
-  policy: policySchema.default({ allow_statements: [] }),
+  policy: policySchema.default({ allow_statements: [], rules: [], approvals_by_risk: {} }),
   /** Preflight and rehearsal; on by default for protected environments, `false` turns them off. */
-  rehearsal: rehearsalSetting.optional()
+  rehearsal: rehearsalSetting.optional(),
+  /** When deployments may start (SPEC §15). */
+  windows: windowsSchema.optional(),
+  /** The drift watch (SPEC §15). */
+  drift_check: driftCheckSchema.optional()
 })
 
 /**
@@ -206,17 +216,17 @@ const rateLimitSchema = z.strictObject({
 const tokenSchema = z.strictObject({
   name: z.string().min(1),
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected the lowercase sha256 hex of the token (64 characters), never the token itself'),
-  roles: z.array(z.enum(ROLES)).nonempty()
+  roles: z.array(roleName).nonempty()
 })
 
 /** The deployment moments a webhook can subscribe to. */
-export const WEBHOOK_EVENTS = ['pending_approval', 'succeeded', 'failed', 'rejected', 'expired', 'cancelled'] as const
+export const WEBHOOK_EVENTS = ['pending_approval', 'succeeded', 'failed', 'rejected', 'expired', 'cancelled', 'waiting_for_window', 'window.overridden'] as const
 export type WebhookEvent = typeof WEBHOOK_EVENTS[number]
 
 const webhookSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
   /** The moments this webhook hears about. */
-  events: z.array(z.enum(WEBHOOK_EVENTS)).nonempty().default(['pending_approval', 'succeeded', 'failed', 'rejected', 'expired']),
+  events: z.array(z.enum(WEBHOOK_EVENTS)).nonempty().default(['pending_approval', 'succeeded', 'failed', 'rejected', 'expired', 'window.overridden']),
   /** Also dry runs (previews): off by default, since a CI previewing every commit would flood the receiver. */
   previews: z.boolean().default(false),
   /** The NAME of the environment variable holding the HMAC-SHA256 signing secret. */
@@ -331,8 +341,10 @@ export const configSchema = z
       }
       const tokens = isRecord(raw.auth) && Array.isArray(raw.auth.tokens) ? raw.auth.tokens : []
       const tokenNames = new Set<string>()
+      const customRoles = customRolesNamed(environments)
       tokens.forEach((token: unknown, index) => {
         if (!isRecord(token) || typeof token.name !== 'string') return
+        checkCustomRoles(token.roles, customRoles, ['auth', 'tokens', index, 'roles'], ctx)
         if (tokenNames.has(token.name)) { ctx.addIssue({ code: 'custom', path: ['auth', 'tokens', index, 'name'], message: `duplicate token name "${token.name}"` }) }
         if (token.name === SYSTEM_ACTOR) {
           ctx.addIssue({
@@ -354,6 +366,32 @@ function checkToolOptions (name: string, env: Record<string, unknown>, ctx: z.Re
   if (tool === 'command' && env.command === undefined) ctx.addIssue({ code: 'custom', path: ['environments', name, 'command'], message: 'migration_tool command needs command: { preset: typeorm | sequelize | prisma } or command: { status, apply, status_format }' })
   if (tool !== 'command' && env.command !== undefined) ctx.addIssue({ code: 'custom', path: ['environments', name, 'command'], message: `command is only for migration_tool: command (this environment uses ${String(tool)})` })
   if (tool !== 'sql' && env.sql !== undefined) ctx.addIssue({ code: 'custom', path: ['environments', name, 'sql'], message: `sql is only for migration_tool: sql (this environment uses ${String(tool)})` })
+}
+
+/** The roles beyond the built-in ones that some environment requires (approval.roles, policy.approvals_by_risk). */
+function customRolesNamed (environments: Record<string, unknown>): Set<string> {
+  const named = new Set<string>()
+  const add = (roles: unknown): void => { if (Array.isArray(roles)) for (const role of roles) if (typeof role === 'string') named.add(role) }
+  for (const env of Object.values(environments)) {
+    if (!isRecord(env)) continue
+    if (isRecord(env.approval)) add(env.approval.roles)
+    const byRisk = isRecord(env.policy) && isRecord(env.policy.approvals_by_risk) ? env.policy.approvals_by_risk : {}
+    for (const raise of Object.values(byRisk)) if (isRecord(raise)) add(raise.roles)
+  }
+  return named
+}
+
+/** A token's custom role must be one an environment requires: a typo ("aprover") must not pass as a role that grants nothing. */
+function checkCustomRoles (roles: unknown, named: Set<string>, path: Array<string | number>, ctx: z.RefinementCtx): void {
+  if (!Array.isArray(roles)) return
+  roles.forEach((role: unknown, index) => {
+    if (typeof role !== 'string' || (ROLES as readonly string[]).includes(role) || named.has(role)) return
+    ctx.addIssue({
+      code: 'custom',
+      path: [...path, index],
+      message: `unknown role "${role}": expected ${ROLES.join(', ')}, or a custom role that an environment's approval.roles or policy.approvals_by_risk names`
+    })
+  })
 }
 
 function isRecord (value: unknown): value is Record<string, unknown> {

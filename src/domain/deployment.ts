@@ -1,9 +1,10 @@
 import type { ActorIdentity } from './actor.js'
 import type { MigrationFile } from './migration.js'
 import type { PreflightCheck, RehearsalResult } from './plan-review.js'
+import type { PlanRisk } from './risk.js'
 
 /** Every state a deployment can be in (SPEC §5). */
-export const DEPLOYMENT_STATUSES = ['queued', 'running', 'pending_approval', 'succeeded', 'failed', 'rejected', 'cancelled', 'expired'] as const
+export const DEPLOYMENT_STATUSES = ['queued', 'running', 'pending_approval', 'waiting_for_window', 'succeeded', 'failed', 'rejected', 'cancelled', 'expired'] as const
 export type DeploymentStatus = typeof DEPLOYMENT_STATUSES[number]
 /** The states a deployment never leaves. */
 export const TERMINAL_STATUSES: readonly DeploymentStatus[] = ['succeeded', 'failed', 'rejected', 'cancelled', 'expired']
@@ -70,6 +71,8 @@ export interface Plan {
   rehearsal?: RehearsalResult
   /** The checksum of the pending set alone, when `checksum` also covers preflight and rehearsal: the stale check compares it. */
   pending_checksum?: string
+  /** The risk policy's verdict (SPEC §15): absent when the environment has no policy. */
+  risk?: PlanRisk
 }
 
 /** The promotion gate's result (`requires_success_in`), kept in the plan so reviewers see it beside the SQL. */
@@ -85,6 +88,13 @@ export interface SourceInfo {
   commit?: string | undefined
   ref?: string | undefined
   url?: string | undefined
+}
+
+/** Who started a deployment outside its window, when, and why (POST /deployments/:id/override-window). */
+export interface WindowOverride {
+  by: string
+  at: string
+  reason: string
 }
 
 /** A deployment, as the control database records it (a row of `deployments`). */
@@ -110,6 +120,10 @@ export interface DeploymentRow {
   plan: Plan | null
   approvals_required: number
   expires_at: Date | null
+  /** While `waiting_for_window`: when the environment's window next opens and the deployment starts by itself. */
+  next_window_at: Date | null
+  /** An admin's break-glass start outside the window (SPEC §15). */
+  window_override: WindowOverride | null
   steps: Step[]
   report: Record<string, unknown> | null
   created_at: Date

@@ -58,7 +58,8 @@ export async function dispatchNotifications (ctx: DispatchContext, batchSize = 5
 }
 
 async function metricsOf (db: pg.PoolClient, row: Notification): Promise<Array<() => void>> {
-  if (row.kind === 'pending_approval') return []
+  // Only final statuses count as finished deployments.
+  if (row.kind === 'pending_approval' || row.kind === 'waiting_for_window' || row.kind === 'window.overridden') return []
   const environment = row.environment
   const observations: Array<() => void> = [() => deploymentsFinished.inc({ environment, status: row.kind })]
   const approval = row.steps.find((step) => step.name === 'approval')

@@ -43,6 +43,8 @@ function describe (event: WebhookEvent, row: DeploymentRow, config: Config, link
     case 'rejected': return `⛔ ${target} rejected: ${report?.error ?? ''}. ${link.self}`
     case 'expired': return `⌛ ${target} expired without enough approvals; nothing was applied. ${link.self}`
     case 'cancelled': return `⛔ ${target} cancelled: ${report?.error ?? ''}. ${link.self}`
+    case 'waiting_for_window': return `⏳ ${target} is approved and waits for its deployment window; it starts by itself at ${row.next_window_at?.toISOString() ?? 'the next window'}. ${link.self}`
+    case 'window.overridden': return `⚠ ${target}: deployment window overridden by ${row.window_override?.by ?? 'an admin'}: ${row.window_override?.reason ?? ''}. ${link.self}`
   }
 }
 
@@ -79,6 +81,8 @@ export function buildWebhookPayload (input: {
       source: row.source,
       created_at: row.created_at.toISOString(),
       finished_at: row.finished_at?.toISOString() ?? null,
+      next_window_at: row.next_window_at?.toISOString() ?? null,
+      window_override: row.window_override ?? null,
       plan:
         row.plan === null
           ? null

@@ -8,6 +8,7 @@ import { recordAppliedMigration } from '../store/applied-migrations.js'
 import { healthCheckSuggestions } from './recovery-suggestions.js'
 import type { BackupRow } from '../store/backups.js'
 import { planChecksum } from './build-plan.js'
+import { throwIfWindowClosed } from './deployment-window.js'
 import { DeploymentFailure } from './deployment-failure.js'
 import type { DeploymentRun } from './deployment-run.js'
 import type { Ending } from './end-deployment.js'
@@ -167,6 +168,7 @@ async function applyPending (run: DeploymentRun, work: UnderLock): Promise<Appli
       onMigrationStart: async () => {
         if (ctx.shutdown?.aborted === true) await records.drain()
         throwIfStopping(ctx.shutdown)
+        await throwIfWindowClosed(run, async () => { await records.drain() })
       },
       onMigrationApplied: async (migration, durationMs) => {
         const { name, checksum } = migration

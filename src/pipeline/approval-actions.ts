@@ -13,6 +13,7 @@ import { withTransaction } from '../store/pool.js'
 import { DeploymentRecorder } from './deployment-recorder.js'
 import { expireIfDue } from './expire-deployment.js'
 import { endDeployment } from './end-deployment.js'
+import { approvalNeeded } from './risk-policy.js'
 
 interface Locked { deployment: DeploymentRow, environment: EnvironmentConfig | undefined }
 
@@ -25,9 +26,10 @@ async function lockDeployment (db: pg.PoolClient, config: Config, id: string): P
 function assertMayApprove (principal: Principal, deployment: DeploymentRow, environment: EnvironmentConfig | undefined, action: 'approve' | 'reject'): void {
   assertMayActIn(principal, deployment.environment)
   const approval = environment?.approval
-  const roles = approval?.roles ?? ['approver']
+  const roles = environment === undefined ? ['approver'] : approvalNeeded(environment, deployment.plan).roles
   if (!hasRole(principal, roles)) {
-    throw new ForbiddenError(`${principal.name} may not ${action} in ${deployment.environment}: it needs one of the roles ${roles.join(', ')}`)
+    const why = deployment.plan?.risk?.approval == null ? '' : ` (this plan's risk is ${deployment.plan.risk.level}: policy.approvals_by_risk)`
+    throw new ForbiddenError(`${principal.name} may not ${action} in ${deployment.environment}: it needs one of the roles ${roles.join(', ')}${why}`)
   }
   if (approval?.approvers !== undefined && !approval.approvers.includes(principal.name)) {
     throw new ForbiddenError(`${principal.name} is not one of the named approvers of ${deployment.environment} (${approval.approvers.join(', ')})`)
@@ -77,7 +79,9 @@ export async function approveDeployment (
       throw new ConflictError(`${principal.name} has already approved deployment ${id}; another approver must`, undefined, 'ALREADY_APPROVED')
     }
     const recorder = new DeploymentRecorder(db, deployment, logger)
-    await recorder.event('approved', { plan_checksum: checksum, comment }, principal)
+    // Who approved the plan's risk waivers is part of the audit (SPEC §15).
+    const waivers = deployment.plan?.risk?.waivers ?? []
+    await recorder.event('approved', { plan_checksum: checksum, comment, ...(waivers.length === 0 ? {} : { waivers }) }, principal)
     const approvals = await listApprovals(db, id)
     if (approvals.length < deployment.approvals_required) {
       await recorder.log(`✓ Approval received (${principal.name}): ${approvals.length} of ${deployment.approvals_required}`)
@@ -124,13 +128,13 @@ export async function cancelDeployment (pool: pg.Pool, config: Config, logger: L
     if (!principal.roles.includes('admin') && deployment.requested_by !== principal.name) {
       throw new ForbiddenError(`${principal.name} may cancel only its own deployments; this one was requested by ${deployment.requested_by}`)
     }
-    if (deployment.status !== 'queued' && deployment.status !== 'pending_approval') throw notCancellable(deployment)
-    return await endDeployment({ db, deployment, recorder }, ['queued', 'pending_approval'], { status: 'cancelled', by: principal })
+    if (!['queued', 'pending_approval', 'waiting_for_window'].includes(deployment.status)) throw notCancellable(deployment)
+    return await endDeployment({ db, deployment, recorder }, ['queued', 'pending_approval', 'waiting_for_window'], { status: 'cancelled', by: principal })
   })
 }
 
 function notCancellable (deployment: Pick<DeploymentRow, 'id' | 'status'>): ConflictError {
-  const message = `deployment ${deployment.id} is ${deployment.status}; only queued or pending_approval deployments can be cancelled`
+  const message = `deployment ${deployment.id} is ${deployment.status}; only queued, pending_approval or waiting_for_window deployments can be cancelled`
   return new ConflictError(message, { status: deployment.status }, 'NOT_CANCELLABLE')
 }
 

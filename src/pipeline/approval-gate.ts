@@ -5,6 +5,7 @@ import { autoApprove } from './auto-approve.js'
 import type { DeploymentRun } from './deployment-run.js'
 import { scheduleExpiry } from './expire-deployment.js'
 import type { Operation } from './operation.js'
+import { approvalNeeded } from './risk-policy.js'
 
 /** Whether an environment stops deployments for approval: protected, and not in dev mode. */
 export function requiresApproval (environment: Pick<EnvironmentConfig, 'protected' | 'mode'>): boolean {
@@ -25,7 +26,9 @@ export type GateDecision = 'not_required' | 'approved' | 'wait'
  */
 export async function passApprovalGate (run: DeploymentRun, operation: Operation, plan: Plan): Promise<GateDecision> {
   const { environment, recorder, deployment } = run
-  if (!requiresApproval(environment)) {
+  // A plan whose risk raises the approval (policy.approvals_by_risk) stops in any deploy-mode environment.
+  const raisedByRisk = plan.risk?.approval != null && environment.mode === 'deploy'
+  if (!requiresApproval(environment) && !raisedByRisk) {
     await recorder.finishStep('approval', 'skipped', environment.protected ? 'dev mode skips approval' : `${environment.name} is not protected`)
     return 'not_required'
   }
@@ -35,15 +38,15 @@ export async function passApprovalGate (run: DeploymentRun, operation: Operation
   if (deployment.skip_health_check) {
     await recorder.log('⚠ skip_health_check was requested: no health checks before or after applying', 'safety_override', { skip_health_check: true })
   }
-  if (operation.approval.autoApprove && await autoApprove(run, plan.checksum)) return 'approved'
+  if (operation.approval.autoApprove && !raisedByRisk && await autoApprove(run, plan.checksum)) return 'approved'
   await waitForApproval(run, operation, plan)
   return 'wait'
 }
 
 async function waitForApproval (run: DeploymentRun, operation: Operation, plan: Plan): Promise<void> {
-  const { approval } = run.environment
+  const approval = approvalNeeded(run.environment, plan)
   const required = approval.required_approvals
-  const expiresAt = new Date(Date.now() + approval.expires_after)
+  const expiresAt = new Date(Date.now() + run.environment.approval.expires_after)
   const subject = operation.approval.subject
   const needs = `${required} approval${required === 1 ? '' : 's'}`
   await run.recorder.startStep('approval', subject === undefined

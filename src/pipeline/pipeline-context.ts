@@ -13,4 +13,6 @@ export interface PipelineContext {
   env: NodeJS.ProcessEnv
   /** Fires when the worker begins a graceful shutdown: applies stop before their next migration. */
   shutdown?: AbortSignal
+  /** The time, in ms since the epoch, for decisions by the calendar (deployment windows); tests set a fake one. Default Date.now. */
+  clock?: () => number
 }

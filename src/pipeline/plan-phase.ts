@@ -18,6 +18,7 @@ import { applyBegan } from './resume.js'
 import { runHealthCheckStep } from './steps/health-check-step.js'
 import { runPreamble } from './steps/preamble.js'
 import { reviewPlan } from './steps/review-plan.js'
+import { assessRisk, describeRisk } from './risk-policy.js'
 import { checkPromotionGate, enforcePromotionGate } from './steps/promotion-gate.js'
 
 /**
@@ -45,9 +46,10 @@ export async function planMigrations (run: DeploymentRun): Promise<PlanOutcome> 
   const analyzed = await analyzePlan(buildPlan(environment.name, status.pending, measured), status.pending, environment, run.logger, ctx.config.limits)
   // The gate's result goes into the plan: reviewers read it beside the SQL.
   const gate = await checkPromotionGate(ctx.pool, environment, analyzed)
-  let plan = gate === undefined ? analyzed : { ...analyzed, promotion_gate: gate }
+  let plan = await assessRisk(gate === undefined ? analyzed : { ...analyzed, promotion_gate: gate }, status.pending, environment)
   await run.save({ plan, source_snapshot: source.map((file) => ({ name: file.name, checksum: file.checksum })) })
   await recorder.log(`✓ Pending migrations: ${plan.pending_migrations} found`)
+  for (const line of plan.risk === undefined ? [] : describeRisk(plan.risk)) await recorder.log(line, 'risk', { level: plan.risk?.level })
   await enforcePromotionGate(run, plan, gate)
   await recorder.finishStep('check_pending', 'passed', `${plan.pending_migrations} pending of ${source.length}`)
   // Preflight and rehearsal (SPEC §12): before a dry run's preview and before the approval gate.

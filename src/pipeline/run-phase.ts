@@ -1,4 +1,4 @@
-import { AppError, WorkerStoppingError } from '../errors/index.js'
+import { AppError, WindowClosedError, WorkerStoppingError } from '../errors/index.js'
 import type { Phase } from '../domain/index.js'
 import { isConnectionError } from '../lib/connection-errors.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
@@ -7,6 +7,8 @@ import { passApprovalGate } from './approval-gate.js'
 import { DeploymentFailure, type FailureDetails } from './deployment-failure.js'
 import { DeploymentRecorder } from './deployment-recorder.js'
 import { DeploymentRun } from './deployment-run.js'
+import { holdForWindow, waitForWindow } from './deployment-window.js'
+import { takeBaselineAfter } from './drift-check.js'
 import { endDeployment, type Ending } from './end-deployment.js'
 import type { ApplyInput, Operation } from './operation.js'
 import { operationFor } from './operations.js'
@@ -37,11 +39,19 @@ export async function runDeploymentPhase (ctx: PipelineContext, deploymentId: st
     ending = phase === 'plan' ? await planThenApply(run, operation) : await apply(run, operation, { frozen: true })
   } catch (error) {
     if (error instanceof WorkerStoppingError) throw error
-    if (!(error instanceof AppError) && isConnectionError(error)) throw error
-    if (!(error instanceof AppError)) logger.error({ err: { message: safeErrorMessage(error) } }, 'deployment failed with an unexpected error')
-    ending = { status: 'failed', failure: failureFrom(error) }
+    if (error instanceof WindowClosedError && run !== undefined) {
+      // windows.on_close: hold: the migration in flight finished; the rest waits for the next window.
+      const held = run
+      ending = await waitForWindow(held, error.nextOpenAt, error.reason).then(() => undefined, (failure: unknown) => ({ status: 'failed' as const, failure: failureFrom(failure) }))
+    } else {
+      if (!(error instanceof AppError) && isConnectionError(error)) throw error
+      if (!(error instanceof AppError)) logger.error({ err: { message: safeErrorMessage(error) } }, 'deployment failed with an unexpected error')
+      ending = { status: 'failed', failure: failureFrom(error) }
+    }
   }
-  // Undefined: the deployment waits for approval.
+  // Undefined: the deployment waits for approval or for its window.
+  // The drift watch's baseline: what this deployment left on the target, taken while it still runs (no check reports it).
+  if (ending !== undefined && run !== undefined) await takeBaselineAfter(run)
   if (ending !== undefined) await endDeployment({ db: ctx.pool, deployment: run?.deployment ?? claimed, recorder }, ['running'], ending)
 }
 
@@ -54,8 +64,10 @@ async function planThenApply (run: DeploymentRun, operation: Operation): Promise
   return await apply(run, operation, { frozen: gate === 'approved', planned: outcome.planned })
 }
 
-async function apply (run: DeploymentRun, operation: Operation, input: ApplyInput): Promise<Ending> {
+async function apply (run: DeploymentRun, operation: Operation, input: ApplyInput): Promise<Ending | undefined> {
   if (operation.apply === undefined) throw new DeploymentFailure({ error: `${operation.name} only plans; it has nothing to apply` })
+  // Outside the environment's deployment window: waits for it (undefined), like an approval.
+  if (await holdForWindow(run)) return undefined
   return await operation.apply(run, input)
 }
 

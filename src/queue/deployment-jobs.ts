@@ -3,15 +3,19 @@ import type { QueueConnection } from '../redis/connections.js'
 import type { Phase } from '../domain/index.js'
 
 /**
- * What a job does: run a pipeline phase (`plan`, `apply`), or `expire` a deployment whose
- * approval window closed (a delayed job, due at its `expires_at`).
+ * What a job does: run a pipeline phase (`plan`, `apply`), `expire` a deployment whose
+ * approval window closed (a delayed job, due at its `expires_at`), or start a deployment whose
+ * deployment window opens (`window`, a delayed job due at its `next_window_at`), or check an
+ * environment for drift (`drift`, repeated every `drift_check.every`; `environment` says which).
  */
-export type JobPhase = Phase | 'expire'
+export type JobPhase = Phase | 'expire' | 'window' | 'drift'
 
 /** The only thing a job carries: the control database holds everything else. */
 export interface DeploymentJobData {
   deploymentId: string
   phase: JobPhase
+  /** For `drift` jobs: the environment to check (they belong to no deployment). */
+  environment?: string
 }
 
 /**
@@ -76,4 +80,23 @@ export async function enqueueDeploymentPhases (queue: DeploymentQueue, jobs: rea
  */
 export async function enqueueDeploymentExpiry (queue: DeploymentQueue, deploymentId: string, expiresAt: Date): Promise<void> {
   await queue.add('expire', { deploymentId, phase: 'expire' }, { jobId: deploymentJobId(deploymentId, 'expire'), delay: Math.max(0, expiresAt.getTime() - Date.now()) })
+}
+
+/**
+ * Schedules the start of a deployment waiting for its window, as a delayed job due in `delayMs`
+ * (when the window opens). Deterministic id: scheduling again (the reconciler) keeps one job.
+ */
+export async function enqueueWindowOpening (queue: DeploymentQueue, deploymentId: string, delayMs: number): Promise<void> {
+  await queue.add('window', { deploymentId, phase: 'window' }, { jobId: deploymentJobId(deploymentId, 'window'), delay: Math.max(0, delayMs) })
+}
+
+/**
+ * The repeatable drift check of an environment (BullMQ job scheduler, one per environment):
+ * upserting is idempotent, so the reconciler calls it on every pass and a Redis that lost its
+ * schedulers gets them back.
+ */
+export async function scheduleDriftChecks (queue: DeploymentQueue, environment: string, everyMs: number): Promise<void> {
+  // BullMQ types the scheduler id as a job name; it is any string.
+  const schedulerId = `drift.${environment}` as unknown as JobPhase
+  await queue.upsertJobScheduler(schedulerId, { every: everyMs }, { name: 'drift', data: { deploymentId: '', phase: 'drift', environment }, opts: { removeOnFail: 100 } })
 }

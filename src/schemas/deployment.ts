@@ -2,6 +2,8 @@ import { z } from 'zod'
 import { preflightCheckSchema, rehearsalSchema } from './plan-review.js'
 import { BACKUP_ID_PATTERN } from '../backup/backup-id.js'
 import { DEPLOYMENT_STATUSES, OPERATIONS, STEP_NAMES } from '../domain/index.js'
+import { planRiskSchema } from './risk.js'
+import { windowOverrideSchema } from './windows.js'
 import { wellFormed } from './well-formed.js'
 
 /** Prisma's folder naming: digits (a timestamp), an underscore, a name. */
@@ -87,7 +89,8 @@ export const planSchema = z.object({
   }).optional().meta({ description: 'For an environment with requires_success_in: the promotion gate\'s result when the plan was made' }),
   preflight: z.array(preflightCheckSchema).optional().meta({ description: 'What the pending statements would fail on among the target\'s rows (counts only)' }),
   rehearsal: rehearsalSchema.optional(),
-  pending_checksum: z.string().optional().meta({ description: 'The checksum of the pending set alone, when `checksum` also covers preflight and rehearsal' })
+  pending_checksum: z.string().optional().meta({ description: 'The checksum of the pending set alone, when `checksum` also covers preflight and rehearsal' }),
+  risk: planRiskSchema.optional()
 }).meta({ id: 'Plan', description: 'What will be applied, frozen by its checksum: approvals are bound to it' })
 
 export const deploymentSchema = z.object({
@@ -106,6 +109,8 @@ export const deploymentSchema = z.object({
   updated_at: z.string(),
   started_at: z.string().nullable(),
   finished_at: z.string().nullable(),
+  next_window_at: z.string().nullable().meta({ description: 'While waiting_for_window: when the environment\'s window opens and the deployment starts by itself' }),
+  window_override: windowOverrideSchema.nullable(),
   source: sourceInfoSchema.nullable(),
   plan: planSchema.nullable(),
   approval: z.object({

@@ -14,7 +14,7 @@ export type NewDeployment = Pick<DeploymentRow,
  */
 export function resourceColumns (prefix = ''): string {
   return ['id', 'operation', 'environment', 'mode', 'status', 'phase', 'requested_by', 'dry_run', 'skip_backup', 'skip_health_check',
-    'working_directory', 'backup_id', 'source', 'plan', 'approvals_required', 'expires_at', 'steps', 'report',
+    'working_directory', 'backup_id', 'source', 'plan', 'approvals_required', 'expires_at', 'next_window_at', 'window_override', 'steps', 'report',
     'created_at', 'updated_at', 'started_at', 'finished_at', 'requested_identity'].map((column) => `${prefix}${column}`).join(', ') +
     ', NULL::jsonb AS inline_migrations, NULL::jsonb AS source_snapshot'
 }
@@ -123,7 +123,7 @@ export async function listDeployments (db: Queryable, filter: ListFilter): Promi
   const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : ''
   const { rows } = await db.query<DeploymentRow>(
     `SELECT id, operation, environment, mode, status, phase, requested_by, dry_run, skip_backup, skip_health_check, working_directory, backup_id,
-            source, NULL::jsonb AS inline_migrations, NULL::jsonb AS source_snapshot, NULL::jsonb AS plan, approvals_required, expires_at,
+            source, NULL::jsonb AS inline_migrations, NULL::jsonb AS source_snapshot, NULL::jsonb AS plan, approvals_required, expires_at, next_window_at, window_override,
             '[]'::jsonb AS steps, report, created_at, updated_at, started_at, finished_at
        FROM deployments ${where}
       ORDER BY created_at DESC, id DESC
@@ -133,9 +133,10 @@ export async function listDeployments (db: Queryable, filter: ListFilter): Promi
   return rows
 }
 
-export type DeploymentPatch = Partial<Pick<DeploymentRow, 'status' | 'phase' | 'mode' | 'plan' | 'source_snapshot' | 'approvals_required' | 'expires_at' | 'steps' | 'report' | 'started_at' | 'finished_at'>>
+export type DeploymentPatch = Partial<Pick<DeploymentRow, 'status' | 'phase' | 'mode' | 'plan' | 'source_snapshot' | 'approvals_required' | 'expires_at' |
+  'next_window_at' | 'window_override' | 'steps' | 'report' | 'started_at' | 'finished_at'>>
 
-const JSON_COLUMNS = new Set(['plan', 'source_snapshot', 'steps', 'report'])
+const JSON_COLUMNS = new Set(['plan', 'source_snapshot', 'steps', 'report', 'window_override'])
 
 /**
  * Updates a deployment only if its status is one of `from`: the single place state changes
@@ -203,10 +204,19 @@ export async function listPendingApprovalExpiries (db: Queryable): Promise<Array
   return rows
 }
 
-/** How many deployments are not finished, by environment and status (`queued`, `running`, `pending_approval`). */
+/** How many deployments are not finished, by environment and status (`queued`, `running`, `pending_approval`, `waiting_for_window`). */
 export async function countUnfinishedDeployments (db: Queryable): Promise<Array<{ environment: string, status: DeploymentStatus, n: number }>> {
   const { rows } = await db.query<{ environment: string, status: DeploymentStatus, n: number }>(
-    `SELECT environment, status, count(*)::int AS n FROM deployments WHERE status IN ('queued', 'running', 'pending_approval') GROUP BY environment, status`
+    `SELECT environment, status, count(*)::int AS n FROM deployments WHERE status IN ('queued', 'running', 'pending_approval', 'waiting_for_window')
+      GROUP BY environment, status`
+  )
+  return rows
+}
+
+/** Deployments waiting for their window and when it opens: their window jobs must exist. */
+export async function listWindowWaits (db: Queryable): Promise<Array<{ id: string, next_window_at: Date }>> {
+  const { rows } = await db.query<{ id: string, next_window_at: Date }>(
+    `SELECT id, next_window_at FROM deployments WHERE status = 'waiting_for_window' AND next_window_at IS NOT NULL ORDER BY next_window_at`
   )
   return rows
 }

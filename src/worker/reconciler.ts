@@ -3,14 +3,15 @@ import type { PipelineContext } from '../pipeline/pipeline-context.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
 import { withTimeout } from '../lib/with-timeout.js'
 import { LOCK_NAMESPACES, tryTransactionLock } from '../store/control-locks.js'
-import { listPendingApprovalExpiries, listUnfinishedDeployments } from '../store/deployments.js'
+import { listPendingApprovalExpiries, listUnfinishedDeployments, listWindowWaits } from '../store/deployments.js'
 import type { DeploymentRow } from '../domain/index.js'
 import { getTurnState } from '../store/apply-queue.js'
 import { deleteExpiredIdempotencyKeys } from '../store/idempotency-keys.js'
 import { withTransaction, type Queryable } from '../store/pool.js'
-import { deploymentJobId, enqueueDeploymentExpiry, enqueueDeploymentPhase, type DeploymentJobData } from '../queue/deployment-jobs.js'
+import { deploymentJobId, enqueueDeploymentExpiry, enqueueDeploymentPhase, enqueueWindowOpening, scheduleDriftChecks, type DeploymentJobData } from '../queue/deployment-jobs.js'
 import { failAbandonedDeployment } from '../pipeline/abandoned-deployment.js'
 import { dropRehearsalLeftovers } from './rehearsal-leftovers.js'
+import { nowOf } from '../pipeline/deployment-window.js'
 
 /** Job states in which the job will still run (or is running): nothing to do. */
 const LIVE_STATES = new Set(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children', 'wait', 'paused'])
@@ -51,6 +52,14 @@ export async function reconcileQueue (ctx: PipelineContext): Promise<ReconcileRe
     // Expiry jobs lost with Redis are scheduled again (an existing one is left alone: same job id).
     for (const pending of await listPendingApprovalExpiries(db)) {
       await withTimeout(enqueueDeploymentExpiry(ctx.queue, pending.id, pending.expires_at), REDIS_TIMEOUT_MS, 'Redis')
+    }
+    // So are the window jobs of deployments waiting for their deployment window.
+    for (const waiting of await listWindowWaits(db)) {
+      await withTimeout(enqueueWindowOpening(ctx.queue, waiting.id, waiting.next_window_at.getTime() - nowOf(ctx)), REDIS_TIMEOUT_MS, 'Redis')
+    }
+    // And the repeatable drift checks (idempotent upserts).
+    for (const environment of Object.values(ctx.config.environments)) {
+      if (environment.drift_check !== undefined) await withTimeout(scheduleDriftChecks(ctx.queue, environment.name, environment.drift_check.every), REDIS_TIMEOUT_MS, 'Redis')
     }
   })
   return result

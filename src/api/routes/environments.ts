@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { getDriftState } from '../../store/drift.js'
+import { driftWatchSchema } from '../../schemas/drift.js'
 import { environmentOrThrow, environmentStatus, resolveEnvironmentMigration } from '../../pipeline/environment-actions.js'
 import { deploymentSource, type DeploymentSource } from '../../store/deployment-source.js'
 import { listBackups } from '../../store/backups.js'
@@ -65,7 +67,8 @@ const statusSchema = z.object({
   }).nullable().meta({
     description: 'This status compares the database with the environment\'s working_directory; a last deployment from another source explains drift shown here'
   }),
-  last_backup: z.object({ id: z.string(), created_at: z.string(), size_bytes: z.number().nullable(), restore_command: z.string() }).nullable()
+  last_backup: z.object({ id: z.string(), created_at: z.string(), size_bytes: z.number().nullable(), restore_command: z.string() }).nullable(),
+  drift_watch: driftWatchSchema
 }).meta({ id: 'EnvironmentStatus' })
 
 /** Configured environments and their databases' migration status, never a URL or a password. */
@@ -121,7 +124,17 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
     const [lastDeployment] = await listDeployments(pool, { environment: environment.name, limit: 1 })
     const [lastBackup] = await listBackups(pool, environment.name, { limit: 1 })
     const lastSource = lastDeployment === undefined ? undefined : await deploymentSource(pool, lastDeployment.id)
+    const drift = environment.drift_check === undefined ? undefined : await getDriftState(pool, environment.name)
     return {
+      drift_watch: environment.drift_check === undefined
+        ? null
+        : {
+            state: drift?.state ?? 'unknown',
+            detected_at: drift?.detected_at?.toISOString() ?? null,
+            checked_at: drift?.checked_at?.toISOString() ?? null,
+            changes: drift?.state === 'drifted' ? drift.changes : [],
+            baseline_deployment_id: drift?.baseline_deployment_id === '' ? null : drift?.baseline_deployment_id ?? null
+          },
       environment: environment.name,
       migration_tool: environment.migration_tool,
       working_directory: environment.working_directory ?? null,

@@ -1,12 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { ROLES } from '../../domain/index.js'
 import { authErrors } from '../../schemas/common.js'
 import { principalOf } from '../plugins/auth.js'
 
 const meSchema = z.object({
   name: z.string().meta({ example: 'alice' }),
-  roles: z.array(z.enum(ROLES)).meta({ example: ['approver'] })
+  roles: z.array(z.string()).meta({ description: 'Built-in roles (viewer, deployer, approver, admin) and any custom role the config names (e.g. dba)', example: ['approver'] })
 }).meta({ id: 'Me', description: 'The principal the bearer token stands for' })
 
 /**

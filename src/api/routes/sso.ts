@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { ROLES } from '../../domain/index.js'
 import { AppError, NotFoundError } from '../../errors/index.js'
 import { safeErrorMessage } from '../../lib/mask-secrets.js'
 import { errorBodySchema } from '../../schemas/common.js'
@@ -12,7 +11,7 @@ const sessionSchema = z.object({
   sso: z.boolean().meta({ description: 'Whether people can sign in through SSO here (GET /auth/sso/login)' }),
   session: z.object({
     name: z.string().meta({ example: 'alice' }),
-    roles: z.array(z.enum(ROLES)).meta({ example: ['approver'] }),
+    roles: z.array(z.string()).meta({ description: 'Built-in roles and any custom role the config names (e.g. dba)', example: ['approver'] }),
     csrf_token: z.string().meta({ description: 'Send it as X-CSRF-Token with every state-changing request of this session' }),
     expires_at: z.string().meta({ description: 'When the session ends however active it is (absolute timeout)' })
   }).nullable()
