@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { ROLES, SYSTEM_ACTOR } from '../domain/index.js'
 import { durationMs } from './duration.js'
+import { rolloutSchema, targetsSchema } from './fleet-schema.js'
 
 const positiveInt = z.number({ error: 'expected a positive integer' }).int('expected a positive integer').positive('expected a positive integer')
 
@@ -115,7 +116,10 @@ const commandToolSchema = z.strictObject({
 })
 
 const environmentSchema = z.strictObject({
-  database_url_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected the NAME of an environment variable (like PROD_DATABASE_URL), not a URL'),
+  /** One database; a fleet names `targets` instead (SPEC §14). */
+  database_url_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected the NAME of an environment variable (like PROD_DATABASE_URL), not a URL').optional(),
+  targets: targetsSchema.optional(),
+  rollout: rolloutSchema.optional(),
   migration_tool: z.enum(MIGRATION_TOOLS, { error: 'expected "prisma", "sql" or "command"' }).default('prisma'),
   /** Options of migration_tool: sql. */
   sql: sqlToolSchema.optional(),
@@ -203,6 +207,9 @@ export const configSchema = z.strictObject({
       if (mode !== 'dev') ctx.addIssue({ code: 'custom', path: ['environments', name, 'reset_on_drift'], message: 'reset_on_drift is allowed only in dev mode (environments named dev or test, or mode: dev): deploy mode never resets a database' })
     }
     if (isRecord(env)) checkToolOptions(name, env, ctx)
+    if (isRecord(env) && (env.database_url_env === undefined) === (env.targets === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['environments', name], message: 'give either database_url_env (one database) or targets (a fleet, SPEC §14), not both or neither' })
+    }
     const required = isRecord(env) && Array.isArray(env.requires_success_in) ? env.requires_success_in : []
     for (const requiredName of required) {
       if (typeof requiredName === 'string' && !names.includes(requiredName)) {
@@ -243,3 +250,4 @@ export type WebhookConfig = z.output<typeof webhookSchema>
 export type LintConfig = z.output<typeof lintSchema>
 export type CommandToolConfig = z.output<typeof commandToolSchema>
 export type SqlToolConfig = z.output<typeof sqlToolSchema>
+export type { FleetTargetsConfig, RolloutConfig } from './fleet-schema.js'

@@ -4,7 +4,7 @@ import { isConnectionError } from '../lib/connection-errors.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
 import { claimDeployment } from '../store/deployments.js'
 import { passApprovalGate } from './approval-gate.js'
-import { DeploymentFailure, type FailureDetails } from './deployment-failure.js'
+import { DeploymentFailure, failureFrom } from './deployment-failure.js'
 import { DeploymentRecorder } from './deployment-recorder.js'
 import { DeploymentRun } from './deployment-run.js'
 import { endDeployment, type Ending } from './end-deployment.js'
@@ -32,8 +32,9 @@ export async function runDeploymentPhase (ctx: PipelineContext, deploymentId: st
   let ending: Ending | undefined
   try {
     await recorder.event('status_changed', { from: 'queued', to: 'running', phase })
-    const operation = operationFor(claimed)
-    run = new DeploymentRun(ctx, claimed, await validateEnvironment(ctx, claimed, recorder), recorder, logger)
+    const environment = await validateEnvironment(ctx, claimed, recorder)
+    const operation = operationFor(claimed, environment)
+    run = new DeploymentRun(ctx, claimed, environment, recorder, logger)
     ending = phase === 'plan' ? await planThenApply(run, operation) : await apply(run, operation, { frozen: true })
   } catch (error) {
     if (error instanceof WorkerStoppingError) throw error
@@ -57,13 +58,4 @@ async function planThenApply (run: DeploymentRun, operation: Operation): Promise
 async function apply (run: DeploymentRun, operation: Operation, input: ApplyInput): Promise<Ending> {
   if (operation.apply === undefined) throw new DeploymentFailure({ error: `${operation.name} only plans; it has nothing to apply` })
   return await operation.apply(run, input)
-}
-
-function failureFrom (error: unknown): FailureDetails {
-  if (error instanceof DeploymentFailure) return error.failure
-  if (error instanceof AppError) return { error: safeErrorMessage(error), suggestions: [] }
-  return {
-    error: `Internal error: ${safeErrorMessage(error)}`,
-    suggestions: ['This is a bug in migration-deployer or its environment; the worker log has the details']
-  }
 }

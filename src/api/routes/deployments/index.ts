@@ -20,6 +20,7 @@ import { createDeploymentReads, loadDeploymentResource } from '../../deployment-
 import { decodeCursor, encodeCursor, toDeploymentResource, toDeploymentSummary } from '../../deployment-resource.js'
 import { principalOf } from '../../plugins/auth.js'
 import { unwrapEnvelope } from './envelope.js'
+import { fleetTargetRoutes } from './fleet-targets.js'
 import { streamDeploymentEvents, toEventJson, wantsEventStream } from './event-stream.js'
 
 const READ_ROLES = ['viewer', 'deployer', 'approver'] as const
@@ -59,6 +60,7 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
   const enqueueTimeoutMs = app.services.enqueueTimeoutMs ?? DEFAULT_RELIABILITY.enqueueTimeoutMs
 
   const polled = createDeploymentReads(pool)
+  await app.register(fleetTargetRoutes)
   // Concurrent requests share round trips: their deployments are recorded by one statement, and
   // their jobs enqueued by one call to Redis (see batched). Each still answers only after its own
   // row is committed and its own job is queued.
