@@ -4,7 +4,8 @@
 #   docker run --rm migration-deployer --help
 #
 # Stages: deps (all dependencies) → build (`npm run build`, the same tsc output CI builds)
-# → prod-deps (runtime dependencies only) → runtime (dist + control-DB migrations + pg_dump).
+# → prod-deps (runtime dependencies only) → runtime (dist + control-DB migrations + ui + pg_dump).
+# test/ops/image-contents.test.ts reproduces these stages without Docker and runs the result.
 
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
@@ -43,6 +44,8 @@ COPY package.json ./
 # The control database's own migrations are read at start from src/store/migrations, relative
 # to the package root (dist/store/control-schema.js resolves ../../src/store/migrations).
 COPY src/store/migrations ./src/store/migrations
+# The review page's files, served from ui/ at the package root (dist/api/routes/ui.js resolves ../../../ui/).
+COPY ui ./ui
 # The example config and its example Prisma projects; real deployments mount their own config
 # (DEPLOYER_CONFIG) and migrations, or upload them inline with `migration-deployer deploy --dir`.
 COPY migration-deployer.yaml ./

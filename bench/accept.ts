@@ -23,7 +23,14 @@ export interface AcceptResult {
  * collecting their ids; then every accepted id must be a row, with its `created` event, in the
  * control database. The worker is stopped first, so the API alone is measured.
  */
-export async function measureAccept (input: { apiUrl: string, api: BenchProcess, token: string, control: pg.Client, connections: number, seconds: number }): Promise<AcceptResult> {
+export async function measureAccept (input: {
+  apiUrl: string
+  api: BenchProcess
+  token: string
+  control: pg.Client
+  connections: number
+  seconds: number
+}): Promise<AcceptResult> {
   const ids: string[] = []
   const cpuBefore = await input.api.cpuMs()
   const load = await runLoad({
@@ -37,8 +44,8 @@ export async function measureAccept (input: { apiUrl: string, api: BenchProcess,
       if (status === 202) ids.push((JSON.parse(body) as { id: string }).id)
     }
   })
-  const cpuMs = await input.api.cpuMs() - cpuBefore
-  const { rows } = await input.control.query<{ rows: number, events: number }>(
+  const cpuMs = (await input.api.cpuMs()) - cpuBefore
+  const { rows } = await input.control.query<{ rows: number; events: number }>(
     `SELECT (SELECT count(*) FROM deployments WHERE id = ANY($1))::int AS rows,
             (SELECT count(*) FROM deployment_events WHERE deployment_id = ANY($1) AND type = 'created')::int AS events`,
     [ids]

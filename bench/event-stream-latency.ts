@@ -96,6 +96,7 @@ async function emit (id: string, sentAt: Map<string, number>): Promise<void> {
   const followers = Array.from({ length: FOLLOWERS }, async (_, index) => {
     let last = 0
     await new Promise((resolve) => setTimeout(resolve, (index * POLL_MS) / FOLLOWERS))
+    // eslint-disable-next-line no-unmodified-loop-condition -- `stop` is set by the main flow while followers poll
     while (!stop) {
       polls++
       for (const event of await listEvents(runtime.pool, id, last)) {

@@ -21,7 +21,15 @@ const summary = (samples: number[]): { median: number, p95: number } => ({ media
  * Measure 3: `runs` no-op deployments to dev (everything already applied), one after the other.
  * Times run from the moment the POST is sent to the row's own `started_at` and `finished_at`.
  */
-export async function measureLatency (input: { apiUrl: string, api: BenchProcess, worker: BenchProcess, token: string, control: pg.Client, runs: number, warmup: number }): Promise<LatencyResult> {
+export async function measureLatency (input: {
+  apiUrl: string
+  api: BenchProcess
+  worker: BenchProcess
+  token: string
+  control: pg.Client
+  runs: number
+  warmup: number
+}): Promise<LatencyResult> {
   const accepted: number[] = []
   const workerStart: number[] = []
   const endToEnd: number[] = []
@@ -40,6 +48,15 @@ export async function measureLatency (input: { apiUrl: string, api: BenchProcess
     workerStart.push((row.started_ms as number) - sent)
     endToEnd.push((row.finished_ms as number) - sent)
   }
-  const cpuPer = { api: round((await input.api.cpuMs() - cpu.api) / input.runs, 2), worker: round((await input.worker.cpuMs() - cpu.worker) / input.runs, 2) }
-  return { runs: input.runs, accepted_ms: summary(accepted), worker_start_ms: summary(workerStart), noop_end_to_end_ms: summary(endToEnd), cpu_ms_per_deployment: cpuPer }
+  const cpuPer = {
+    api: round(((await input.api.cpuMs()) - cpu.api) / input.runs, 2),
+    worker: round(((await input.worker.cpuMs()) - cpu.worker) / input.runs, 2)
+  }
+  return {
+    runs: input.runs,
+    accepted_ms: summary(accepted),
+    worker_start_ms: summary(workerStart),
+    noop_end_to_end_ms: summary(endToEnd),
+    cpu_ms_per_deployment: cpuPer
+  }
 }

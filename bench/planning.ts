@@ -55,5 +55,12 @@ export async function measurePlanning (corpus: string, repetitions: number): Pro
     lints.push(lintMs)
     totals.push(totalMs)
   }
-  return { migrations: count, repetitions, read_and_checksum_ms: round(median(reads)), parse_ms: round(median(parses)), lint_ms: round(median(lints)), total_ms: round(median(totals)) }
+  return {
+    migrations: count,
+    repetitions,
+    read_and_checksum_ms: round(median(reads)),
+    parse_ms: round(median(parses)),
+    lint_ms: round(median(lints)),
+    total_ms: round(median(totals))
+  }
 }

@@ -41,7 +41,16 @@ const SETTINGS = {
   accept_connections: int('BENCH_ACCEPT_CONNECTIONS', 100),
   accept_seconds: int('BENCH_ACCEPT_SECONDS', 10)
 }
-const DEFAULTS = { poll_connections: 100, poll_seconds: 10, warmup_seconds: 2, latency_runs: 200, apply_repetitions: 3, planning_repetitions: 3, accept_connections: 100, accept_seconds: 10 }
+const DEFAULTS = {
+  poll_connections: 100,
+  poll_seconds: 10,
+  warmup_seconds: 2,
+  latency_runs: 200,
+  apply_repetitions: 3,
+  planning_repetitions: 3,
+  accept_connections: 100,
+  accept_seconds: 10
+}
 
 interface Results {
   polling?: PollingResult
@@ -73,7 +82,16 @@ async function measureAll (env: BenchEnv, results: Results): Promise<void> {
 
     if (runs('polling')) {
       say(`polling: ${SETTINGS.poll_connections} connections, ${SETTINGS.poll_seconds} s each against the bare server and the API`)
-      results.polling = await measurePolling({ apiUrl, api, deploymentId: seeded, token: env.tokens.viewer, tmp: env.tmp, connections: SETTINGS.poll_connections, seconds: SETTINGS.poll_seconds, warmupSeconds: SETTINGS.warmup_seconds })
+      results.polling = await measurePolling({
+        apiUrl,
+        api,
+        deploymentId: seeded,
+        token: env.tokens.viewer,
+        tmp: env.tmp,
+        connections: SETTINGS.poll_connections,
+        seconds: SETTINGS.poll_seconds,
+        warmupSeconds: SETTINGS.warmup_seconds
+      })
     }
     if (runs('latency')) {
       say(`latency: ${SETTINGS.latency_runs} no-op deployments to dev, one at a time`)
@@ -81,7 +99,16 @@ async function measureAll (env: BenchEnv, results: Results): Promise<void> {
     }
     if (runs('apply')) {
       say(`apply: documenso's migrations through the service and through psql, ${SETTINGS.apply_repetitions} times each`)
-      results.apply = await measureApply({ apiUrl, token: env.tokens.deployer, control, corpus: env.corpus, corpusDb: env.corpusDb, psqlDb: env.psqlDb, tmp: env.tmp, repetitions: SETTINGS.apply_repetitions })
+      results.apply = await measureApply({
+        apiUrl,
+        token: env.tokens.deployer,
+        control,
+        corpus: env.corpus,
+        corpusDb: env.corpusDb,
+        psqlDb: env.psqlDb,
+        tmp: env.tmp,
+        repetitions: SETTINGS.apply_repetitions
+      })
     }
     if (runs('planning')) {
       say('planning: read, checksum, parse and lint the corpus in this process')
@@ -91,7 +118,14 @@ async function measureAll (env: BenchEnv, results: Results): Promise<void> {
       // Last, with the worker stopped: the burst's dry runs stay queued and are dropped with the bench's databases and queue.
       await worker.stop()
       say(`accept: POST /deployments (dry runs to dev), ${SETTINGS.accept_connections} connections for ${SETTINGS.accept_seconds} s`)
-      results.accept = await measureAccept({ apiUrl, api, token: env.tokens.deployer, control, connections: SETTINGS.accept_connections, seconds: SETTINGS.accept_seconds })
+      results.accept = await measureAccept({
+        apiUrl,
+        api,
+        token: env.tokens.deployer,
+        control,
+        connections: SETTINGS.accept_connections,
+        seconds: SETTINGS.accept_seconds
+      })
     }
   } finally {
     await control?.end().catch(() => {})

@@ -12,6 +12,12 @@
 # Data lives under <project>/.data/. The PostgreSQL superuser password is generated once,
 # kept in .data/pg-password (mode 600) and .data/services.env (mode 600), and never printed
 # nor passed on a command line.
+#
+# The example target databases (deployer_dev, deployer_staging, deployer_production) each
+# belong to a login role of the same name: not a superuser, no CREATEROLE, allowed to connect
+# to its own database only (REVOKE CONNECT from PUBLIC, and pg_hba.conf rejects it elsewhere).
+# A migration deployed to one environment cannot reach another's database, nor the server's
+# programs and files. Their passwords: .data/pg-password-<role> (mode 600), in services.env.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -19,7 +25,8 @@ DATA="$ROOT/.data"
 PG_PORT="${DEPLOYER_PG_PORT:-55432}"
 REDIS_PORT="${DEPLOYER_REDIS_PORT:-56379}"
 HOST=127.0.0.1
-DATABASES=(deployer_control deployer_dev deployer_staging deployer_production)
+DATABASES=(deployer_control)
+TARGET_DATABASES=(deployer_dev deployer_staging deployer_production)
 PW_FILE="$DATA/pg-password"
 ENV_FILE="$DATA/services.env"
 IS_ROOT=0
@@ -195,7 +202,7 @@ pg_init() {
   (umask 077; printf '%s\n' "$PG_PW" >"$pwtmp")
   own_pg "$pwtmp"
   local ilog="$PGBASE/initdb.log"
-  : >"$ilog"; own_pg "$ilog"
+  (umask 077; : >"$ilog"); own_pg "$ilog"
   if ! as_pg "$PGBIN/initdb" -D "$PGDATA" -U postgres --pwfile="$pwtmp" --auth=scram-sha-256 \
         -E UTF8 --locale=C >"$ilog" 2>&1; then
     rm -f "$pwtmp"
@@ -208,9 +215,10 @@ pg_init() {
     >>"$PGDATA/postgresql.conf"
 }
 
-pg_write_conf() {
-  local q_run=${PGRUN//\'/\'\'}
-  cat >"$PGDATA/deployer.conf" <<EOF
+CONF_CHANGED=0
+pg_write_conf() { # rewrite deployer.conf; CONF_CHANGED=1 when its content changed
+  local q_run=${PGRUN//\'/\'\'} conf="$PGDATA/deployer.conf" content
+  content=$(cat <<EOF
 # Written by scripts/services.sh; edits are overwritten at the next start.
 listen_addresses = '$HOST'
 port = $PG_PORT
@@ -220,8 +228,29 @@ shared_buffers = 128MB
 fsync = off
 synchronous_commit = off
 full_page_writes = off
+# The log keeps errors, never what caused them: a failing statement may hold a password
+# (CREATE ROLE … PASSWORD '…'), and DETAIL/CONTEXT lines quote rows' values and JSON input.
+log_min_error_statement = panic
+log_error_verbosity = terse
+log_parameter_max_length_on_error = 0
+log_statement = 'none'
+log_min_duration_statement = -1
+log_file_mode = 0600
 EOF
-  own_pg "$PGDATA/deployer.conf"
+)
+  CONF_CHANGED=0
+  if [ -f "$conf" ] && [ "$(cat "$conf")" = "$content" ]; then return 0; fi
+  printf '%s\n' "$content" >"$conf"
+  own_pg "$conf"
+  CONF_CHANGED=1
+}
+
+pg_private_log() { # the server log (pg_ctl -l) readable by its owner only
+  [ -e "$PGLOG" ] || (umask 077; : >"$PGLOG")
+  own_pg "$PGLOG"
+  chmod 600 "$PGLOG"
+  [ -e "$PGBASE/initdb.log" ] && chmod 600 "$PGBASE/initdb.log"
+  return 0
 }
 
 pg_clear_stale_pid() {
@@ -248,8 +277,7 @@ pg_clear_stale_pid() {
 pg_start() {
   pg_write_conf
   mkdir_pg "$PGRUN" 700
-  [ -e "$PGLOG" ] || : >"$PGLOG"
-  own_pg "$PGLOG"
+  pg_private_log
   pg_clear_stale_pid
   pg_ready && return 0
   if ! as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGLOG" -w -t 120 start >/dev/null 2>&1 9>&-; then
@@ -291,6 +319,10 @@ pg_up() {
   if ! have=$(psql_admin postgres -At -c "select datname from pg_database" 2>/dev/null); then
     die "postgres: something answers on $HOST:$PG_PORT but rejects this project's password (another cluster?). Stop it, or set DEPLOYER_PG_PORT."
   fi
+  # A server started by an earlier version of this script: its settings and log made current.
+  pg_write_conf
+  [ "$CONF_CHANGED" -eq 1 ] && psql_admin postgres -At -c "SELECT pg_reload_conf()" >/dev/null
+  pg_private_log
   local db
   for db in "${DATABASES[@]}"; do
     if ! grep -qx "$db" <<<"$have"; then
@@ -299,7 +331,58 @@ pg_up() {
         || die "postgres: could not create database $db"
     fi
   done
+  pg_target_roles
   say "postgres: up on $HOST:$PG_PORT"
+}
+
+role_password() { # role_password ROLE: its password, generated once into .data/pg-password-ROLE
+  local file="$DATA/pg-password-$1" pw
+  if [ ! -s "$file" ]; then
+    pw=$(gen_password)
+    [ "${#pw}" -eq 32 ] || die "could not generate a password"
+    (umask 077; printf '%s\n' "$pw" >"$file.tmp.$$")
+    mv -f "$file.tmp.$$" "$file"
+  fi
+  tr -d ' \n\r' <"$file"
+}
+
+# One owner role per example target database, confined to it (see the header). An example
+# database made by an earlier version of this script belongs to the superuser, with objects the
+# new owner could not alter: it only ever held example data, so it is recreated empty.
+pg_target_roles() {
+  local db pw owner hba="$PGDATA/pg_hba.conf" block="" current
+  for db in "${TARGET_DATABASES[@]}"; do
+    pw=$(role_password "$db")
+    psql_admin postgres >/dev/null <<SQL
+SELECT format('CREATE ROLE %I', '$db') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$db') \gexec
+ALTER ROLE "$db" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD '$pw';
+SQL
+    owner=$(psql_admin postgres -At -c "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '$db'")
+    if [ "$owner" != "$db" ]; then
+      if [ -n "$owner" ]; then
+        psql_admin postgres -c "DROP DATABASE \"$db\" WITH (FORCE)" >/dev/null
+        say "postgres: recreated the example database $db (empty), owned by its own role $db instead of $owner"
+      fi
+      psql_admin postgres -c "CREATE DATABASE \"$db\" OWNER \"$db\"" >/dev/null || die "postgres: could not create database $db"
+    fi
+    block+="host    $db    $db    $HOST/32    scram-sha-256"$'\n'
+    block+="local   $db    $db                    scram-sha-256"$'\n'
+    block+="host    all    $db    all             reject"$'\n'
+    block+="local   all    $db                    reject"$'\n'
+  done
+  # No database lets every role connect: each target role reaches its own only.
+  local revoke="" d
+  for d in "${TARGET_DATABASES[@]}" "${DATABASES[@]}" postgres template1; do revoke+="REVOKE CONNECT, TEMPORARY ON DATABASE \"$d\" FROM PUBLIC;"$'\n'; done
+  psql_admin postgres >/dev/null <<<"$revoke"
+  # ...and for databases created later (PUBLIC may connect to those), pg_hba.conf says so first.
+  block="# BEGIN migration-deployer target roles (scripts/services.sh rewrites this block)"$'\n'"$block# END migration-deployer target roles"
+  current=$(sed '/^# BEGIN migration-deployer target roles/,/^# END migration-deployer target roles/d' "$hba")
+  if [ "$(cat "$hba")" != "$block"$'\n'"$current" ]; then
+    printf '%s\n%s\n' "$block" "$current" >"$hba.tmp.$$"
+    own_pg "$hba.tmp.$$"; chmod 600 "$hba.tmp.$$"
+    mv -f "$hba.tmp.$$" "$hba"
+    psql_admin postgres -At -c "SELECT pg_reload_conf()" >/dev/null
+  fi
 }
 
 pg_down() {
@@ -357,13 +440,15 @@ redis_down() {
 
 write_env() {
   local base="postgres://postgres:$PG_PW@$HOST:$PG_PORT"
+  local target="$HOST:$PG_PORT"
   local content
+  # Each environment's URL names its own role (see pg_target_roles), never the superuser.
   content=$(cat <<EOF
 DATABASE_URL=$base/deployer_control
 REDIS_URL=redis://$HOST:$REDIS_PORT
-DEV_DATABASE_URL=$base/deployer_dev
-STAGING_DATABASE_URL=$base/deployer_staging
-PROD_DATABASE_URL=$base/deployer_production
+DEV_DATABASE_URL=postgres://deployer_dev:$(role_password deployer_dev)@$target/deployer_dev
+STAGING_DATABASE_URL=postgres://deployer_staging:$(role_password deployer_staging)@$target/deployer_staging
+PROD_DATABASE_URL=postgres://deployer_production:$(role_password deployer_production)@$target/deployer_production
 TEST_ADMIN_DATABASE_URL=$base/postgres
 EOF
 )

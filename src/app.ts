@@ -8,11 +8,13 @@ import metricsRoutes from './api/plugins/metrics.js'
 import nulGuardPlugin from './api/plugins/nul-guard.js'
 import rateLimitPlugin from './api/plugins/rate-limit.js'
 import securityHeadersPlugin from './api/plugins/security-headers.js'
+import sessionsPlugin from './api/plugins/sessions.js'
 import swaggerPlugin from './api/plugins/swagger.js'
 import deploymentRoutes from './api/routes/deployments/index.js'
 import environmentRoutes from './api/routes/environments.js'
 import healthRoutes from './api/routes/health.js'
 import meRoutes from './api/routes/me.js'
+import ssoRoutes from './api/routes/sso.js'
 import uiRoutes from './api/routes/ui.js'
 import type { ApiServices } from './api/services.js'
 import './api/services.js'
@@ -28,6 +30,7 @@ export default fp(async function app (instance: FastifyInstance, options: { serv
   await instance.register(errorsPlugin)
   await instance.register(securityHeadersPlugin)
   await instance.register(swaggerPlugin)
+  await instance.register(sessionsPlugin)
   await instance.register(authPlugin)
   await instance.register(eventHubPlugin)
   await instance.register(rateLimitPlugin)
@@ -37,5 +40,6 @@ export default fp(async function app (instance: FastifyInstance, options: { serv
   await instance.register(environmentRoutes)
   await instance.register(deploymentRoutes)
   await instance.register(meRoutes)
+  await instance.register(ssoRoutes)
   await instance.register(uiRoutes)
 }, { name: 'migration-deployer' })

@@ -16,6 +16,16 @@ export async function buildServer (runtime: Runtime): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 200 },
     frameworkErrors: frameworkErrorHandler
   })
-  await server.register(app, { services: { config: runtime.config, pool: runtime.pool, queue: runtime.queue, redis: runtime.redis, logger: runtime.logger, env: runtime.pipeline.env, ...(runtime.settings.reliability === undefined ? {} : { enqueueTimeoutMs: runtime.settings.reliability.enqueueTimeoutMs }) } })
+  await server.register(app, {
+    services: {
+      config: runtime.config,
+      pool: runtime.pool,
+      queue: runtime.queue,
+      redis: runtime.redis,
+      logger: runtime.logger,
+      env: runtime.pipeline.env,
+      ...(runtime.settings.reliability === undefined ? {} : { enqueueTimeoutMs: runtime.settings.reliability.enqueueTimeoutMs })
+    }
+  })
   return server
 }

@@ -1,7 +1,22 @@
 // The page's only way to the server: the public API, with the token as a bearer header.
 // The token lives in sessionStorage (gone when the tab closes) and never in a URL.
+// A person signed in through SSO has no token: the browser sends the session cookie (HttpOnly,
+// out of this script's reach) and every state-changing request carries the session's CSRF token.
 
 const TOKEN_KEY = 'migration-deployer.token'
+
+/** @type {{ csrf: string } | null} */
+let ssoSession = null
+
+/** The SSO session the page works in (from GET /auth/session), or null. @param {{ csrf: string } | null} session */
+export function setSession (session) {
+  ssoSession = session
+}
+
+/** @returns {{ csrf: string } | null} */
+export function getSession () {
+  return ssoSession
+}
 
 export const TERMINAL_STATUSES = new Set(['succeeded', 'failed', 'rejected', 'cancelled', 'expired'])
 
@@ -36,9 +51,11 @@ export class ApiError extends Error {
  */
 export async function request (path, { method = 'GET', body, accept = 'application/json', signal, headers = {} } = {}) {
   const token = getToken()
-  if (token === null) throw new ApiError(401, 'UNAUTHORIZED', 'Enter a token to sign in.')
+  if (token === null && ssoSession === null) throw new ApiError(401, 'UNAUTHORIZED', 'Enter a token to sign in.')
   /** @type {Record<string, string>} */
-  const allHeaders = { ...headers, accept, authorization: `Bearer ${token}` }
+  const allHeaders = { ...headers, accept }
+  if (token !== null) allHeaders.authorization = `Bearer ${token}`
+  else if (method !== 'GET' && ssoSession !== null) allHeaders['x-csrf-token'] = ssoSession.csrf
   if (body !== undefined) allHeaders['content-type'] = 'application/json'
   const response = await fetch(path, {
     method,
@@ -46,7 +63,8 @@ export async function request (path, { method = 'GET', body, accept = 'applicati
     body: body === undefined ? undefined : JSON.stringify(body),
     signal,
     cache: 'no-store',
-    credentials: 'omit',
+    // A token goes only in its header; a session needs its cookie (same origin only).
+    credentials: token !== null ? 'omit' : 'same-origin',
     redirect: 'error'
   })
   if (response.ok) return response
@@ -87,3 +105,20 @@ export function clearCaches () {
 
 /** Encodes a path segment. @param {string} id */
 export const deploymentPath = (id) => `/deployments/${encodeURIComponent(id)}`
+
+/**
+ * This browser's SSO session, if any, and whether SSO sign-in is offered here.
+ * @returns {Promise<{ sso: boolean, session: null | { name: string, roles: string[], csrf_token: string } }>}
+ */
+export async function fetchSession () {
+  const response = await fetch('/auth/session', { headers: { accept: 'application/json' }, cache: 'no-store', credentials: 'same-origin', redirect: 'error' })
+  if (!response.ok) return { sso: false, session: null }
+  return await response.json()
+}
+
+/** Ends the SSO session on the server (the CSRF token proves the request comes from this page). */
+export async function signOutSession () {
+  const csrf = ssoSession?.csrf ?? ''
+  ssoSession = null
+  await fetch('/auth/logout', { method: 'POST', headers: { 'x-csrf-token': csrf }, cache: 'no-store', credentials: 'same-origin', redirect: 'error' })
+}

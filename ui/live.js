@@ -16,7 +16,12 @@ export const isSettled = (deployment) => TERMINAL_STATUSES.has(deployment.status
  * `onEvent` with each streamed event. Resolves with the settled deployment; rejects when
  * `signal` aborts (the reader left the page) or a request fails.
  * @param {string} id
- * @param {{ signal: AbortSignal, onUpdate: (deployment: any) => void, onEvent?: (message: import('./sse.js').SseMessage) => void, onMode?: (mode: 'stream' | 'polling') => void }} handlers
+ * @param {{
+ *   signal: AbortSignal,
+ *   onUpdate: (deployment: any) => void,
+ *   onEvent?: (message: import('./sse.js').SseMessage) => void,
+ *   onMode?: (mode: 'stream' | 'polling') => void
+ * }} handlers
  */
 export async function followDeployment (id, { signal, onUpdate, onEvent = () => {}, onMode = () => {} }) {
   let deployment = await getJson(deploymentPath(id), { signal })
@@ -40,7 +45,12 @@ export async function followDeployment (id, { signal, onUpdate, onEvent = () => 
  * Reads the events endpoint as SSE. Returns once the stream ends, the deployment settles, or
  * the server turns out not to stream (a JSON answer); the caller then polls as needed.
  * @param {string} id
- * @param {{ signal: AbortSignal, onEvent: (message: import('./sse.js').SseMessage) => void, onMode: (mode: 'stream' | 'polling') => void, refresh: () => Promise<{status: string}> }} options
+ * @param {{
+ *   signal: AbortSignal,
+ *   onEvent: (message: import('./sse.js').SseMessage) => void,
+ *   onMode: (mode: 'stream' | 'polling') => void,
+ *   refresh: () => Promise<{status: string}>
+ * }} options
  */
 async function streamEvents (id, { signal, onEvent, onMode, refresh }) {
   const stop = new AbortController()

@@ -4,7 +4,12 @@
 
 /**
  * @typedef {{ name: string, roles: string[] }} Me
- * @typedef {{ status: string, requested_by: string, environment: string, approval: null | { required: number, approvals: Array<{ by: string }>, expires_at: string | null } }} Deployment
+ * @typedef {{
+ *   status: string,
+ *   requested_by: string,
+ *   environment: string,
+ *   approval: null | { required: number, approvals: Array<{ by: string }>, expires_at: string | null }
+ * }} Deployment
  * @typedef {{ name: string, approval: null | { roles: string[], allow_self_approval: boolean, required_approvals: number } }} Environment
  */
 

@@ -54,15 +54,25 @@ async function cpuOf (pid: number): Promise<number> {
  * Starts `node <args>` with its output in `logFile`, and waits until a line of that output
  * satisfies `isReady`, or the process exits, whichever comes first.
  */
-export async function startProcess (name: string, args: string[], options: { env: NodeJS.ProcessEnv, logFile: string, isReady: (line: string) => boolean, timeoutMs?: number }): Promise<BenchProcess> {
+export async function startProcess (
+  name: string,
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; logFile: string; isReady: (line: string) => boolean; timeoutMs?: number }
+): Promise<BenchProcess> {
   // The process writes its output straight to the file: piped through this process, the API's
   // access log would cost the load generator (autocannon runs here) CPU the bare server never asks for.
   const out = openSync(options.logFile, 'a')
   const child: ChildProcess = spawn(process.execPath, args, { cwd: PROJECT_ROOT, env: { ...process.env, ...options.env }, stdio: ['ignore', out, out] })
   closeSync(out)
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { resolve(code) }))
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      resolve(code)
+    })
+  )
   let gone: number | null | undefined
-  void exited.then((code) => { gone = code })
+  void exited.then((code) => {
+    gone = code
+  })
   const timeoutMs = options.timeoutMs ?? 60_000
   for (const deadline = Date.now() + timeoutMs; ;) {
     const text = await readFile(options.logFile, 'utf8')

@@ -1,4 +1,6 @@
 import type { ParseResult } from 'libpg-query'
+import type { EscapingStatement } from '../domain/escape-categories.js'
+import { escapesOf } from './escaping-statements.js'
 import { loadPgParser } from './pg-parser.js'
 import { nonTransactionalReason } from './non-transactional.js'
 import { splitStatements } from './split-statements.js'
@@ -33,6 +35,12 @@ export interface SqlAnalysis {
   nonTransactionalReasons: string[]
   /** True when the file has its own BEGIN / START TRANSACTION / COMMIT / ROLLBACK / SAVEPOINT…: never wrap it in another transaction. */
   managesOwnTransaction: boolean
+  /**
+   * Statements that reach beyond the target database (`COPY … PROGRAM`, `lo_import`, dblink,
+   * untrusted languages, …; see `ESCAPE_CATEGORIES`), found in the parse tree, bodies included.
+   * Refused unless the environment's `policy.allow_statements` lists their category.
+   */
+  escapes: EscapingStatement[]
   /** Set when the file does not parse; the other fields then describe nothing. */
   parseError?: SqlParseError
 }
@@ -62,7 +70,7 @@ export interface SqlAnalysis {
  */
 export async function analyzeMigrationSql (sql: string): Promise<SqlAnalysis> {
   const { hasSqlDetails, parseSync } = await loadPgParser()
-  const analysis: SqlAnalysis = { statements: [], transactional: true, nonTransactionalReasons: [], managesOwnTransaction: false }
+  const analysis: SqlAnalysis = { statements: [], transactional: true, nonTransactionalReasons: [], managesOwnTransaction: false, escapes: [] }
   if (sql === '') return analysis // the parser refuses an empty string; a file of only comments is fine
   const nul = sql.indexOf('\0')
   if (nul !== -1) {
@@ -86,6 +94,7 @@ export async function analyzeMigrationSql (sql: string): Promise<SqlAnalysis> {
     if (kind === 'TransactionStmt') analysis.managesOwnTransaction = true
     const reason = nonTransactionalReason(statement.node)
     if (reason !== undefined) analysis.nonTransactionalReasons.push(reason)
+    for (const escape of escapesOf(statement.node, statement.sql)) analysis.escapes.push({ ...escape, line: statement.line })
   }
   analysis.transactional = analysis.nonTransactionalReasons.length === 0
   return analysis

@@ -3,3 +3,5 @@ export { analyzeMigrationSqlCached, clearAnalysisCache } from './analysis-cache.
 export { findInvalidIndexes, type InvalidIndex } from './invalid-indexes.js'
 export { lintMigrations, type LintOptions, type LintWarning } from './lint.js'
 export { LintError } from './lint-error.js'
+export { ESCAPE_CATEGORIES, ESCAPE_CATEGORY_NAMES, type EscapeCategory, type EscapingStatement } from '../domain/escape-categories.js'
+export { allowStatementsHint, describeRefused, refusedStatements, type RefusedStatement } from './refused-escapes.js'

@@ -86,9 +86,13 @@ async function runSquawk (dir: string, fileNames: string[], options: LintOptions
   args.push('--', ...fileNames)
 
   const binary = squawkBinaryPath()
-  const { stdout, stderr, error } = await new Promise<{ stdout: string, stderr: string, error: (Error & { code?: unknown, killed?: boolean }) | null }>((resolve) => {
-    execFile(binary, args, { cwd: dir, maxBuffer: 256 * 1024 * 1024, timeout: options.timeoutMs ?? 120_000 }, (error, stdout, stderr) => { resolve({ stdout, stderr, error }) })
-  })
+  const { stdout, stderr, error } = await new Promise<{ stdout: string; stderr: string; error: (Error & { code?: unknown; killed?: boolean }) | null }>(
+    (resolve) => {
+      execFile(binary, args, { cwd: dir, maxBuffer: 256 * 1024 * 1024, timeout: options.timeoutMs ?? 120_000 }, (error, stdout, stderr) => {
+        resolve({ stdout, stderr, error })
+      })
+    }
+  )
   // Exit code 1 with a JSON report means "found something"; anything else without one is a failure.
   const exitCode = error === null ? 0 : error.code
   if (error !== null && (exitCode !== 1 || error.killed === true)) {

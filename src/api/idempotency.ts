@@ -48,7 +48,13 @@ function reusedKey (key: string, principal: string, deploymentId: string): Confl
  * The key is written in the deployment's own transaction, so a crash or a concurrent duplicate
  * never leaves a deployment without its key or a key without its deployment.
  */
-export async function createOnce (pool: pg.Pool, principal: string, key: string, body: unknown, create: (inTransaction: (db: pg.PoolClient, row: DeploymentRow) => Promise<void>) => Promise<DeploymentRow>): Promise<{ replayOf: string } | { created: DeploymentRow }> {
+export async function createOnce (
+  pool: pg.Pool,
+  principal: string,
+  key: string,
+  body: unknown,
+  create: (inTransaction: (db: pg.PoolClient, row: DeploymentRow) => Promise<void>) => Promise<DeploymentRow>
+): Promise<{ replayOf: string } | { created: DeploymentRow }> {
   const hash = requestHash(body)
   const replay = async (): Promise<{ replayOf: string } | undefined> => {
     const existing = await findIdempotencyKey(pool, principal, key)
@@ -59,7 +65,11 @@ export async function createOnce (pool: pg.Pool, principal: string, key: string,
   const earlier = await replay()
   if (earlier !== undefined) return earlier
   try {
-    return { created: await create(async (db, row) => { await insertIdempotencyKey(db, { principal, key, request_hash: hash, deployment_id: row.id }) }) }
+    return {
+      created: await create(async (db, row) => {
+        await insertIdempotencyKey(db, { principal, key, request_hash: hash, deployment_id: row.id })
+      })
+    }
   } catch (error) {
     // A concurrent request with the same key won the race: answer as its replay (or conflict).
     if ((error as { code?: string }).code === UNIQUE_VIOLATION && (error as { table?: string }).table === 'idempotency_keys') {

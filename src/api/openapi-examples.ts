@@ -55,8 +55,8 @@ export const COMPONENT_EXAMPLES: Record<string, unknown> = {
   },
   DeploymentEventList: {
     events: [
-      { id: 41, type: 'created', actor: 'ci-bot', message: null, data: { environment: 'production' }, created_at: '2025-01-24T10:30:00.000Z' },
-      { id: 42, type: 'log', actor: null, message: '✓ Configuration loaded', data: null, created_at: '2025-01-24T10:30:00.700Z' }
+      { id: 41, type: 'created', actor: 'ci-bot', actor_identity: null, message: null, data: { environment: 'production' }, created_at: '2025-01-24T10:30:00.000Z' },
+      { id: 42, type: 'log', actor: null, actor_identity: null, message: '✓ Configuration loaded', data: null, created_at: '2025-01-24T10:30:00.700Z' }
     ]
   },
   Environment: {
@@ -74,6 +74,7 @@ export const COMPONENT_EXAMPLES: Record<string, unknown> = {
     environment: 'production',
     migration_tool: 'prisma',
     working_directory: 'app',
+    schema: 'public',
     up_to_date: false,
     history_table_exists: true,
     applied: [{ name: '20250110090000_init', checksum: '5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8', started_at: '2025-01-10T09:00:00.000Z', finished_at: '2025-01-10T09:00:00.300Z' }],

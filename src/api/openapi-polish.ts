@@ -1,29 +1,12 @@
 /**
  * Finishing touches on the generated OpenAPI document, so it reads well and lints clean:
- * operation ids, response descriptions and error examples by status, the Server-Sent Events
- * media type, and no component nobody references.
+ * response descriptions and error examples by status, the Server-Sent Events media type, and
+ * no component nobody references.
  */
 
 import { COMPONENT_EXAMPLES } from './openapi-examples.js'
 
 type Json = Record<string, unknown>
-
-const OPERATION_IDS: Record<string, string> = {
-  'POST /deployments': 'createDeployment',
-  'GET /deployments': 'listDeployments',
-  'GET /deployments/{id}': 'getDeployment',
-  'POST /deployments/{id}/approve': 'approveDeployment',
-  'POST /deployments/{id}/reject': 'rejectDeployment',
-  'POST /deployments/{id}/cancel': 'cancelDeployment',
-  'GET /deployments/{id}/log': 'getDeploymentLog',
-  'GET /deployments/{id}/events': 'followDeploymentEvents',
-  'GET /environments': 'listEnvironments',
-  'GET /environments/{name}/status': 'getEnvironmentStatus',
-  'POST /environments/{name}/migrations/{migration}/resolve': 'resolveMigration',
-  'GET /healthz': 'getLiveness',
-  'GET /readyz': 'getReadiness',
-  'GET /metrics': 'getMetrics'
-}
 
 const DESCRIPTIONS: Record<string, string> = {
   200: 'OK',
@@ -57,15 +40,8 @@ const ERROR_EXAMPLES: Record<string, { code: string, message: string }> = {
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options']
 
-function operationIdFor (method: string, path: string): string {
-  const known = OPERATION_IDS[`${method.toUpperCase()} ${path}`]
-  if (known !== undefined) return known
-  const words = path.split('/').filter((part) => part !== '').map((part) => part.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase()))
-  return method + words.map((word) => word.charAt(0).toUpperCase() + word.slice(1)).join('')
-}
-
-function polishOperation (method: string, path: string, operation: Json): void {
-  operation.operationId ??= operationIdFor(method, path)
+// Operation ids are not made up here: each route declares its own `operationId` in its schema.
+function polishOperation (operation: Json): void {
   const stream = operation['x-event-stream'] as { description: string, example: string } | undefined
   delete operation['x-event-stream']
   const responses = (operation.responses ?? {}) as Record<string, Json>
@@ -105,10 +81,10 @@ function pruneUnusedSchemas (document: Json): void {
 /** Applies the finishing touches in place and returns the document. */
 export function polishOpenApi<T extends object> (document: T): T {
   const paths = (document as Json).paths as Record<string, Json> | undefined
-  for (const [path, item] of Object.entries(paths ?? {})) {
+  for (const item of Object.values(paths ?? {})) {
     for (const method of METHODS) {
       const operation = item[method] as Json | undefined
-      if (operation !== undefined) polishOperation(method, path, operation)
+      if (operation !== undefined) polishOperation(operation)
     }
   }
   pruneUnusedSchemas(document as Json)

@@ -24,7 +24,14 @@ export class OneLineRequestLog extends LogController {
   override incomingRequest (): void {}
 
   override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    const line = { reqId: request.id, method: request.method, url: loggedUrl(request.url), statusCode: reply.statusCode, remoteAddress: request.ip, responseTime: reply.elapsedTime }
+    const line = {
+      reqId: request.id,
+      method: request.method,
+      url: loggedUrl(request.url),
+      statusCode: reply.statusCode,
+      remoteAddress: request.ip,
+      responseTime: reply.elapsedTime
+    }
     if (error !== null && error !== undefined) (reply.log as FastifyBaseLogger).error({ ...line, err: error }, 'request errored')
     else this.access.info(line, 'request completed')
   }

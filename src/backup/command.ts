@@ -33,7 +33,7 @@ export function substitutePlaceholders (argv: readonly string[], values: { envir
  * command's environment as `DATABASE_URL` and never in its arguments; inherited PG* variables
  * are removed so they cannot point the tool elsewhere.
  *
- * Returns the common result with `file`, `sizeBytes`, `serverVersion` and `pgDumpVersion` null and
+ * Returns the common result with `file`, `sizeBytes`, `serverVersion`, `pgDumpVersion` and `schema` null and
  * `verified` false (only the tool knows what it made); `output` is its stdout and stderr, masked.
  * A non-zero exit, a missing program or a timeout is a `BackupError` whose message includes the output.
  */
@@ -66,6 +66,7 @@ export async function runCommandBackup (options: CommandBackupOptions): Promise<
     verified: false,
     serverVersion: null,
     pgDumpVersion: null,
+    schema: null,
     output
   }
 }

@@ -67,13 +67,16 @@ COMMIT;
 const HELD_BACK_BYTES = 64 * 1024
 
 /**
- * The whole script psql reads: the prelude, pg_restore's SQL as it streams, then the epilogue.
+ * The whole script psql reads: the prelude (RESTORE_PRELUDE, or schemaRestorePrelude for a
+ * one-schema dump), pg_restore's SQL as it streams, then the epilogue.
  * The last 64 KiB of pg_restore's output (which hold its COMMIT) are released only after
  * `pgRestoreSucceeded` resolves true; otherwise `onPgRestoreFailed` runs (it must stop psql
  * before its input ends) and the generator throws, so nothing is committed.
  */
-export async function * restoreScript (sql: Readable, pgRestoreSucceeded: Promise<boolean>, onPgRestoreFailed: () => void): AsyncGenerator<Buffer> {
-  yield Buffer.from(RESTORE_PRELUDE)
+export async function * restoreScript (
+  prelude: string, sql: Readable, pgRestoreSucceeded: Promise<boolean>, onPgRestoreFailed: () => void
+): AsyncGenerator<Buffer> {
+  yield Buffer.from(prelude)
   let held = Buffer.alloc(0)
   for await (const chunk of sql) {
     held = Buffer.concat([held, chunk as Buffer])

@@ -3,10 +3,12 @@ import path from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { execa } from 'execa'
+import { backupScopeOf, parseSchemaUrl } from '../lib/schema-url.js'
 import { describeTarget } from '../lib/target-connection.js'
 import { readArchiveToc } from './archive-toc.js'
 import { childEnvironment, libpqEnvironment } from './libpq-env.js'
-import { restoreScript } from './restore-script.js'
+import { RESTORE_PRELUDE, restoreScript } from './restore-script.js'
+import { schemaRestorePrelude } from './schema-restore-script.js'
 import { RestoreError } from './restore-error.js'
 import { describeToolFailure } from '../lib/tool-failure.js'
 
@@ -21,6 +23,11 @@ export interface RestoreOptions {
   psqlPath?: string | undefined
   /** Kills psql (rolling the restore back) after this long (default: no limit). */
   timeoutMs?: number | undefined
+  /**
+   * The one schema the dump holds (the backup's `schema`), or null for a whole-database dump.
+   * Default: what a backup of `databaseUrl` would hold (its `?schema=`, if not public).
+   */
+  schema?: string | null | undefined
 }
 
 /**
@@ -37,6 +44,10 @@ export interface RestoreOptions {
  * environment. Objects outside any schema that pg_dump does not dump without --create (database
  * settings, roles, subscriptions, global default privileges) are left as they are.
  *
+ * A one-schema dump (a target URL with Prisma's `?schema=`) is restored the same way but drops
+ * and recreates only that schema, refusing (unchanged) when objects outside it depend on it: see
+ * schemaRestorePrelude. The rest of the database is not touched.
+ *
  * Failures are a `RestoreError` (code `RESTORE_FAILED`) with psql's or pg_restore's stderr, masked.
  * Needs a role that owns (or is superuser over) everything it drops, like pg_restore --clean does.
  */
@@ -47,8 +58,11 @@ export async function restorePgDumpBackup (options: RestoreOptions): Promise<{ d
   const target = describeTarget(options.databaseUrl)
 
   let env: Record<string, string>
+  let schema: string | null
   try {
-    env = libpqEnvironment(options.databaseUrl, 'migration-deployer restore')
+    const schemaUrl = parseSchemaUrl(options.databaseUrl)
+    env = libpqEnvironment(schemaUrl.connectionUrl, 'migration-deployer restore')
+    schema = options.schema !== undefined ? options.schema : backupScopeOf(schemaUrl)
   } catch (error) {
     throw new RestoreError((error as Error).message)
   }
@@ -72,7 +86,8 @@ export async function restorePgDumpBackup (options: RestoreOptions): Promise<{ d
   let streamError: unknown
   try {
     // SIGKILL, not an end of input: psql must not get the chance to finish the script.
-    await pipeline(Readable.from(restoreScript(pgRestore.stdout, pgRestoreSucceeded, () => psql.kill('SIGKILL'))), psql.stdin)
+    const prelude = schema === null ? RESTORE_PRELUDE : schemaRestorePrelude(schema)
+    await pipeline(Readable.from(restoreScript(prelude, pgRestore.stdout, pgRestoreSucceeded, () => psql.kill('SIGKILL'))), psql.stdin)
   } catch (error) {
     streamError = error
     psql.kill('SIGKILL')

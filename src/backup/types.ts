@@ -18,6 +18,11 @@ export interface BackupResult {
   serverVersion: string | null
   /** The pg_dump that wrote it (`15.18`); null for the command provider. */
   pgDumpVersion: string | null
+  /**
+   * The one schema a pg_dump holds, when the target URL names one other than public (Prisma's
+   * `?schema=`); null for a dump of the whole database and for the command provider.
+   */
+  schema: string | null
   /** What the tool printed (stdout and stderr interleaved, masked), for the human log. */
   output: string
 }

@@ -8,6 +8,8 @@ processes:
   start       API and worker in one process (what npm start runs)
   serve       the HTTP API only
   worker      the BullMQ worker only
+  migrate     migrate the control database (DATABASE_URL) and exit: as the schema's owner, when the
+              processes connect as a role that may not change it (ops/control-db-role.sql)
   environment: DEPLOYER_CONFIG, DATABASE_URL, REDIS_URL, HOST, PORT, LOG_LEVEL, WORKER_CONCURRENCY, METRICS_PORT,
     DEPLOYER_QUEUE, RECONCILE_INTERVAL, WORKER_LOCK_DURATION, WORKER_STALLED_INTERVAL,
     WORKER_MAX_STALLED, SHUTDOWN_GRACE, ENQUEUE_TIMEOUT
@@ -35,6 +37,10 @@ async function main (argv: string[]): Promise<number> {
     const { runProcesses } = await import('./run-processes.js')
     await runProcesses(command)
     return -1
+  }
+  if (command === 'migrate') {
+    const { migrateControl } = await import('./migrate-control.js')
+    return await migrateControl(process.env, (line) => { console.log(line) })
   }
   if (command !== undefined && CLIENT_COMMAND_NAMES.includes(command)) {
     const { findClientCommand, runClientCommand } = await import('./client/index.js')

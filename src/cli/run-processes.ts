@@ -1,7 +1,7 @@
 import closeWithGrace from 'close-with-grace'
 import { DEFAULT_RELIABILITY } from '../config/reliability.js'
-import { readRuntimeSettings, redisConnectionOptions } from '../config/runtime.js'
-import { createRuntime } from '../process/runtime.js'
+import { readRuntimeSettings, redisConnectionOptions, type RuntimeSettings } from '../config/runtime.js'
+import { createRuntime, type Runtime } from '../process/runtime.js'
 import { buildServer } from '../server.js'
 import { createDeploymentWorker, startReconciler } from '../worker.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
@@ -19,33 +19,71 @@ export type ProcessRole = 'serve' | 'worker' | 'start'
  */
 export async function runProcesses (role: ProcessRole): Promise<void> {
   const settings = readRuntimeSettings()
-  const reliability = settings.reliability ?? DEFAULT_RELIABILITY
   const runtime = await createRuntime(settings)
-  const { logger } = runtime
   const stopping = new AbortController()
   runtime.pipeline.shutdown = stopping.signal
+  // A start that fails past this point closes the pools, queues and connections it opened:
+  // left open, they keep the process alive and it never exits with the error.
+  const opened: Array<() => Promise<unknown>> = [runtime.close]
+  try {
+    await startRole(role, settings, runtime, stopping, opened)
+  } catch (error) {
+    for (const close of opened.reverse()) await close().catch(() => {})
+    throw error
+  }
+}
+
+/** Starts the role's server, worker and helpers; each thing it opens goes into `opened` first. */
+async function startRole (
+  role: ProcessRole, settings: RuntimeSettings, runtime: Runtime, stopping: AbortController, opened: Array<() => Promise<unknown>>
+): Promise<void> {
+  const { logger } = runtime
+  const reliability = settings.reliability ?? DEFAULT_RELIABILITY
   const server = role === 'worker' ? undefined : await buildServer(runtime)
-  const worker = role === 'serve'
-    ? undefined
-    : createDeploymentWorker(runtime.pipeline, { queueName: settings.queueName, connection: redisConnectionOptions(settings.redisUrl), concurrency: settings.workerConcurrency, reliability })
+  if (server !== undefined) opened.push(async () => { await server.close() })
+  const worker =
+    role === 'serve'
+      ? undefined
+      : createDeploymentWorker(runtime.pipeline, {
+        queueName: settings.queueName,
+        connection: redisConnectionOptions(settings.redisUrl),
+        concurrency: settings.workerConcurrency,
+        reliability
+      })
+  if (worker !== undefined) opened.push(async () => { await worker.close() })
   // Every worker reconciles (one pass at a time across all of them): at start, then periodically.
   const reconciler = worker === undefined ? undefined : startReconciler(runtime.pipeline, reliability.reconcileIntervalMs)
+  if (reconciler !== undefined) opened.push(async () => { await reconciler.stop() })
 
   // Worker processes dispatch the notification outbox (webhooks, finished-deployment metrics).
-  const notifications = worker === undefined
-    ? undefined
-    : await startNotifications({ pool: runtime.pool, config: runtime.config, logger, env: runtime.pipeline.env, queueName: settings.queueName, connection: redisConnectionOptions(settings.redisUrl) })
+  const notifications =
+    worker === undefined
+      ? undefined
+      : await startNotifications({
+        pool: runtime.pool,
+        config: runtime.config,
+        logger,
+        env: runtime.pipeline.env,
+        queueName: settings.queueName,
+        connection: redisConnectionOptions(settings.redisUrl)
+      })
+  if (notifications !== undefined) opened.push(async () => { await notifications.close() })
   // A worker-only process has no API: it serves its own /metrics when METRICS_PORT is set.
   const metricsPort = role === 'worker' ? metricsPortFrom(process.env) : undefined
-  const metricsServer = metricsPort === undefined || notifications === undefined
-    ? undefined
-    : await startMetricsServer({
-      registry: createScrapeRegistry({ pool: runtime.pool, queues: { deployments: runtime.queue, webhooks: notifications.queue }, environments: Object.keys(runtime.config.environments) }),
-      tokens: runtime.config.tokens,
-      host: settings.host,
-      port: metricsPort,
-      logger
-    })
+  const metricsServer =
+    metricsPort === undefined || notifications === undefined
+      ? undefined
+      : await startMetricsServer({
+        registry: createScrapeRegistry({
+          pool: runtime.pool,
+          queues: { deployments: runtime.queue, webhooks: notifications.queue },
+          environments: Object.keys(runtime.config.environments)
+        }),
+        tokens: runtime.config.tokens,
+        host: settings.host,
+        port: metricsPort,
+        logger
+      })
 
   closeWithGrace({ delay: reliability.shutdownGraceMs, logger }, async ({ signal, err }) => {
     if (err !== undefined) logger.error({ err: { message: safeErrorMessage(err) } }, 'shutting down after an error')

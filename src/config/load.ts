@@ -3,6 +3,7 @@ import path from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import type { z } from 'zod'
 import { ConfigError } from '../errors/config-error.js'
+import type { OidcProviderConfig, SsoConfig } from './identity-schema.js'
 import { rolloutSchema, type RolloutConfig } from './fleet-schema.js'
 import { configSchema, type ApprovalConfig, type BackupConfig, type HealthCheckConfig, type RawConfig, type RawEnvironmentConfig, type TokenConfig } from './schema.js'
 
@@ -25,6 +26,10 @@ export interface Config {
   workspace_root: string
   environments: Record<string, EnvironmentConfig>
   tokens: TokenConfig[]
+  /** Issuers whose OIDC tokens CI presents (SPEC §13). */
+  oidc: OidcProviderConfig[]
+  /** People's sign-in to the review page, when configured. */
+  sso: SsoConfig | undefined
   limits: RawConfig['limits']
   notifications: RawConfig['notifications']
   /** Where the config was read from, for messages. */
@@ -67,6 +72,8 @@ export function parseConfig (document: unknown, baseDir: string, source = '<inli
     workspace_root: path.resolve(baseDir, raw.workspace_root),
     environments,
     tokens: raw.auth.tokens,
+    oidc: raw.auth.oidc,
+    sso: raw.auth.sso,
     limits: raw.limits,
     notifications: raw.notifications,
     source,

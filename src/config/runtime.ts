@@ -39,7 +39,14 @@ export function readRuntimeSettings (env: NodeJS.ProcessEnv = process.env): Runt
 }
 
 /** BullMQ connection options from a redis:// URL. */
-export function redisConnectionOptions (redisUrl: string): { host: string, port: number, username?: string, password?: string, db?: number, maxRetriesPerRequest: null } {
+export function redisConnectionOptions (redisUrl: string): {
+  host: string
+  port: number
+  username?: string
+  password?: string
+  db?: number
+  maxRetriesPerRequest: null
+} {
   const url = new URL(redisUrl)
   const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : undefined
   return {

@@ -1,7 +1,8 @@
 import { z } from 'zod'
-import { ROLES, SYSTEM_ACTOR } from '../domain/index.js'
+import { ESCAPE_CATEGORY_NAMES, ROLES, SYSTEM_ACTOR, type EscapeCategory } from '../domain/index.js'
 import { durationMs } from './duration.js'
 import { rolloutSchema, targetsSchema } from './fleet-schema.js'
+import { checkIdentityReferences, identitySchemas } from './identity-schema.js'
 
 const positiveInt = z.number({ error: 'expected a positive integer' }).int('expected a positive integer').positive('expected a positive integer')
 
@@ -50,6 +51,17 @@ const lintSchema = z.strictObject({
    * preferences. Setting `exclude` replaces this list.
    */
   exclude: z.array(z.string().min(1)).default(DEFAULT_LINT_EXCLUDE)
+})
+
+/** `policy:` — what migrations to this environment may do (SPEC §15). */
+const policySchema = z.strictObject({
+  /**
+   * Statements that reach beyond the database (COPY … PROGRAM, lo_import, dblink, untrusted
+   * languages, …) are refused in every environment unless their category is listed here.
+   */
+  allow_statements: z.array(z.string().transform((name) => name.trim().replace(/\s+/g, ' ').toUpperCase())
+    .pipe(z.enum(ESCAPE_CATEGORY_NAMES as [EscapeCategory, ...EscapeCategory[]], { error: `expected one of: ${ESCAPE_CATEGORY_NAMES.join(', ')}` })))
+    .default([])
 })
 
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/
@@ -140,7 +152,13 @@ const environmentSchema = z.strictObject({
   migration_lock_wait: durationMs.default(10 * 60_000),
   /** dev mode only: a drifted database is reset and every migration reapplied. */
   reset_on_drift: z.boolean().default(false),
-  lint: lintSchema.default({ enabled: true, block_on: [], exclude: DEFAULT_LINT_EXCLUDE })
+  lint: lintSchema.default({ enabled: true, block_on: [], exclude: DEFAULT_LINT_EXCLUDE }),
+  /**
+   * A protected environment refuses to deploy when its target role is a superuser (or has
+   * CREATEROLE, or may run server programs or read/write server files), unless this is set.
+   */
+  allow_superuser: z.boolean().default(false),
+  policy: policySchema.default({ allow_statements: [] })
 })
 
 /**
@@ -172,6 +190,9 @@ const webhookSchema = z.strictObject({
   environments: z.array(z.string().min(1)).optional()
 })
 
+/** 30 days: dispatched webhook outbox rows are pruned after this by default. */
+export const OUTBOX_RETENTION_MS = 30 * 86_400_000
+
 const notificationsSchema = z.strictObject({
   /** The API's public base URL, for the links in webhook payloads (https://deployer.example.com). */
   public_url: z.url({ protocol: /^https?$/, error: 'expected the http(s) base URL of the API' }).optional(),
@@ -182,50 +203,85 @@ const notificationsSchema = z.strictObject({
     initial_delay: durationMs.default(2000)
   }).default({ attempts: 8, initial_delay: 2000 }),
   /** How long one delivery may take before it counts as failed. */
-  timeout: durationMs.default(10_000)
+  timeout: durationMs.default(10_000),
+  /** How long a dispatched outbox row is kept (the audit trail is kept forever regardless). */
+  outbox_retention: durationMs.default(OUTBOX_RETENTION_MS)
 })
 
-export const configSchema = z.strictObject({
-  workspace_root: z.string().min(1).default('.'),
-  environments: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'environment names are lowercase letters, digits, - and _'), environmentSchema)
-    .refine((envs) => Object.keys(envs).length > 0, 'define at least one environment'),
-  auth: z.strictObject({ tokens: z.array(tokenSchema).default([]) }).default({ tokens: [] }),
-  limits: z.strictObject({
-    body_bytes: positiveInt.default(5 * 1024 * 1024),
-    rate_limit: rateLimitSchema.default(DEFAULT_RATE_LIMIT)
-  }).default({ body_bytes: 5 * 1024 * 1024, rate_limit: DEFAULT_RATE_LIMIT }),
-  notifications: notificationsSchema.default({ webhooks: [], retry: { attempts: 8, initial_delay: 2000 }, timeout: 10_000 })
-}).superRefine((config, ctx) => {
-  // Read defensively: with `when` below this also runs when other fields are invalid, so that one
-  // pass reports every problem (zod skips refinements on a value with issues by default).
-  const raw = config as unknown as Record<string, unknown>
-  const environments = isRecord(raw.environments) ? raw.environments : {}
-  const names = Object.keys(environments)
-  for (const [name, env] of Object.entries(environments)) {
-    if (isRecord(env) && env.reset_on_drift === true) {
-      const mode = env.mode ?? (name === 'dev' || name === 'test' ? 'dev' : 'deploy')
-      if (mode !== 'dev') ctx.addIssue({ code: 'custom', path: ['environments', name, 'reset_on_drift'], message: 'reset_on_drift is allowed only in dev mode (environments named dev or test, or mode: dev): deploy mode never resets a database' })
-    }
-    if (isRecord(env)) checkToolOptions(name, env, ctx)
-    if (isRecord(env) && (env.database_url_env === undefined) === (env.targets === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['environments', name], message: 'give either database_url_env (one database) or targets (a fleet, SPEC §14), not both or neither' })
-    }
-    const required = isRecord(env) && Array.isArray(env.requires_success_in) ? env.requires_success_in : []
-    for (const requiredName of required) {
-      if (typeof requiredName === 'string' && !names.includes(requiredName)) {
-        ctx.addIssue({ code: 'custom', path: ['environments', name, 'requires_success_in'], message: `unknown environment "${requiredName}" (known: ${names.join(', ')})` })
-      }
-    }
-  }
-  const tokens = isRecord(raw.auth) && Array.isArray(raw.auth.tokens) ? raw.auth.tokens : []
-  const tokenNames = new Set<string>()
-  tokens.forEach((token: unknown, index) => {
-    if (!isRecord(token) || typeof token.name !== 'string') return
-    if (tokenNames.has(token.name)) ctx.addIssue({ code: 'custom', path: ['auth', 'tokens', index, 'name'], message: `duplicate token name "${token.name}"` })
-    if (token.name === SYSTEM_ACTOR) ctx.addIssue({ code: 'custom', path: ['auth', 'tokens', index, 'name'], message: `"${SYSTEM_ACTOR}" is reserved for the service's own audit events; choose another token name` })
-    tokenNames.add(token.name)
+// auth.oidc (CI tokens) and auth.sso (people), SPEC §13.
+const identity = identitySchemas(z.enum(ROLES))
+
+export const configSchema = z
+  .strictObject({
+    workspace_root: z.string().min(1).default('.'),
+    environments: z
+      .record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'environment names are lowercase letters, digits, - and _'), environmentSchema)
+      .refine((envs) => Object.keys(envs).length > 0, 'define at least one environment'),
+    auth: z.strictObject({ tokens: z.array(tokenSchema).default([]), oidc: identity.oidc, sso: identity.sso }).default({ tokens: [], oidc: [] }),
+    limits: z
+      .strictObject({
+        body_bytes: positiveInt.default(5 * 1024 * 1024),
+        rate_limit: rateLimitSchema.default(DEFAULT_RATE_LIMIT)
+      })
+      .default({ body_bytes: 5 * 1024 * 1024, rate_limit: DEFAULT_RATE_LIMIT }),
+    notifications: notificationsSchema.default({
+      webhooks: [],
+      retry: { attempts: 8, initial_delay: 2000 },
+      timeout: 10_000,
+      outbox_retention: OUTBOX_RETENTION_MS
+    })
   })
-}, { when: (payload) => isRecord(payload.value) })
+  .superRefine(
+    (config, ctx) => {
+      // Read defensively: with `when` below this also runs when other fields are invalid, so that one
+      // pass reports every problem (zod skips refinements on a value with issues by default).
+      const raw = config as unknown as Record<string, unknown>
+      const environments = isRecord(raw.environments) ? raw.environments : {}
+      const names = Object.keys(environments)
+      for (const [name, env] of Object.entries(environments)) {
+        if (isRecord(env) && env.reset_on_drift === true) {
+          const mode = env.mode ?? (name === 'dev' || name === 'test' ? 'dev' : 'deploy')
+          if (mode !== 'dev') {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['environments', name, 'reset_on_drift'],
+              message: 'reset_on_drift is allowed only in dev mode (environments named dev or test, or mode: dev): deploy mode never resets a database'
+            })
+          }
+        }
+        if (isRecord(env)) checkToolOptions(name, env, ctx)
+        if (isRecord(env) && (env.database_url_env === undefined) === (env.targets === undefined)) {
+          ctx.addIssue({ code: 'custom', path: ['environments', name], message: 'give either database_url_env (one database) or targets (a fleet, SPEC §14), not both or neither' })
+        }
+        const required = isRecord(env) && Array.isArray(env.requires_success_in) ? env.requires_success_in : []
+        for (const requiredName of required) {
+          if (typeof requiredName === 'string' && !names.includes(requiredName)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['environments', name, 'requires_success_in'],
+              message: `unknown environment "${requiredName}" (known: ${names.join(', ')})`
+            })
+          }
+        }
+      }
+      const tokens = isRecord(raw.auth) && Array.isArray(raw.auth.tokens) ? raw.auth.tokens : []
+      const tokenNames = new Set<string>()
+      tokens.forEach((token: unknown, index) => {
+        if (!isRecord(token) || typeof token.name !== 'string') return
+        if (tokenNames.has(token.name)) { ctx.addIssue({ code: 'custom', path: ['auth', 'tokens', index, 'name'], message: `duplicate token name "${token.name}"` }) }
+        if (token.name === SYSTEM_ACTOR) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['auth', 'tokens', index, 'name'],
+            message: `"${SYSTEM_ACTOR}" is reserved for the service's own audit events; choose another token name`
+          })
+        }
+        tokenNames.add(token.name)
+      })
+      if (isRecord(raw.auth)) checkIdentityReferences(raw.auth, names, ctx)
+    },
+    { when: (payload) => isRecord(payload.value) }
+  )
 
 /** `command:` goes with migration_tool command (and is required there), `sql:` with migration_tool sql. */
 function checkToolOptions (name: string, env: Record<string, unknown>, ctx: z.RefinementCtx): void {
@@ -251,3 +307,4 @@ export type LintConfig = z.output<typeof lintSchema>
 export type CommandToolConfig = z.output<typeof commandToolSchema>
 export type SqlToolConfig = z.output<typeof sqlToolSchema>
 export type { FleetTargetsConfig, RolloutConfig } from './fleet-schema.js'
+export type PolicyConfig = z.output<typeof policySchema>

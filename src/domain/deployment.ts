@@ -1,3 +1,4 @@
+import type { ActorIdentity } from './actor.js'
 import type { MigrationFile } from './migration.js'
 
 /** Every state a deployment can be in (SPEC §5). */
@@ -92,6 +93,8 @@ export interface DeploymentRow {
   status: DeploymentStatus
   phase: Phase
   requested_by: string
+  /** The requester's issuer, subject and person when it signed in with OIDC or SSO (null: a static token). */
+  requested_identity: ActorIdentity | null
   dry_run: boolean
   skip_backup: boolean
   skip_health_check: boolean

@@ -51,6 +51,12 @@ export interface ApplyOptions {
    * from their own id, so a resumed apply recognises the rows it wrote before an interruption.
    */
   historyIdFor?: (migration: MigrationFile) => string
+  /**
+   * Categories of statements that reach beyond the database (`COPY PROGRAM`, `DBLINK`, …) this
+   * apply may run: the environment's `policy.allow_statements`. Any other is refused before
+   * anything runs (default: none allowed).
+   */
+  allowStatements?: readonly string[]
 }
 
 /**
@@ -71,13 +77,16 @@ export interface LockedTarget {
 /** A migration tool: reads sources, reports status without locking, and locks a target to apply. */
 export interface MigrationHandler {
   readonly tool: string
-  /** Reads the migrations of a folder (the project folder or its migrations folder). */
-  readSource: (directory: string) => Promise<MigrationFile[]>
+  /**
+   * Reads the migrations of a folder (the project folder or its migrations folder). Nothing outside
+   * `workspaceRoot` (default: the folder itself) is read: a symlink leading out is refused, naming it.
+   */
+  readSource: (directory: string, workspaceRoot?: string) => Promise<MigrationFile[]>
   /**
    * Checks that a folder holds migrations, failing as readSource would, without reading them all:
    * what `POST /deployments` checks before accepting. Optional; without it the check is a readSource.
    */
-  checkSource?: (directory: string) => Promise<void>
+  checkSource?: (directory: string, workspaceRoot?: string) => Promise<void>
   /**
    * Orders migrations uploaded inline the way the tool would apply them, refusing names the tool
    * would not accept (`BadRequestError`): those bytes, not a folder, are then the source.

@@ -14,7 +14,14 @@ export class DependencyTimeoutError extends Error {
 export async function withTimeout<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   try {
-    return await Promise.race([promise, new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new DependencyTimeoutError(what, ms)) }, ms) })])
+    return await Promise.race([
+      promise,
+      new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => {
+          reject(new DependencyTimeoutError(what, ms))
+        }, ms)
+      })
+    ])
   } finally {
     clearTimeout(timer)
   }

@@ -1,6 +1,7 @@
 import { realpathSync } from 'node:fs'
 import path from 'node:path'
 import { BadRequestError } from '../errors/index.js'
+import { isInside } from './confined-path.js'
 
 /**
  * Resolves a requested `working_directory` inside the workspace root, refusing anything that
@@ -34,9 +35,4 @@ export async function resolveInsideWorkspace (workspaceRoot: string, requested: 
     throw new BadRequestError(`working_directory "${requested}" follows a symlink out of the workspace root; ${hint}`, undefined, 'INVALID_WORKING_DIRECTORY')
   }
   return real
-}
-
-function isInside (root: string, candidate: string): boolean {
-  const relative = path.relative(root, candidate)
-  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative))
 }

@@ -3,6 +3,9 @@ import type pg from 'pg'
 import { Gauge, Registry } from 'prom-client'
 import { countUnfinishedDeployments } from '../store/deployments.js'
 
+// Each gauge registers itself in the registry it names (`registers`): `new` is all it takes.
+/* eslint-disable no-new */
+
 export interface StateSources {
   pool: pg.Pool
   /** Queues whose depth to report, by the name shown in the `queue` label. */

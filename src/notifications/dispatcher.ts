@@ -70,7 +70,9 @@ async function metricsOf (db: pg.PoolClient, row: Notification): Promise<Array<(
   if ((row.kind === 'succeeded' || row.kind === 'failed') && row.started_at !== null && row.finished_at !== null) {
     const ran = Math.max(0, seconds(row.started_at, row.finished_at) - waited)
     observations.push(() => pipelineDuration.observe({ environment, status: row.kind }, ran))
-    for (const migration of await migrationsAppliedBy(db, row.id)) observations.push(() => migrationDuration.observe({ environment }, migration.durationMs / 1000))
+    for (const migration of await migrationsAppliedBy(db, row.id)) {
+      observations.push(() => migrationDuration.observe({ environment }, migration.durationMs / 1000))
+    }
   }
   return observations
 }

@@ -7,6 +7,7 @@ import { safeErrorMessage } from '../lib/mask-secrets.js'
 import { PgListener } from '../store/pg-listener.js'
 import { deliverWebhook } from './deliver-webhook.js'
 import { dispatchNotifications } from './dispatcher.js'
+import { startOutboxPruning } from './prune-outbox.js'
 import { createWebhookQueue, webhookQueueName, type WebhookJobData, type WebhookQueue } from './webhook-queue.js'
 
 export const NOTIFICATIONS_CHANNEL = 'deployment_notifications'
@@ -34,7 +35,8 @@ export interface Notifications {
 
 /**
  * Runs in worker processes: dispatches the notification outbox (woken by NOTIFY, swept every
- * few seconds) into the webhook queue, and delivers webhooks from it with retries.
+ * few seconds) into the webhook queue, delivers webhooks from it with retries, and prunes the
+ * outbox's dispatched rows after `notifications.outbox_retention`.
  */
 export async function startNotifications (options: NotificationsOptions): Promise<Notifications> {
   const { pool, config, logger } = options
@@ -78,6 +80,7 @@ export async function startNotifications (options: NotificationsOptions): Promis
   const sweep = setInterval(() => { void dispatch() }, SWEEP_MS)
   sweep.unref()
   void dispatch()
+  const pruning = startOutboxPruning(pool, config.notifications.outbox_retention, logger)
 
   return {
     queue,
@@ -85,6 +88,7 @@ export async function startNotifications (options: NotificationsOptions): Promis
     dispatch,
     close: async () => {
       clearInterval(sweep)
+      await pruning.stop()
       await listener.close()
       await running
       await worker.close()

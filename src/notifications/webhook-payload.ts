@@ -51,11 +51,17 @@ function describe (event: WebhookEvent, row: DeploymentRow, config: Config, link
  * (who must approve and the link, for approvals), and the plan and report summaries. Secrets are
  * masked; target URLs are never part of a deployment, so none can leak.
  */
-export function buildWebhookPayload (input: { event: WebhookEvent, deliveryId: string, occurredAt: Date, deployment: DeploymentRow, config: Config }): WebhookPayload {
+export function buildWebhookPayload (input: {
+  event: WebhookEvent
+  deliveryId: string
+  occurredAt: Date
+  deployment: DeploymentRow
+  config: Config
+}): WebhookPayload {
   const { event, deployment: row, config } = input
   const link = links(config, row.id)
   const approval = config.environments[row.environment]?.approval
-  const report = row.report as { status?: string, message?: string, error?: string } | null
+  const report = row.report as { status?: string; message?: string; error?: string } | null
   return {
     event,
     delivery_id: input.deliveryId,
@@ -73,12 +79,33 @@ export function buildWebhookPayload (input: { event: WebhookEvent, deliveryId: s
       source: row.source,
       created_at: row.created_at.toISOString(),
       finished_at: row.finished_at?.toISOString() ?? null,
-      plan: row.plan === null ? null : { checksum: row.plan.checksum, pending_migrations: row.plan.pending_migrations, migrations: row.plan.migrations.map((m) => ({ name: m.name, checksum: m.checksum, warnings: m.warnings })) },
-      report: report === null ? null : { status: report.status ?? null, message: report.message === undefined ? null : maskSecrets(report.message), error: report.error === undefined ? null : maskSecrets(report.error) },
+      plan:
+        row.plan === null
+          ? null
+          : {
+              checksum: row.plan.checksum,
+              pending_migrations: row.plan.pending_migrations,
+              migrations: row.plan.migrations.map((m) => ({ name: m.name, checksum: m.checksum, warnings: m.warnings }))
+            },
+      report:
+        report === null
+          ? null
+          : {
+              status: report.status ?? null,
+              message: report.message === undefined ? null : maskSecrets(report.message),
+              error: report.error === undefined ? null : maskSecrets(report.error)
+            },
       links: link
     },
-    approval: event !== 'pending_approval' || approval === undefined
-      ? null
-      : { required: row.approvals_required, roles: [...approval.roles], approvers: approval.approvers ?? null, allow_self_approval: approval.allow_self_approval, expires_at: row.expires_at?.toISOString() ?? null }
+    approval:
+      event !== 'pending_approval' || approval === undefined
+        ? null
+        : {
+            required: row.approvals_required,
+            roles: [...approval.roles],
+            approvers: approval.approvers ?? null,
+            allow_self_approval: approval.allow_self_approval,
+            expires_at: row.expires_at?.toISOString() ?? null
+          }
   }
 }

@@ -28,7 +28,10 @@ export async function failAbandonedDeployment (ctx: PipelineContext, deploymentI
       `Compare with GET /environments/${deployment.environment}/status`
     ]
     const recorder = new DeploymentRecorder(session, deployment, ctx.logger.child({ deployment_id: deploymentId }))
-    const failed = await endDeployment({ db: session, deployment, recorder }, ['queued', 'running'], { status: 'failed', failure: { error, migrationsAppliedBeforeFailure: applied, suggestions } })
+    const failed = await endDeployment({ db: session, deployment, recorder }, ['queued', 'running'], {
+      status: 'failed',
+      failure: { error, migrationsAppliedBeforeFailure: applied, suggestions }
+    })
     if (failed === undefined) return false
     ctx.logger.error({ deployment_id: deploymentId, phase }, 'deployment failed: its worker kept dying')
     return true

@@ -5,15 +5,19 @@ import type { MigrationFile } from '../handlers/types.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
 import type { Plan } from '../domain/index.js'
 import { DeploymentFailure } from './deployment-failure.js'
+import { isSqlApplied, refuseEscapingStatements } from './refuse-escaping-statements.js'
 
 /**
  * Parses every pending migration with the PostgreSQL parser (a syntax error fails the plan before
  * anything runs), marks those that cannot run in a transaction, and adds squawk's warnings so a
- * release manager sees "drops a column" before approving. Rules in `lint.block_on` fail the plan.
+ * release manager sees "drops a column" before approving. Rules in `lint.block_on` fail the plan, and
+ * so do statements that reach beyond the database unless `policy.allow_statements` lists them.
  */
 export async function analyzePlan (plan: Plan, pending: MigrationFile[], environment: EnvironmentConfig, logger: Logger): Promise<Plan> {
   // Files an external tool applies (command handler) are shown as written, not parsed as SQL.
-  const analyses = await Promise.all(pending.map(async (migration) => migration.appliedBy === undefined ? await analyzeMigrationSqlCached(migration.sql) : undefined))
+  const analyses = await Promise.all(
+    pending.map(async (migration) => (migration.appliedBy === undefined ? await analyzeMigrationSqlCached(migration.sql) : undefined))
+  )
   const syntaxErrors = analyses.flatMap((analysis, index) => analysis?.parseError === undefined
     ? []
     : [`${pending[index]?.name ?? ''}${analysis.parseError.line === undefined ? '' : ` line ${analysis.parseError.line}`}: ${analysis.parseError.message}`])
@@ -24,6 +28,10 @@ export async function analyzePlan (plan: Plan, pending: MigrationFile[], environ
       extraResult: { syntax_errors: syntaxErrors }
     })
   }
+  // Statements that reach beyond the database are refused before anything else is spent on the plan.
+  const escapeAnalyses = await Promise.all(pending.map(async (migration, index) =>
+    analyses[index] ?? (isSqlApplied(migration) ? await analyzeMigrationSqlCached(migration.sql) : undefined)))
+  refuseEscapingStatements(pending, escapeAnalyses, environment)
   const warnings = await lint(pending.filter((migration) => migration.appliedBy === undefined), environment, logger)
   const migrations = plan.migrations.map((migration, index) => {
     const analysis = analyses[index]

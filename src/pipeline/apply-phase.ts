@@ -158,7 +158,8 @@ async function applyPending (run: DeploymentRun, work: UnderLock): Promise<Appli
     const options = {
       lockTimeoutMs: environment.lock_timeout,
       statementTimeoutMs: environment.statement_timeout,
-      historyIdFor: (migration: MigrationFile) => historyIdFor(deployment.id, migration.name)
+      historyIdFor: (migration: MigrationFile) => historyIdFor(deployment.id, migration.name),
+      allowStatements: environment.policy.allow_statements
     }
     const applied = await work.target.apply(work.toApply, options, {
       // A graceful shutdown stops here, between migrations: the one before has finished and been recorded.

@@ -1,5 +1,7 @@
 import type pg from 'pg'
 import type { Logger } from 'pino'
+import { assertMayActIn } from '../auth/environment-scope.js'
+import { isSamePerson } from '../auth/identity.js'
 import { hasRole, type Principal } from '../auth/principal.js'
 import type { Config, EnvironmentConfig } from '../config/load.js'
 import { ConflictError, ForbiddenError, GoneError, NotFoundError } from '../errors/index.js'
@@ -21,6 +23,7 @@ async function lockDeployment (db: pg.PoolClient, config: Config, id: string): P
 }
 
 function assertMayApprove (principal: Principal, deployment: DeploymentRow, environment: EnvironmentConfig | undefined, action: 'approve' | 'reject'): void {
+  assertMayActIn(principal, deployment.environment)
   const approval = environment?.approval
   const roles = approval?.roles ?? ['approver']
   if (!hasRole(principal, roles)) {
@@ -29,8 +32,11 @@ function assertMayApprove (principal: Principal, deployment: DeploymentRow, envi
   if (approval?.approvers !== undefined && !approval.approvers.includes(principal.name)) {
     throw new ForbiddenError(`${principal.name} is not one of the named approvers of ${deployment.environment} (${approval.approvers.join(', ')})`)
   }
-  if (action === 'approve' && principal.name === deployment.requested_by && approval?.allow_self_approval !== true) {
-    throw new ForbiddenError(`${principal.name} requested this deployment and cannot approve it; another approver must`)
+  // The same person across both worlds: a CI run a person started (its rule's `person`) and their SSO session.
+  const requester = { name: deployment.requested_by, identity: deployment.requested_identity }
+  if (action === 'approve' && isSamePerson(principal, requester) && approval?.allow_self_approval !== true) {
+    const via = principal.name === requester.name ? '' : ` (as ${requester.identity?.person ?? requester.name}, through ${requester.name})`
+    throw new ForbiddenError(`${principal.name} requested this deployment${via} and cannot approve it; another approver must`)
   }
 }
 
@@ -48,20 +54,30 @@ export interface ApproveResult {
  * Records one approval of the exact plan. When enough distinct approvers have approved, the
  * deployment goes back to `queued` for its apply phase.
  */
-export async function approveDeployment (pool: pg.Pool, config: Config, logger: Logger, principal: Principal, id: string, comment: string | null): Promise<ApproveResult> {
+export async function approveDeployment (
+  pool: pg.Pool,
+  config: Config,
+  logger: Logger,
+  principal: Principal,
+  id: string,
+  comment: string | null
+): Promise<ApproveResult> {
   let expired = false
   const result = await withTransaction(pool, async (db) => {
     const { deployment, environment } = await lockDeployment(db, config, id)
-    if (await expireIfDue(db, deployment, logger)) { expired = true; return undefined }
+    if (await expireIfDue(db, deployment, logger)) {
+      expired = true
+      return undefined
+    }
     if (deployment.status === 'expired') throw new GoneError(`deployment ${id} expired without enough approvals; create a new deployment`)
     if (deployment.status !== 'pending_approval') throw notPending(deployment)
     assertMayApprove(principal, deployment, environment, 'approve')
     const checksum = deployment.plan?.checksum ?? ''
-    if (!await insertApproval(db, { deployment_id: id, approver: principal.name, comment, plan_checksum: checksum })) {
+    if (!(await insertApproval(db, { deployment_id: id, approver: principal.name, comment, plan_checksum: checksum }))) {
       throw new ConflictError(`${principal.name} has already approved deployment ${id}; another approver must`, undefined, 'ALREADY_APPROVED')
     }
     const recorder = new DeploymentRecorder(db, deployment, logger)
-    await recorder.event('approved', { plan_checksum: checksum, comment }, principal.name)
+    await recorder.event('approved', { plan_checksum: checksum, comment }, principal)
     const approvals = await listApprovals(db, id)
     if (approvals.length < deployment.approvals_required) {
       await recorder.log(`✓ Approval received (${principal.name}): ${approvals.length} of ${deployment.approvals_required}`)
@@ -71,7 +87,7 @@ export async function approveDeployment (pool: pg.Pool, config: Config, logger: 
     const queued = await transitionDeployment(db, id, ['pending_approval'], { status: 'queued', phase: 'apply', steps: recorder.steps })
     // Approved plans apply in order of approval: a new place at the back of the environment's line.
     await takeApplyTicket(db, id, deployment.environment)
-    await recorder.event('status_changed', { from: 'pending_approval', to: 'queued', phase: 'apply' }, principal.name)
+    await recorder.event('status_changed', { from: 'pending_approval', to: 'queued', phase: 'apply' }, principal)
     await recorder.log(`✓ Approval confirmed (${approvals.map((a) => a.approver).join(', ')})`)
     return { deployment: queued ?? deployment, released: true }
   })
@@ -84,12 +100,17 @@ export async function approveDeployment (pool: pg.Pool, config: Config, logger: 
  * closed expires instead (the expiry job may not have run yet), and the rejection is refused.
  */
 export async function rejectDeployment (
-  pool: pg.Pool, config: Config, logger: Logger, principal: Principal, id: string, reason: string
+  pool: pg.Pool,
+  config: Config,
+  logger: Logger,
+  principal: Principal,
+  id: string,
+  reason: string
 ): Promise<DeploymentRow> {
   return await endUnlessExpired(pool, config, logger, id, notPending, async ({ db, deployment, environment, recorder }) => {
     if (deployment.status !== 'pending_approval') throw notPending(deployment)
     assertMayApprove(principal, deployment, environment, 'reject')
-    return await endDeployment({ db, deployment, recorder }, ['pending_approval'], { status: 'rejected', by: principal.name, reason })
+    return await endDeployment({ db, deployment, recorder }, ['pending_approval'], { status: 'rejected', by: principal, reason })
   })
 }
 
@@ -99,11 +120,12 @@ export async function rejectDeployment (
  */
 export async function cancelDeployment (pool: pg.Pool, config: Config, logger: Logger, principal: Principal, id: string): Promise<DeploymentRow> {
   return await endUnlessExpired(pool, config, logger, id, notCancellable, async ({ db, deployment, recorder }) => {
+    assertMayActIn(principal, deployment.environment)
     if (!principal.roles.includes('admin') && deployment.requested_by !== principal.name) {
       throw new ForbiddenError(`${principal.name} may cancel only its own deployments; this one was requested by ${deployment.requested_by}`)
     }
     if (deployment.status !== 'queued' && deployment.status !== 'pending_approval') throw notCancellable(deployment)
-    return await endDeployment({ db, deployment, recorder }, ['queued', 'pending_approval'], { status: 'cancelled', by: principal.name })
+    return await endDeployment({ db, deployment, recorder }, ['queued', 'pending_approval'], { status: 'cancelled', by: principal })
   })
 }
 

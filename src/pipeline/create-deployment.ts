@@ -34,11 +34,21 @@ export interface CreateDeploymentOptions {
  * Validates a deployment request against the config and records it as `queued`. The row is
  * committed before anything is enqueued: the control database is the source of truth.
  */
-export async function createDeployment (pool: pg.Pool, config: Config, principal: Principal, input: CreateDeploymentInput, options: CreateDeploymentOptions = {}): Promise<DeploymentRow> {
+export async function createDeployment (
+  pool: pg.Pool,
+  config: Config,
+  principal: Principal,
+  input: CreateDeploymentInput,
+  options: CreateDeploymentOptions = {}
+): Promise<DeploymentRow> {
   const environment = config.environments[input.environment]
   if (environment === undefined) {
     const known = Object.keys(config.environments)
-    throw new BadRequestError(`unknown environment "${input.environment}"; valid environments: ${known.join(', ')}`, { valid_environments: known }, 'UNKNOWN_ENVIRONMENT')
+    throw new BadRequestError(
+      `unknown environment "${input.environment}"; valid environments: ${known.join(', ')}`,
+      { valid_environments: known },
+      'UNKNOWN_ENVIRONMENT'
+    )
   }
   let inline: DeploymentRow['inline_migrations'] = null
   if (input.operation === 'restore-backup') {
@@ -47,7 +57,7 @@ export async function createDeployment (pool: pg.Pool, config: Config, principal
     if (input.working_directory !== undefined) throw new BadRequestError('send either "migrations" (inline) or "working_directory", not both')
     const seen = new Set<string>()
     for (const migration of input.migrations) {
-      if (seen.has(migration.name)) throw new BadRequestError(`migration "${migration.name}" appears twice in "migrations"; each name must be unique`, undefined, 'DUPLICATE_MIGRATION')
+      if (seen.has(migration.name)) { throw new BadRequestError(`migration "${migration.name}" appears twice in "migrations"; each name must be unique`, undefined, 'DUPLICATE_MIGRATION') }
       seen.add(migration.name)
     }
     inline = input.migrations.map((m) => ({ name: m.name, sql: m.sql, checksum: sha256Hex(Buffer.from(m.sql, 'utf8')) }))
@@ -56,11 +66,15 @@ export async function createDeployment (pool: pg.Pool, config: Config, principal
   } else {
     const directory = input.working_directory ?? environment.working_directory
     if (directory === undefined) {
-      throw new BadRequestError(`environment ${environment.name} has no default working_directory: send "migrations" inline or a "working_directory"`, undefined, 'NO_MIGRATION_SOURCE')
+      throw new BadRequestError(
+        `environment ${environment.name} has no default working_directory: send "migrations" inline or a "working_directory"`,
+        undefined,
+        'NO_MIGRATION_SOURCE'
+      )
     }
     // Fail now, with a 400, rather than later in the worker: the folder must exist inside the workspace and hold migrations.
     const handler = handlerFor(environment)
-    await (handler.checkSource ?? handler.readSource)(await resolveInsideWorkspace(config.workspace_root, directory))
+    await (handler.checkSource ?? handler.readSource)(await resolveInsideWorkspace(config.workspace_root, directory), config.workspace_root)
   }
   const dryRun = input.dry_run || input.operation === 'preview-migrations'
   const row: NewDeployment = {
@@ -69,6 +83,7 @@ export async function createDeployment (pool: pg.Pool, config: Config, principal
     environment: environment.name,
     mode: environment.mode,
     requested_by: principal.name,
+    requested_identity: principal.identity ?? null,
     dry_run: dryRun,
     skip_backup: input.skip_backup,
     skip_health_check: input.skip_health_check,
@@ -79,7 +94,16 @@ export async function createDeployment (pool: pg.Pool, config: Config, principal
   }
   const created = {
     actor: principal.name,
-    data: { environment: row.environment, operation: row.operation, backup_id: row.backup_id, dry_run: dryRun, skip_backup: input.skip_backup, skip_health_check: input.skip_health_check, source: row.source, inline_migrations: inline?.length ?? null }
+    data: {
+      environment: row.environment,
+      operation: row.operation,
+      backup_id: row.backup_id,
+      dry_run: dryRun,
+      skip_backup: input.skip_backup,
+      skip_health_check: input.skip_health_check,
+      source: row.source,
+      inline_migrations: inline?.length ?? null
+    }
   }
   // One statement (row, created event, place in line) unless something must be written with it.
   const { inTransaction, insert } = options

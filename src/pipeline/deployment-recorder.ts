@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import type { Actor } from '../auth/identity.js'
 import { maskSecrets, maskSecretsDeep } from '../lib/mask-secrets.js'
 import { SYSTEM_ACTOR, type DeploymentRow, type Step, type StepName, type StepStatus } from '../domain/index.js'
 import { appendEvent, type NewEvent } from '../store/events.js'
@@ -23,12 +24,24 @@ export class DeploymentRecorder {
 
   /** The event `log` would append, masked, for a caller that writes it together with something else. */
   logEvent (message: string, type = 'log', data?: Record<string, unknown>): NewEvent {
-    return { deploymentId: this.deployment.id, type, actor: SYSTEM_ACTOR, message: maskSecrets(message), data: data === undefined ? null : maskSecretsDeep(data) }
+    return {
+      deploymentId: this.deployment.id,
+      type,
+      actor: SYSTEM_ACTOR,
+      message: maskSecrets(message),
+      data: data === undefined ? null : maskSecretsDeep(data)
+    }
   }
 
-  /** An audit event with no log line; without an `actor` it is the service's own doing. */
-  async event (type: string, data?: Record<string, unknown>, actor?: string): Promise<void> {
-    await appendEvent(this.db, { deploymentId: this.deployment.id, type, actor: actor ?? SYSTEM_ACTOR, data: data === undefined ? null : maskSecretsDeep(data) })
+  /**
+   * An audit event with no log line; without an `actor` it is the service's own doing. A principal
+   * as the actor records its issuer and subject too (OIDC and SSO principals, SPEC §13).
+   */
+  async event (type: string, data?: Record<string, unknown>, actor?: string | Actor): Promise<void> {
+    const name = typeof actor === 'string' ? actor : actor?.name
+    const actorIdentity = typeof actor === 'object' ? actor.identity ?? null : null
+    const masked = data === undefined ? null : maskSecretsDeep(data)
+    await appendEvent(this.db, { deploymentId: this.deployment.id, type, actor: name ?? SYSTEM_ACTOR, actorIdentity, data: masked })
   }
 
   async startStep (name: StepName, detail?: string): Promise<void> {

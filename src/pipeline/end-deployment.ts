@@ -1,3 +1,4 @@
+import type { Actor } from '../auth/identity.js'
 import type { DeploymentRow, DeploymentStatus, Report, TerminalStatus } from '../domain/index.js'
 import { SYSTEM_ACTOR } from '../domain/index.js'
 import { transitionDeployment } from '../store/deployments.js'
@@ -11,8 +12,8 @@ import { errorReport } from './report.js'
 export type Ending =
   | { status: 'succeeded', report: Report, summary: { migrationsApplied: number, durationMs: number, backupId: string | null, healthy: boolean } }
   | { status: 'failed', failure: FailureDetails }
-  | { status: 'rejected', by: string, reason: string }
-  | { status: 'cancelled', by: string }
+  | { status: 'rejected', by: Actor, reason: string }
+  | { status: 'cancelled', by: Actor }
   | { status: 'expired', approvalsReceived: number }
 
 /** The deployment to end, in the transaction (or on the pool) `db` the recorder writes to. */
@@ -26,7 +27,7 @@ interface Written {
   /** The step the ending finishes as failed (the running one, or the approval step). */
   failStep?: { name: 'running' | 'approval', detail: string }
   report: Report
-  event: { type: string, actor: string, data: Record<string, unknown> }
+  event: { type: string, actor: string | Actor, data: Record<string, unknown> }
   banner: string
 }
 
@@ -52,9 +53,9 @@ function writtenFor (deployment: DeploymentRow, ending: Ending): Written {
       }
     }
     case 'rejected': {
-      const because = `Rejected by ${ending.by}: ${ending.reason}`
+      const because = `Rejected by ${ending.by.name}: ${ending.reason}`
       return {
-        failStep: { name: 'approval', detail: `rejected by ${ending.by}: ${ending.reason}` },
+        failStep: { name: 'approval', detail: `rejected by ${ending.by.name}: ${ending.reason}` },
         report: errorReport({ ...base, error: because, suggestions: ['Address the reason given, then create a new deployment'] }),
         event: { type: 'rejected', actor: ending.by, data: { ...change, reason: ending.reason, plan_checksum: deployment.plan?.checksum ?? null } },
         banner: endedBanner('rejected', environment, because)
@@ -62,9 +63,9 @@ function writtenFor (deployment: DeploymentRow, ending: Ending): Written {
     }
     case 'cancelled':
       return {
-        report: errorReport({ ...base, error: `Cancelled by ${ending.by}`, suggestions: ['Nothing was applied; create a new deployment when ready'] }),
+        report: errorReport({ ...base, error: `Cancelled by ${ending.by.name}`, suggestions: ['Nothing was applied; create a new deployment when ready'] }),
         event: { type: 'cancelled', actor: ending.by, data: change },
-        banner: endedBanner('cancelled', environment, `Cancelled by ${ending.by}; nothing was applied`)
+        banner: endedBanner('cancelled', environment, `Cancelled by ${ending.by.name}; nothing was applied`)
       }
     case 'expired': {
       const expiresAt = deployment.expires_at?.toISOString() ?? 'its expiry'

@@ -17,7 +17,13 @@ export function startBanner (environment: Pick<EnvironmentConfig, 'mode' | 'prot
   return ['🎯 STARTING: Migration Deployer', `Environment: ${environment.name}`, `Mode: ${modeDescription(environment)}`, RULE].join('\n')
 }
 
-export function completedBanner (summary: { environment: string, migrationsApplied: number, durationMs: number, backupId: string | null, healthy: boolean }): string {
+export function completedBanner (summary: {
+  environment: string
+  migrationsApplied: number
+  durationMs: number
+  backupId: string | null
+  healthy: boolean
+}): string {
   return [
     '✅ COMPLETED: Migration Deployer',
     `Environment: ${summary.environment}`,

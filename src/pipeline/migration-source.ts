@@ -21,7 +21,7 @@ export async function loadMigrationSource (
   if (project === undefined) {
     throw new BadRequestError(`environment ${environment.name} has no working_directory configured; send "migrations" inline or a "working_directory"`, undefined, 'NO_MIGRATION_SOURCE')
   }
-  return await handler.readSource(project)
+  return await handler.readSource(project, config.workspace_root)
 }
 
 /**

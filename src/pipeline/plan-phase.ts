@@ -12,6 +12,7 @@ import type { Ending } from './end-deployment.js'
 import { loadMigrationSource, projectDirectoryOf } from './migration-source.js'
 import type { PlanOutcome } from './operation.js'
 import { noPendingReport, previewReport } from './report.js'
+import { targetRoleFailure } from './steps/target-role.js'
 import { applyBegan } from './resume.js'
 import { runHealthCheckStep } from './steps/health-check-step.js'
 import { runPreamble } from './steps/preamble.js'
@@ -70,15 +71,17 @@ function nothingApplied (run: DeploymentRun, report: Report): Ending {
 async function checkHealthBefore (run: DeploymentRun, handler: MigrationHandler, source: MigrationFile[]): Promise<MigrationStatus<MigrationFile> | undefined> {
   const { environment } = run
   const allowDrift = environment.mode === 'dev' && environment.reset_on_drift
-  const health = await runHealthCheckStep(run, { when: 'before', label: 'Pre-deployment health check', handler, source, allowDrift })
+  const health = await runHealthCheckStep(run, { when: 'before', label: 'Pre-deployment health check', handler, source, allowDrift, inspectRole: true })
   if (health.outcome === 'failed') {
+    const details = health.result?.details ?? []
+    const roleFailure = targetRoleFailure(environment, details)
     throw new DeploymentFailure({
-      error: 'Pre-deployment health check failed',
-      suggestions: [
+      error: roleFailure?.error ?? 'Pre-deployment health check failed',
+      suggestions: roleFailure?.suggestions ?? [
         'Check that the database is running and reachable from the worker, then deploy again',
         `Run GET /environments/${environment.name}/status to see the database's state`
       ],
-      extraResult: { health_check: 'failed', details: health.result?.details ?? [] }
+      extraResult: { health_check: 'failed', details }
     })
   }
   // The status was read against this same source.

@@ -52,7 +52,14 @@ export function previewReport (environment: string, migrations: PlannedMigration
     mode,
     result: {
       pending_migrations: migrations.length,
-      migrations: migrations.map((m) => ({ name: m.name, sql: m.sql, estimated_duration_seconds: m.estimated_duration_seconds, estimate_basis: m.estimate_basis, transactional: m.transactional, warnings: m.warnings })),
+      migrations: migrations.map((m) => ({
+        name: m.name,
+        sql: m.sql,
+        estimated_duration_seconds: m.estimated_duration_seconds,
+        estimate_basis: m.estimate_basis,
+        transactional: m.transactional,
+        warnings: m.warnings
+      })),
       total_estimated_duration_seconds: round(migrations.reduce((sum, m) => sum + m.estimated_duration_seconds, 0))
     },
     message: 'Preview only - no changes applied'

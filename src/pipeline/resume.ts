@@ -27,7 +27,11 @@ export interface EarlierApplied extends MigrationIdentity {
 export function appliedEarlierBy (deploymentId: string, applied: HistoryEntry[]): EarlierApplied[] {
   return applied
     .filter((entry) => entry.id !== undefined && entry.finishedAt !== null && entry.id === historyIdFor(deploymentId, entry.name))
-    .map((entry) => ({ name: entry.name, checksum: entry.checksum, durationMs: Math.max(0, (entry.finishedAt as Date).getTime() - (entry.startedAt ?? entry.finishedAt as Date).getTime()) }))
+    .map((entry) => ({
+      name: entry.name,
+      checksum: entry.checksum,
+      durationMs: Math.max(0, (entry.finishedAt as Date).getTime() - (entry.startedAt ?? (entry.finishedAt as Date)).getTime())
+    }))
 }
 
 /** Whether an earlier attempt of this deployment began applying (its deploy step started). */
@@ -59,7 +63,13 @@ export function remainingOfApprovedPlan (deployment: Pick<DeploymentRow, 'id' | 
     const progress = done.length > 0 ? `; ${done.length} of its migrations were applied by this deployment before it was interrupted and nothing more was applied` : '; nothing was applied'
     throw new PlanStaleError(
       `plan is stale: the target changed since the plan was approved (planned ${planned.length} pending, now ${pendingNow.length}${current.failed.length > 0 ? `, failed: ${current.failed.map((f) => f.name).join(', ')}` : ''})${progress}`,
-      { planned: planned.map((m) => m.name), pending_now: pendingNow, applied_by_this_deployment: done.map((m) => m.name), approved_checksum: deployment.plan.checksum, current_checksum: nowChecksum }
+      {
+        planned: planned.map((m) => m.name),
+        pending_now: pendingNow,
+        applied_by_this_deployment: done.map((m) => m.name),
+        approved_checksum: deployment.plan.checksum,
+        current_checksum: nowChecksum
+      }
     )
   }
   return { done, remaining: remaining.map((m) => ({ name: m.name, sql: m.sql, checksum: m.checksum })) }

@@ -46,7 +46,9 @@ export async function enqueueDeploymentPhases (queue: DeploymentQueue, jobs: Rea
   const [only] = jobs
   // One job needs no MULTI around it.
   if (jobs.length === 1 && only !== undefined) return await enqueueDeploymentPhase(queue, only.deploymentId, only.phase)
-  await queue.addBulk(jobs.map(({ deploymentId, phase }) => ({ name: phase, data: { deploymentId, phase }, opts: { jobId: deploymentJobId(deploymentId, phase) } })))
+  await queue.addBulk(
+    jobs.map(({ deploymentId, phase }) => ({ name: phase, data: { deploymentId, phase }, opts: { jobId: deploymentJobId(deploymentId, phase) } }))
+  )
 }
 
 /**

@@ -1,32 +1,37 @@
 import { z } from 'zod'
 import { BACKUP_ID_PATTERN } from '../backup/backup-id.js'
 import { DEPLOYMENT_STATUSES, OPERATIONS, STEP_NAMES } from '../domain/index.js'
+import { wellFormed } from './well-formed.js'
 
 /** Prisma's folder naming: digits (a timestamp), an underscore, a name. */
 /** A Prisma folder name (`<digits>_<name>`, also the sql handler's plain form) or a Flyway-style `V<version>__<name>` (sql handler). */
 export const MIGRATION_NAME = /^(?:[0-9]+_|V[0-9]+(?:[._][0-9]+)*__)[A-Za-z0-9][A-Za-z0-9_.-]*$/
 
 export const sourceInfoSchema = z.strictObject({
-  commit: z.string().max(200).optional(),
-  ref: z.string().max(500).optional(),
-  url: z.string().max(2000).optional()
+  commit: wellFormed(z.string().max(200)).optional(),
+  ref: wellFormed(z.string().max(500)).optional(),
+  url: wellFormed(z.string().max(2000)).optional()
 }).meta({ description: 'Where the migrations come from, for reviewers', example: { commit: 'abc123', ref: 'main', url: 'https://ci.example/run/42' } })
 
 export const inlineMigrationSchema = z.strictObject({
   name: z.string().max(255).regex(MIGRATION_NAME, 'expected a migration name like "20250124140000_add_user_profiles" (digits, "_", a name) or, for the sql handler, "V1_2__add_index"'),
-  sql: z.string().max(10 * 1024 * 1024)
+  sql: wellFormed(z.string().max(10 * 1024 * 1024))
 })
 
 /** The flat form of POST /deployments. */
 export const createDeploymentBody = z.strictObject({
   operation: z.enum(OPERATIONS).default('deploy-migrations'),
   // A function, not a string: a plain string would also be the message for a value of the wrong type.
-  environment: z.string({ error: (issue) => issue.input === undefined ? 'environment is required: the name of a configured environment, e.g. "staging"' : 'expected the name of a configured environment as a string, e.g. "staging"' })
-    .min(1, 'environment must not be empty: the name of a configured environment, e.g. "staging"').max(100, 'environment names are at most 100 characters'),
+  environment: wellFormed(z.string({
+    error: (issue) => issue.input === undefined
+      ? 'environment is required: the name of a configured environment, e.g. "staging"'
+      : 'expected the name of a configured environment as a string, e.g. "staging"'
+  }).min(1, 'environment must not be empty: the name of a configured environment, e.g. "staging"').max(100, 'environment names are at most 100 characters')),
   dry_run: z.boolean().default(false),
   skip_backup: z.boolean().default(false),
   skip_health_check: z.boolean().default(false),
-  working_directory: z.string().min(1).max(1000).optional().meta({ description: 'Folder inside the workspace root holding the Prisma project or its migrations' }),
+  working_directory: wellFormed(z.string().min(1).max(1000)).optional()
+    .meta({ description: 'Folder inside the workspace root holding the Prisma project or its migrations' }),
   migrations: z.array(inlineMigrationSchema).max(5000).optional().meta({ description: 'Inline migrations: exactly these bytes are planned, approved and applied' }),
   backup_id: z.string().regex(BACKUP_ID_PATTERN, 'expected a backup id like "backup-20250124-103000-1a2b" (see GET /environments/:name/backups)').optional()
     .meta({ description: 'With operation restore-backup: the backup to restore' }),
@@ -135,16 +140,20 @@ export const deploymentListSchema = z.object({
 }).meta({ id: 'DeploymentList' })
 
 export const listDeploymentsQuery = z.strictObject({
-  environment: z.string().max(100).optional(),
+  environment: wellFormed(z.string().max(100)).optional(),
   status: z.enum(DEPLOYMENT_STATUSES).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(200).optional()
+  cursor: wellFormed(z.string().max(200)).optional()
 })
 
 export const approveBody = z.strictObject({
-  comment: z.string().max(2000).optional()
+  comment: wellFormed(z.string().max(2000)).optional()
 }).meta({ example: { comment: 'Reviewed the SQL, LGTM' } })
 
 export const rejectBody = z.strictObject({
-  reason: z.string({ error: (issue) => issue.input === undefined ? 'reason is required: say why the deployment is rejected' : 'expected reason as a string: say why the deployment is rejected' }).min(1, 'reason must not be empty').max(2000)
+  reason: wellFormed(z.string({
+    error: (issue) => issue.input === undefined
+      ? 'reason is required: say why the deployment is rejected'
+      : 'expected reason as a string: say why the deployment is rejected'
+  }).min(1, 'reason must not be empty').max(2000))
 }).meta({ example: { reason: 'Drops a column the app still reads' } })

@@ -6,7 +6,11 @@ import type { Queryable } from './pool.js'
  * when given, the deployment's event that says so (its human-log line) in the same statement: one
  * round trip to the control database per migration applied.
  */
-export async function recordAppliedMigration (db: Queryable, row: { environment: string, name: string, checksum: string, durationMs: number, deploymentId: string }, event?: NewEvent): Promise<void> {
+export async function recordAppliedMigration (
+  db: Queryable,
+  row: { environment: string; name: string; checksum: string; durationMs: number; deploymentId: string },
+  event?: NewEvent
+): Promise<void> {
   const values = [row.environment, row.name, row.checksum, Math.round(row.durationMs), row.deploymentId]
   const recorded = `INSERT INTO applied_migrations (environment, migration_name, checksum, duration_ms, deployment_id) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (deployment_id, migration_name) DO NOTHING`
@@ -22,9 +26,13 @@ export async function recordAppliedMigration (db: Queryable, row: { environment:
 }
 
 /** The most recent measured duration of each checksum, from any environment other than `excludeEnvironment`. */
-export async function measuredDurations (db: Queryable, checksums: string[], excludeEnvironment: string): Promise<Map<string, { durationMs: number, environment: string }>> {
+export async function measuredDurations (
+  db: Queryable,
+  checksums: string[],
+  excludeEnvironment: string
+): Promise<Map<string, { durationMs: number; environment: string }>> {
   if (checksums.length === 0) return new Map()
-  const { rows } = await db.query<{ checksum: string, duration_ms: number, environment: string }>(
+  const { rows } = await db.query<{ checksum: string; duration_ms: number; environment: string }>(
     `SELECT DISTINCT ON (checksum) checksum, duration_ms, environment
        FROM applied_migrations WHERE checksum = ANY($1) AND environment <> $2
       ORDER BY checksum, applied_at DESC`,

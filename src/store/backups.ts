@@ -11,6 +11,8 @@ export interface BackupRow {
   duration_ms: number
   verified: boolean
   server_version: string | null
+  /** The one schema the dump holds (the target URL's `?schema=`); null for the whole database. */
+  schema: string | null
   created_at: Date
   deleted_at: Date | null
   /** The fleet target it backs up (SPEC §14); null for a single-database environment. */
@@ -28,11 +30,11 @@ export type NewBackup = Omit<BackupRow, 'created_at' | 'deleted_at'> & { created
 /** Records a backup that was taken (and, for pg_dump, verified). */
 export async function recordBackup (db: Queryable, backup: NewBackup): Promise<BackupRow> {
   const { rows } = await db.query<BackupRow>(
-    `INSERT INTO backups (id, environment, deployment_id, provider, file, size_bytes, duration_ms, verified, server_version, created_at, target)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, COALESCE($10, now()), $11)
+    `INSERT INTO backups (id, environment, deployment_id, provider, file, size_bytes, duration_ms, verified, server_version, schema, created_at, target)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, COALESCE($11, now()), $12)
      RETURNING *`,
     [backup.id, backup.environment, backup.deployment_id, backup.provider, backup.file, backup.size_bytes,
-      Math.round(backup.duration_ms), backup.verified, backup.server_version, backup.created_at ?? null, backup.target ?? null]
+      Math.round(backup.duration_ms), backup.verified, backup.server_version, backup.schema, backup.created_at ?? null, backup.target ?? null]
   )
   return normalize(rows[0] as BackupRow)
 }

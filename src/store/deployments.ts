@@ -1,8 +1,11 @@
-import { TERMINAL_STATUSES, type DeploymentRow, type DeploymentStatus, type Phase } from '../domain/index.js'
+import type { ActorIdentity, DeploymentRow, DeploymentStatus, Phase } from '../domain/index.js'
+import { TERMINAL_STATUSES } from '../domain/index.js'
 import { LOCK_NAMESPACES } from './control-locks.js'
 import type { Queryable } from './pool.js'
 
-export type NewDeployment = Pick<DeploymentRow, 'id' | 'operation' | 'environment' | 'mode' | 'requested_by' | 'dry_run' | 'skip_backup' | 'skip_health_check' | 'working_directory' | 'source' | 'inline_migrations'> & { backup_id?: string | null }
+export type NewDeployment = Pick<DeploymentRow,
+  'id' | 'operation' | 'environment' | 'mode' | 'requested_by' | 'dry_run' | 'skip_backup' | 'skip_health_check' | 'working_directory' | 'source' | 'inline_migrations'> &
+  { backup_id?: string | null, requested_identity?: ActorIdentity | null }
 
 /**
  * The columns the API shows of a deployment. The uploaded bundle and the source snapshot (which
@@ -12,7 +15,7 @@ export type NewDeployment = Pick<DeploymentRow, 'id' | 'operation' | 'environmen
 export function resourceColumns (prefix = ''): string {
   return ['id', 'operation', 'environment', 'mode', 'status', 'phase', 'requested_by', 'dry_run', 'skip_backup', 'skip_health_check',
     'working_directory', 'backup_id', 'source', 'plan', 'approvals_required', 'expires_at', 'steps', 'report',
-    'created_at', 'updated_at', 'started_at', 'finished_at'].map((column) => `${prefix}${column}`).join(', ') +
+    'created_at', 'updated_at', 'started_at', 'finished_at', 'requested_identity'].map((column) => `${prefix}${column}`).join(', ') +
     ', NULL::jsonb AS inline_migrations, NULL::jsonb AS source_snapshot'
 }
 
@@ -27,20 +30,21 @@ export interface DeploymentToInsert {
 const INSERT_DEPLOYMENTS = `WITH input AS (
        SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(position int, id text, operation text, environment text, mode text, requested_by text,
          dry_run boolean, skip_backup boolean, skip_health_check boolean, working_directory text, source jsonb, inline_migrations jsonb,
-         backup_id text, actor text, data jsonb)
+         backup_id text, requested_identity jsonb, actor text, data jsonb)
      ), in_line AS (
        SELECT pg_advisory_xact_lock($2, hashtext(environment))
          FROM (SELECT DISTINCT environment FROM input WHERE NOT dry_run ORDER BY environment) AS environments
      ), inserted AS (
-       INSERT INTO deployments (id, operation, environment, mode, status, phase, requested_by, dry_run, skip_backup, skip_health_check, working_directory, source, inline_migrations, backup_id, apply_ticket)
-       SELECT i.id, i.operation, i.environment, i.mode, 'queued', 'plan', i.requested_by, i.dry_run, i.skip_backup, i.skip_health_check,
+       INSERT INTO deployments (id, operation, environment, mode, status, phase, requested_by, requested_identity, dry_run, skip_backup, skip_health_check,
+              working_directory, source, inline_migrations, backup_id, apply_ticket)
+       SELECT i.id, i.operation, i.environment, i.mode, 'queued', 'plan', i.requested_by, i.requested_identity, i.dry_run, i.skip_backup, i.skip_health_check,
               i.working_directory, i.source, i.inline_migrations, i.backup_id, nextval('deployment_apply_ticket_seq')
          FROM input AS i, (SELECT count(*) FROM in_line) AS locked
         ORDER BY i.position
        RETURNING ${resourceColumns()}
      ), created AS (
-       INSERT INTO deployment_events (deployment_id, type, actor, message, data)
-       SELECT i.id, 'created', i.actor, NULL, i.data FROM input AS i JOIN inserted USING (id) ORDER BY i.position
+       INSERT INTO deployment_events (deployment_id, type, actor, actor_identity, message, data)
+       SELECT i.id, 'created', i.actor, i.requested_identity, NULL, i.data FROM input AS i JOIN inserted USING (id) ORDER BY i.position
      )
      SELECT * FROM inserted`
 
@@ -70,6 +74,7 @@ export async function insertDeployments (db: Queryable, items: readonly Deployme
     source: deployment.source,
     inline_migrations: deployment.inline_migrations,
     backup_id: deployment.backup_id ?? null,
+    requested_identity: deployment.requested_identity ?? null,
     actor: created.actor,
     data: created.data
   }))
@@ -137,7 +142,12 @@ const JSON_COLUMNS = new Set(['plan', 'source_snapshot', 'steps', 'report'])
  * happen, so two actors (a worker and a cancel, two approvers) can never both win.
  * Returns the updated row, or undefined when the status had already moved on.
  */
-export async function transitionDeployment (db: Queryable, id: string, from: readonly DeploymentStatus[], patch: DeploymentPatch): Promise<DeploymentRow | undefined> {
+export async function transitionDeployment (
+  db: Queryable,
+  id: string,
+  from: readonly DeploymentStatus[],
+  patch: DeploymentPatch
+): Promise<DeploymentRow | undefined> {
   const sets: string[] = ['updated_at = now()']
   const values: unknown[] = [id, from]
   for (const [column, value] of Object.entries(patch)) {

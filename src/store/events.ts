@@ -1,3 +1,4 @@
+import type { ActorIdentity } from '../auth/identity.js'
 import type { Queryable } from './pool.js'
 
 export interface DeploymentEvent {
@@ -6,6 +7,8 @@ export interface DeploymentEvent {
   environment: string | null
   type: string
   actor: string | null
+  /** Issuer, subject and person of an OIDC or SSO actor (null for static tokens and the service). */
+  actor_identity: ActorIdentity | null
   message: string | null
   data: Record<string, unknown> | null
   created_at: Date
@@ -15,6 +18,7 @@ export interface NewEvent {
   deploymentId: string
   type: string
   actor?: string | null
+  actorIdentity?: ActorIdentity | null
   /** A line for the human log. */
   message?: string | null
   data?: Record<string, unknown> | null
@@ -23,17 +27,21 @@ export interface NewEvent {
 /** Appends one event to the audit trail (the table rejects updates and deletes). */
 export async function appendEvent (db: Queryable, event: NewEvent): Promise<DeploymentEvent> {
   const { rows } = await db.query<DeploymentEvent>(
-    `INSERT INTO deployment_events (deployment_id, type, actor, message, data) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
-    [event.deploymentId, event.type, event.actor ?? null, event.message ?? null, event.data == null ? null : JSON.stringify(event.data)]
+    `INSERT INTO deployment_events (deployment_id, type, actor, actor_identity, message, data) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
+    [event.deploymentId, event.type, event.actor ?? null, event.actorIdentity == null ? null : JSON.stringify(event.actorIdentity), event.message ?? null,
+      event.data == null ? null : JSON.stringify(event.data)]
   )
   return rows[0] as DeploymentEvent
 }
 
 /** Appends an environment-level event (no deployment): resolving a migration, for example. */
-export async function appendEnvironmentEvent (db: Queryable, event: { environment: string, type: string, actor: string, data: Record<string, unknown> }): Promise<DeploymentEvent> {
+export async function appendEnvironmentEvent (
+  db: Queryable,
+  event: { environment: string, type: string, actor: string, actorIdentity?: ActorIdentity | null | undefined, data: Record<string, unknown> }
+): Promise<DeploymentEvent> {
   const { rows } = await db.query<DeploymentEvent>(
-    'INSERT INTO deployment_events (environment, type, actor, data) VALUES ($1, $2, $3, $4) RETURNING *',
-    [event.environment, event.type, event.actor, JSON.stringify(event.data)]
+    'INSERT INTO deployment_events (environment, type, actor, actor_identity, data) VALUES ($1, $2, $3, $4, $5) RETURNING *',
+    [event.environment, event.type, event.actor, event.actorIdentity == null ? null : JSON.stringify(event.actorIdentity), JSON.stringify(event.data)]
   )
   return rows[0] as DeploymentEvent
 }

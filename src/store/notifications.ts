@@ -30,3 +30,27 @@ export async function takeUndispatchedNotifications (db: Queryable, limit: numbe
 export async function markNotificationsDispatched (db: Queryable, eventIds: number[]): Promise<void> {
   await db.query('UPDATE deployment_notifications SET dispatched_at = now() WHERE event_id = ANY($1)', [eventIds])
 }
+
+/** Rows deleted per statement, so a first prune of a large backlog never holds long locks. */
+const BATCH = 5000
+
+/**
+ * Deletes notification outbox rows (`deployment_notifications`) dispatched more than
+ * `retentionMs` ago. Rows not yet dispatched stay whatever their age: they are still owed to
+ * the webhooks. The audit trail (`deployment_events`, which each row points at) is never touched.
+ * Returns the number of rows deleted.
+ */
+export async function pruneNotificationOutbox (db: Queryable, retentionMs: number): Promise<number> {
+  let deleted = 0
+  for (;;) {
+    const { rowCount } = await db.query(
+      `DELETE FROM deployment_notifications WHERE event_id IN (
+         SELECT event_id FROM deployment_notifications
+          WHERE dispatched_at IS NOT NULL AND dispatched_at < now() - make_interval(secs => $1::double precision / 1000)
+          LIMIT $2)`,
+      [retentionMs, BATCH]
+    )
+    deleted += rowCount ?? 0
+    if ((rowCount ?? 0) < BATCH) return deleted
+  }
+}

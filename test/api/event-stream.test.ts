@@ -6,7 +6,10 @@ import { listenOnLoopback } from '../helpers/listen.js'
 interface EventJson { id: number, type: string, message: string | null }
 
 /** Reads a whole SSE response until the server closes it. */
-async function readStream (url: string, headers: Record<string, string> = {}): Promise<{ status: number, contentType: string | null, events: ServerSentEvent[] }> {
+async function readStream (
+  url: string,
+  headers: Record<string, string> = {}
+): Promise<{ status: number; contentType: string | null; events: ServerSentEvent[] }> {
   const response = await fetch(url, { headers: { accept: 'text/event-stream', authorization: `Bearer ${tokenOf('viewer')}`, ...headers } })
   const events: ServerSentEvent[] = []
   if (response.body !== null) for await (const event of parseEventStream(response.body)) events.push(event)

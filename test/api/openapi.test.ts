@@ -55,6 +55,47 @@ t.test('every route documents its request, its responses and its errors, with ex
   t.ok(document.paths['/deployments/{id}'].get.responses['304'], 'GET /deployments/:id documents 304')
 })
 
+// Client generators name their methods after these: they never change once shipped.
+const OPERATION_IDS: Record<string, string> = {
+  'GET /healthz': 'getLiveness',
+  'GET /readyz': 'getReadiness',
+  'GET /metrics': 'getMetrics',
+  'GET /me': 'getMe',
+  'GET /auth/session': 'getSession',
+  'POST /auth/logout': 'signOut',
+  'GET /environments': 'listEnvironments',
+  'GET /environments/:name/status': 'getEnvironmentStatus',
+  'GET /environments/:name/backups': 'listEnvironmentBackups',
+  'POST /environments/:name/migrations/:migration/resolve': 'resolveMigration',
+  'POST /deployments': 'createDeployment',
+  'GET /deployments': 'listDeployments',
+  'GET /deployments/:id': 'getDeployment',
+  'POST /deployments/:id/approve': 'approveDeployment',
+  'POST /deployments/:id/reject': 'rejectDeployment',
+  'POST /deployments/:id/cancel': 'cancelDeployment',
+  'GET /deployments/:id/log': 'getDeploymentLog',
+  'GET /deployments/:id/events': 'followDeploymentEvents'
+}
+
+t.test('every documented route declares its own stable operationId in its schema', async (t) => {
+  const declared: Record<string, unknown> = {}
+  const document = await generateOpenApiDocument({
+    onRoute: (route) => {
+      const schema = route.schema as { hide?: boolean, operationId?: unknown } | undefined
+      // HEAD twins of GET routes and hidden routes (the page's files, /docs) are not API operations.
+      if (schema?.hide === true || route.method === 'HEAD' || route.url.startsWith('/docs')) return
+      declared[`${String(route.method)} ${route.url}`] = schema?.operationId
+    }
+  }) as Json
+  t.same(declared, OPERATION_IDS, 'each route\'s schema names the operationId it has always had')
+  const documented: Record<string, unknown> = {}
+  for (const [route, item] of Object.entries(document.paths as Json)) {
+    const url = route.replace(/\{(\w+)\}/g, ':$1')
+    for (const method of METHODS) if (item[method] !== undefined) documented[`${method.toUpperCase()} ${url}`] = item[method].operationId
+  }
+  t.same(documented, OPERATION_IDS, 'and the document carries exactly those')
+})
+
 t.test('redocly lint (@redocly/cli) finds no errors and no warnings', async (t) => {
   const bin = path.join(PROJECT_ROOT, 'node_modules/.bin/redocly')
   const result = spawnSync(bin, ['lint', COMMITTED, '--config', path.join(PROJECT_ROOT, 'redocly.yaml'), '--format=json'], { cwd: PROJECT_ROOT, encoding: 'utf8', env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' } })

@@ -32,7 +32,11 @@ async function pending (environment: string, as: TokenName = 'ci-bot'): Promise<
   return deployment
 }
 
-async function approve (id: string, as: TokenName, comment?: string): Promise<{ status: number, body: { status?: string, approval?: { approvals: ApprovalRecord[] }, error?: { code: string, message: string } } }> {
+async function approve (
+  id: string,
+  as: TokenName,
+  comment?: string
+): Promise<{ status: number; body: { status?: string; approval?: { approvals: ApprovalRecord[] }; error?: { code: string; message: string } } }> {
   const response = await h.request('POST', `/deployments/${id}/approve`, { as, ...(comment === undefined ? {} : { body: { comment } }) })
   return { status: response.statusCode, body: response.json() }
 }

@@ -21,7 +21,11 @@ const protectedEnvironment = (requires: string[]): Record<string, unknown> => ({
   health_check: { checks: ['connectivity'], timeout: '5s' }
 })
 
-interface GateReport { status: string, error: string, result: { promotion_gate?: string, requires_success_in?: string[], missing_migrations?: Record<string, string[]> } }
+interface GateReport {
+  status: string
+  error: string
+  result: { promotion_gate?: string; requires_success_in?: string[]; missing_migrations?: Record<string, string[]> }
+}
 
 async function deploy (h: Harness, body: Record<string, unknown>): Promise<DeploymentResource> {
   const created = await h.request('POST', '/deployments', { body })

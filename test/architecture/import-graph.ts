@@ -17,7 +17,8 @@ export const LAYERS: ReadonlyArray<{ layer: string, areas: readonly string[] }> 
   { layer: 'tools', areas: ['handlers', 'backup', 'metrics'] },
   { layer: 'SQL analysis', areas: ['analysis'] },
   { layer: 'control database and queue', areas: ['store', 'queue'] },
-  { layer: 'configuration', areas: ['config', 'auth', 'logger'] },
+  { layer: 'identity', areas: ['auth'] },
+  { layer: 'configuration', areas: ['config', 'logger'] },
   { layer: 'vocabulary and utilities', areas: ['domain', 'lib'] },
   { layer: 'errors', areas: ['errors'] }
 ]

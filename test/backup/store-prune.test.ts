@@ -39,14 +39,31 @@ async function takeFour (environment: string, deploymentId: string | null): Prom
 
 t.test('recordBackup, getBackup and listBackups', async (t) => {
   const deployment = await insertDeployment(pool, {
-    id: 'dep_backup_store_1', operation: 'deploy-migrations', environment: 'staging', mode: 'deploy', requested_by: 'ci-bot',
-    dry_run: false, skip_backup: false, skip_health_check: false, working_directory: null, source: null, inline_migrations: null
+    id: 'dep_backup_store_1',
+    operation: 'deploy-migrations',
+    environment: 'staging',
+    mode: 'deploy',
+    requested_by: 'ci-bot',
+    dry_run: false,
+    skip_backup: false,
+    skip_health_check: false,
+    working_directory: null,
+    source: null,
+    inline_migrations: null
   }, { actor: 'ci-bot', data: {} })
   const [first] = await takeFour('staging', deployment.id)
   const row = await getBackup(pool, (first as BackupResult).backupId)
   t.match(row, {
-    id: first?.backupId, environment: 'staging', deployment_id: deployment.id, provider: 'pg_dump', file: first?.file,
-    size_bytes: first?.sizeBytes, duration_ms: first?.durationMs, verified: true, server_version: first?.serverVersion, deleted_at: null
+    id: first?.backupId,
+    environment: 'staging',
+    deployment_id: deployment.id,
+    provider: 'pg_dump',
+    file: first?.file,
+    size_bytes: first?.sizeBytes,
+    duration_ms: first?.durationMs,
+    verified: true,
+    server_version: first?.serverVersion,
+    deleted_at: null
   })
   t.type(row?.size_bytes, 'number')
   t.ok(row?.created_at instanceof Date)

@@ -35,7 +35,18 @@ t.test('a failing migration restores the backup: schema, data and history exactl
       { name: '20250203000000_broken', sql: 'INSERT INTO "Nope" VALUES (1);\n' }]
   })
   t.equal(failing.status, 'failed')
-  const report = failing.report as { error: string, result: { backup_id: string, failed_migration: string, migrations_applied_before_failure: number, applied_migrations: string[], rollback_initiated: boolean, rollback_status: string }, recovery: { backup_id: string, rollback_command: string, suggestions: string[] } }
+  const report = failing.report as {
+    error: string
+    result: {
+      backup_id: string
+      failed_migration: string
+      migrations_applied_before_failure: number
+      applied_migrations: string[]
+      rollback_initiated: boolean
+      rollback_status: string
+    }
+    recovery: { backup_id: string, rollback_command: string, suggestions: string[] }
+  }
   t.equal(report.error, 'Migration 20250203000000_broken failed')
   t.match(report.result.backup_id, /^backup-\d{8}-\d{6}/)
   t.equal(report.result.migrations_applied_before_failure, 2)
@@ -55,7 +66,9 @@ t.test('a failing migration restores the backup: schema, data and history exactl
 
   const listed = await h.request('GET', '/environments/staging/backups')
   t.equal(listed.statusCode, 200)
-  t.ok(listed.json().backups.some((b: { id: string, verified: boolean, size_bytes: number }) => b.id === report.result.backup_id && b.verified && b.size_bytes > 0))
+  t.ok(
+    listed.json().backups.some((b: { id: string; verified: boolean; size_bytes: number }) => b.id === report.result.backup_id && b.verified && b.size_bytes > 0)
+  )
   t.notMatch(listed.body, /file|\/tmp|password/i, 'no file paths or secrets in the listing')
 })
 
@@ -88,7 +101,10 @@ t.test('a failing post-deployment SQL check triggers the restore', async (t) => 
   await h.request('POST', `/deployments/${next.id}/approve`, { as: 'alice' })
   const done = await h.waitFor(next.id, ['succeeded', 'failed'])
   t.equal(done.status, 'failed')
-  const report = done.report as { error: string, result: { health_check_after: string, auto_rollback_triggered: boolean, rollback_status: string, backup_id: string } }
+  const report = done.report as {
+    error: string
+    result: { health_check_after: string; auto_rollback_triggered: boolean; rollback_status: string; backup_id: string }
+  }
   t.equal(report.error, 'Post-deployment health check failed')
   t.equal(report.result.health_check_after, 'failed')
   t.equal(report.result.auto_rollback_triggered, true)

@@ -20,7 +20,20 @@ t.test('deploying the example project to dev applies every migration and records
 
   const done = await h.waitFor(id, ['succeeded', 'failed'])
   t.equal(done.status, 'succeeded', JSON.stringify(done.report))
-  const report = done.report as { status: string, operation: string, environment: string, message: string, result: { migrations_applied: number, migrations: Array<{ name: string, status: string, duration_seconds: number }>, total_duration_seconds: number, backup_id: null, health_check_before: string, health_check_after: string } }
+  const report = done.report as {
+    status: string
+    operation: string
+    environment: string
+    message: string
+    result: {
+      migrations_applied: number
+      migrations: Array<{ name: string; status: string; duration_seconds: number }>
+      total_duration_seconds: number
+      backup_id: null
+      health_check_before: string
+      health_check_after: string
+    }
+  }
   t.equal(report.status, 'success')
   t.equal(report.operation, 'deploy-migrations')
   t.equal(report.environment, 'dev')
@@ -53,8 +66,15 @@ t.test('deploying the example project to dev applies every migration and records
     { column_name: 'started_at', data_type: 'timestamp with time zone', character_maximum_length: null, is_nullable: 'NO', column_default: 'now()' },
     { column_name: 'applied_steps_count', data_type: 'integer', character_maximum_length: null, is_nullable: 'NO', column_default: '0' }
   ])
-  const rows = await queryDatabase<{ id: string, checksum: string, migration_name: string, finished_at: Date | null, applied_steps_count: number, logs: string | null, rolled_back_at: Date | null }>(
-    h.targets.dev as string, 'SELECT * FROM _prisma_migrations ORDER BY started_at')
+  const rows = await queryDatabase<{
+    id: string
+    checksum: string
+    migration_name: string
+    finished_at: Date | null
+    applied_steps_count: number
+    logs: string | null
+    rolled_back_at: Date | null
+  }>(h.targets.dev as string, 'SELECT * FROM _prisma_migrations ORDER BY started_at')
   t.same(rows.map((r) => r.migration_name), migrationNames)
   for (const row of rows) {
     const bytes = readFileSync(path.join(APP_MIGRATIONS, row.migration_name, 'migration.sql'))

@@ -18,8 +18,18 @@ function toInsert (environment: string, options: Partial<NewDeployment> = {}): D
   const id = options.id ?? `dep_insert_${++next}`
   return {
     deployment: {
-      id, operation: 'deploy-migrations', environment, mode: 'deploy', requested_by: 'ci-bot', dry_run: false, skip_backup: false,
-      skip_health_check: false, working_directory: null, source: { ref: `ref-${id}` }, inline_migrations: null, ...options
+      id,
+      operation: 'deploy-migrations',
+      environment,
+      mode: 'deploy',
+      requested_by: 'ci-bot',
+      dry_run: false,
+      skip_backup: false,
+      skip_health_check: false,
+      working_directory: null,
+      source: { ref: `ref-${id}` },
+      inline_migrations: null,
+      ...options
     },
     created: { actor: 'ci-bot', data: { environment, note: `created ${id}` } }
   }

@@ -33,7 +33,11 @@ t.test('a failed concurrent index build leaves Prisma\'s failed row, reports the
   const created = await h.request('POST', '/deployments', { body: { environment: 'dev', migrations } })
   const done = await h.waitFor(created.json().id, ['succeeded', 'failed'])
   t.equal(done.status, 'failed')
-  const report = done.report as { error: string, result: { failed_migration: string, migrations_applied_before_failure: number, applied_migrations: string[], database_error: string }, recovery: { suggestions: string[] } }
+  const report = done.report as {
+    error: string
+    result: { failed_migration: string, migrations_applied_before_failure: number, applied_migrations: string[], database_error: string }
+    recovery: { suggestions: string[] }
+  }
   t.equal(report.error, 'Migration 20250102000000_unique_email failed')
   t.equal(report.result.migrations_applied_before_failure, 1)
   t.same(report.result.applied_migrations, ['20250101000000_accounts'])

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { pgDumpText } from '../helpers/database-snapshots.js'
-import { databaseUrl, queryDatabase } from '../helpers/databases.js'
+import { queryDatabase } from '../helpers/databases.js'
 import { startHarness, type Harness } from '../helpers/harness.js'
 
 async function create (h: Harness, body: Record<string, unknown>, as: 'ci-bot' | 'admin' = 'ci-bot'): Promise<string> {
@@ -52,7 +52,12 @@ t.test('restore a pre-deployment backup through the approval gate: schema and da
   t.equal((await h.request('POST', `/deployments/${restoreId}/approve`, { as: 'alice' })).statusCode, 200)
   const restored = await h.waitFor(restoreId, ['succeeded', 'failed'])
   t.equal(restored.status, 'succeeded', JSON.stringify(restored.report))
-  const report = restored.report as { status: string, operation: string, message: string, result: { backup_id: string, pre_restore_backup_id: string, migrations_unapplied: string[] } }
+  const report = restored.report as {
+    status: string
+    operation: string
+    message: string
+    result: { backup_id: string; pre_restore_backup_id: string; migrations_unapplied: string[] }
+  }
   t.equal(report.operation, 'restore-backup')
   t.equal(report.result.backup_id, backupId)
   t.match(report.result.pre_restore_backup_id, /^backup-/, 'the state replaced was backed up first')

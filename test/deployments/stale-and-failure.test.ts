@@ -20,7 +20,11 @@ t.test('a target changed between approval and apply fails as "plan is stale" and
   t.equal((await h.request('POST', `/deployments/${pending.id}/approve`, { as: 'alice' })).statusCode, 200)
   const done = await h.waitFor(pending.id, ['succeeded', 'failed'])
   t.equal(done.status, 'failed')
-  const report = done.report as { status: string, error: string, result: { migrations_applied_before_failure: number, applied_migrations: string[], stale: { planned: string[], pending_now: string[] } } }
+  const report = done.report as {
+    status: string
+    error: string
+    result: { migrations_applied_before_failure: number, applied_migrations: string[], stale: { planned: string[], pending_now: string[] } }
+  }
   t.equal(report.status, 'error')
   t.match(report.error, /^plan is stale/)
   t.equal(report.result.migrations_applied_before_failure, 0)
@@ -43,7 +47,14 @@ t.test('a failing migration: earlier ones stay applied, the failing one rolls ba
   t.equal(done.status, 'failed')
   const source = await prismaHandler.readSource(path.join(FIXTURES, 'broken-third'))
   const [first, second, third] = source.map((m) => m.name)
-  const report = done.report as { status: string, operation: string, environment: string, error: string, result: Record<string, unknown>, recovery: { backup_id: unknown, rollback_command: unknown, suggestions: string[] } }
+  const report = done.report as {
+    status: string
+    operation: string
+    environment: string
+    error: string
+    result: Record<string, unknown>
+    recovery: { backup_id: unknown; rollback_command: unknown; suggestions: string[] }
+  }
   t.equal(report.status, 'error')
   t.equal(report.operation, 'deploy-migrations')
   t.equal(report.environment, 'dev')
@@ -80,7 +91,16 @@ t.test('preview (operation or dry_run) reports the pending SQL and touches nothi
     t.equal(done.status, 'succeeded', 'a preview of a protected environment needs no approval')
     t.equal(done.operation, 'preview-migrations')
     t.equal(done.dry_run, true)
-    const report = done.report as { status: string, operation: string, message: string, result: { pending_migrations: number, migrations: Array<{ name: string, sql: string, estimated_duration_seconds: number }>, total_estimated_duration_seconds: number } }
+    const report = done.report as {
+      status: string
+      operation: string
+      message: string
+      result: {
+        pending_migrations: number
+        migrations: Array<{ name: string; sql: string; estimated_duration_seconds: number }>
+        total_estimated_duration_seconds: number
+      }
+    }
     t.equal(report.status, 'success')
     t.equal(report.operation, 'preview-migrations')
     t.equal(report.message, 'Preview only - no changes applied')

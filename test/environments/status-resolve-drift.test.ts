@@ -115,7 +115,12 @@ t.test('custom SQL checks and an unreachable target fail the pre-deployment heal
   const down = await h.request('POST', '/deployments', { body: { environment: 'staging' } })
   const downDone = await h.waitFor(down.json().id, ['succeeded', 'failed'])
   t.equal(downDone.status, 'failed')
-  const downReport = downDone.report as { status: string, error: string, result: { health_check: string, details: Array<{ check: string, passed: boolean, message: string }> }, recovery: { suggestions: string[] } }
+  const downReport = downDone.report as {
+    status: string
+    error: string
+    result: { health_check: string; details: Array<{ check: string; passed: boolean; message: string }> }
+    recovery: { suggestions: string[] }
+  }
   t.equal(downReport.status, 'error')
   t.equal(downReport.error, 'Pre-deployment health check failed')
   t.equal(downReport.result.health_check, 'failed')

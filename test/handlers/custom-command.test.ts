@@ -23,11 +23,26 @@ const CUSTOM = {
   lock_timeout: '3s'
 }
 
-async function deploy (h: Harness, body: Record<string, unknown>): Promise<{ id: string, status: string, report: Record<string, unknown> & { error?: string, result: Record<string, unknown> }, plan: { migrations: Array<{ name: string, sql: string, transactional: boolean, warnings: Array<{ rule: string }> }> } | null, log: string }> {
+async function deploy (
+  h: Harness,
+  body: Record<string, unknown>
+): Promise<{
+  id: string
+  status: string
+  report: Record<string, unknown> & { error?: string; result: Record<string, unknown> }
+  plan: { migrations: Array<{ name: string; sql: string; transactional: boolean; warnings: Array<{ rule: string }> }> } | null
+  log: string
+}> {
   const created = await h.request('POST', '/deployments', { body })
   if (created.statusCode !== 202) throw new Error(created.body)
   const done = await h.waitFor(created.json().id, ['succeeded', 'failed'], 120_000)
-  return { id: done.id, status: done.status, report: done.report as never, plan: done.plan as never, log: (await h.request('GET', `/deployments/${done.id}/log`, { as: 'viewer' })).body }
+  return {
+    id: done.id,
+    status: done.status,
+    report: done.report as never,
+    plan: done.plan as never,
+    log: (await h.request('GET', `/deployments/${done.id}/log`, { as: 'viewer' })).body
+  }
 }
 
 t.test('a custom tool: patterns, the URL only in its environment, preview, lock, no resolve or inline', async (t) => {
@@ -39,13 +54,13 @@ t.test('a custom tool: patterns, the URL only in its environment, preview, lock,
   t.same((done.report.result.migrations as Array<{ name: string }>).map((m) => m.name), ['001_gadgets.sql', '002_gadget_label_index.sql'])
   t.same(done.plan?.migrations.map((m) => [m.transactional, m.warnings[0]?.rule]), [[false, 'external-tool'], [false, 'external-tool']])
   t.match(done.plan?.migrations[0]?.sql, /CREATE TABLE "gadgets"/)
-  t.match(done.log, /Preview by command \(command\.preview\):\n  │ argv: preview\n(.|\n)*  │ would run 001_gadgets\.sql: CREATE TABLE "gadgets"/, 'preview output in the plan\'s log')
-  t.match(done.log, /  │ argv: apply\n/, 'argv holds no URL')
-  const envLine = /  │ env: (.*)\n/.exec(done.log.slice(done.log.indexOf('argv: apply')))?.[1]?.split(',') ?? []
+  t.match(done.log, /Preview by command \(command\.preview\):\n {2}│ argv: preview\n(.|\n)* {2}│ would run 001_gadgets\.sql: CREATE TABLE "gadgets"/, 'preview output in the plan\'s log')
+  t.match(done.log, / {2}│ argv: apply\n/, 'argv holds no URL')
+  const envLine = / {2}│ env: (.*)\n/.exec(done.log.slice(done.log.indexOf('argv: apply')))?.[1]?.split(',') ?? []
   t.ok(envLine.includes('TARGET_URL') && envLine.includes('TOOL_MODE') && envLine.includes('PGOPTIONS') && envLine.includes('PATH'), envLine.join(','))
   t.notOk(envLine.includes('DATABASE_URL'), 'the worker\'s own control-database URL does not reach the tool')
   t.same(envLine.filter((name) => /DATABASE_URL|REDIS_URL|^PG(HOST|USER|PASSWORD|DATABASE)$/.test(name)), [], 'nor the other URLs in the worker\'s environment (services.env), nor libpq defaults')
-  t.match(done.log, /  │ pgoptions: -c lock_timeout=3000 -c statement_timeout=0/)
+  t.match(done.log, / {2}│ pgoptions: -c lock_timeout=3000 -c statement_timeout=0/)
   t.notMatch(done.log, new RegExp(new URL(databaseUrl(h.targets.staging as string)).password || 'no-password-set'), 'no password in the log')
   t.same(await queryDatabase(h.targets.staging as string, 'SELECT name FROM custom_tool_history ORDER BY name'), [{ name: '001_gadgets.sql' }, { name: '002_gadget_label_index.sql' }])
   t.equal((await h.request('GET', '/environments/staging/status', { as: 'viewer' })).json().up_to_date, true)
@@ -64,7 +79,7 @@ t.test('a custom tool: patterns, the URL only in its environment, preview, lock,
   const blocked = await deploy(h, { environment: 'perf' })
   t.equal(blocked.status, 'failed')
   t.match(blocked.report.error, /waiting for the migration lock \(pg_advisory_lock\(1835296112\)\) held by pid \d+ \(application "other-deployer"/)
-  t.notMatch(blocked.log, /  │ argv: apply/, 'the tool never ran')
+  t.notMatch(blocked.log, / {2}│ argv: apply/, 'the tool never ran')
   t.same(await queryDatabase(h.targets.perf as string, `SELECT count(*)::int AS n FROM custom_tool_history`), [{ n: 0 }])
 })
 

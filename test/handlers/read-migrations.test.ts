@@ -155,7 +155,7 @@ t.test('no migrations anywhere: a clear error', async (t) => {
 t.test('checkPrismaMigrations (what accepting a deployment runs) refuses exactly what readPrismaMigrations refuses, with the same error', async (t) => {
   const outcome = async (promise: Promise<unknown>): Promise<unknown> => await promise.then(() => 'accepted', (error: BadRequestError) => ({ code: error.code, message: error.message }))
   const valid = writeMigrations(freshDir(), { '1_a': 'SELECT 1;', '2_b': 'SELECT 2;' })
-  const badName = writeMigrations(freshDir(), { '1_a': 'SELECT 1;', 'zz_not_a_migration': 'SELECT 2;', 'also-bad': 'SELECT 3;' })
+  const badName = writeMigrations(freshDir(), { '1_a': 'SELECT 1;', zz_not_a_migration: 'SELECT 2;', 'also-bad': 'SELECT 3;' })
   const badNameWithoutSql = writeMigrations(freshDir(), { '1_a': 'SELECT 1;' })
   mkdirSync(path.join(badNameWithoutSql, 'node_modules'))
   mkdirSync(path.join(badNameWithoutSql, '2_no_sql_yet'))

@@ -6,7 +6,11 @@ import { startHarness, type Harness } from '../helpers/harness.js'
 // sequelize-broken (config/config.js reads DATABASE_URL via use_env_variable), against a real PostgreSQL.
 const SEQUELIZE = { migration_tool: 'command', command: { preset: 'sequelize' } }
 
-interface Report { status: string, error?: string, result: Record<string, unknown> & { migrations?: Array<{ name: string, status: string, duration_seconds: number }> } }
+interface Report {
+  status: string
+  error?: string
+  result: Record<string, unknown> & { migrations?: Array<{ name: string; status: string; duration_seconds: number }> }
+}
 
 async function deploy (h: Harness, body: Record<string, unknown>): Promise<{ id: string, status: string, report: Report, log: string }> {
   const created = await h.request('POST', '/deployments', { body })
@@ -33,7 +37,7 @@ t.test('sequelize-cli through the command preset: pending → applied, status cl
     const done = await deploy(h, { environment: 'dev' })
     t.equal(done.status, 'succeeded', JSON.stringify(done.report))
     t.same(done.report.result.migrations?.map((m) => [m.name, m.status]), [['20250110090000-create-customers.js', 'applied'], ['20250111090000-create-orders.js', 'applied']])
-    t.match(done.log, /  │ == 20250110090000-create-customers: migrated \(\d+\.\d+s\)/)
+    t.match(done.log, / {2}│ == 20250110090000-create-customers: migrated \(\d+\.\d+s\)/)
     t.match(done.log, /✓ Deploying migration: 20250111090000-create-orders\.js \(\d+\.\d+s\)/)
     t.same(await queryDatabase(h.targets.dev as string, 'SELECT name FROM "SequelizeMeta" ORDER BY name'), [{ name: '20250110090000-create-customers.js' }, { name: '20250111090000-create-orders.js' }])
     t.same(await queryDatabase(h.targets.dev as string, `SELECT to_regclass('orders_customer_id_idx') IS NOT NULL AS indexed`), [{ indexed: true }])
@@ -60,7 +64,7 @@ t.test('sequelize-cli through the command preset: pending → applied, status cl
     t.equal(failed.report.result.database_error, 'relation "shipment_labels" does not exist')
     t.equal(failed.report.result.rollback_status, 'success')
     t.match(failed.report.result.backup_id, /^backup-/)
-    t.match(failed.log, /✓ Backup created: backup-(.|\n)*  │ ERROR: relation "shipment_labels" does not exist(.|\n)*✓ Rollback: database restored/)
+    t.match(failed.log, /✓ Backup created: backup-(.|\n)* {2}│ ERROR: relation "shipment_labels" does not exist(.|\n)*✓ Rollback: database restored/)
     t.same(await queryDatabase(h.targets.staging as string, `SELECT to_regclass('shipments') AS shipments, to_regclass('tracking_events') AS partial`), [{ shipments: null, partial: null }], 'back to the database the backup holds')
     // sequelize-cli's status (the health check, before the backup) creates its history table: the backup has it, empty.
     t.same(await queryDatabase(h.targets.staging as string, 'SELECT count(*)::int AS n FROM "SequelizeMeta"'), [{ n: 0 }])

@@ -8,9 +8,27 @@ import { FIXTURES, startHarness, type Harness } from '../helpers/harness.js'
 
 const SQL_APP = ['V1__create_accounts', 'V1_1__add_account_email', 'V1_9__create_ledger', 'V1_10__ledger_account_index', 'V2__accounts_name_index_concurrently']
 
-interface Report { error?: string, result: { migrations?: Array<{ name: string, status: string }>, failed_migration?: string, migrations_applied_before_failure?: number, applied_migrations?: string[], database_error?: string }, recovery?: { suggestions: string[] } }
+interface Report {
+  error?: string
+  result: {
+    migrations?: Array<{ name: string, status: string }>
+    failed_migration?: string
+    migrations_applied_before_failure?: number
+    applied_migrations?: string[]
+    database_error?: string
+  }
+  recovery?: { suggestions: string[] }
+}
 
-async function deploy (h: Harness, body: Record<string, unknown>): Promise<{ id: string, status: string, report: Report, plan: { migrations: Array<{ name: string, transactional: boolean, warnings: Array<{ rule: string }> }> } | null }> {
+async function deploy (
+  h: Harness,
+  body: Record<string, unknown>
+): Promise<{
+  id: string
+  status: string
+  report: Report
+  plan: { migrations: Array<{ name: string; transactional: boolean; warnings: Array<{ rule: string }> }> } | null
+}> {
   const created = await h.request('POST', '/deployments', { body })
   if (created.statusCode !== 202) throw new Error(created.body)
   const done = await h.waitFor(created.json().id, ['succeeded', 'failed'])
@@ -34,8 +52,15 @@ t.test('a Flyway-style folder deploys in version order with its own history tabl
   t.same(planned.map((m) => m.transactional), [true, true, true, true, false], 'the CONCURRENTLY file is planned outside a transaction')
   t.ok(planned[4]?.warnings.some((w) => w.rule === 'non-transactional'))
 
-  const rows = await queryDatabase<{ version: string, name: string, checksum: string, finished_at: Date | null, duration_ms: number | null, logs: string | null, rolled_back_at: Date | null }>(db,
-    'SELECT version, name, checksum, finished_at, duration_ms, logs, rolled_back_at FROM migration_deployer_history ORDER BY id')
+  const rows = await queryDatabase<{
+    version: string
+    name: string
+    checksum: string
+    finished_at: Date | null
+    duration_ms: number | null
+    logs: string | null
+    rolled_back_at: Date | null
+  }>(db, 'SELECT version, name, checksum, finished_at, duration_ms, logs, rolled_back_at FROM migration_deployer_history ORDER BY id')
   t.same(rows.map((r) => [r.version, r.name]), [['1', SQL_APP[0]], ['1.1', SQL_APP[1]], ['1.9', SQL_APP[2]], ['1.10', SQL_APP[3]], ['2', SQL_APP[4]]])
   for (const [index, row] of rows.entries()) {
     t.equal(row.checksum, sha256Hex(readFileSync(path.join(FIXTURES, 'sql-app', 'migrations', `${SQL_APP[index] as string}.sql`))), `${row.name}: sha256 hex of the file's bytes`)

@@ -6,9 +6,25 @@ import { startHarness, type Harness } from '../helpers/harness.js'
 // a plain-JS DataSource reading the URL from DATABASE_URL, against a real PostgreSQL.
 const TYPEORM = { migration_tool: 'command', command: { preset: 'typeorm' } }
 
-interface Report { status: string, error?: string, result: Record<string, unknown> & { migrations?: Array<{ name: string, status: string, duration_seconds: number }> }, recovery?: { suggestions: string[] } }
+interface Report {
+  status: string
+  error?: string
+  result: Record<string, unknown> & { migrations?: Array<{ name: string; status: string; duration_seconds: number }> }
+  recovery?: { suggestions: string[] }
+}
 
-async function deploy (h: Harness, body: Record<string, unknown>): Promise<{ id: string, status: string, report: Report, plan: { migrations: Array<{ name: string, sql: string, checksum: string, transactional: boolean, warnings: Array<{ rule: string, message: string }> }> } | null, log: string }> {
+async function deploy (
+  h: Harness,
+  body: Record<string, unknown>
+): Promise<{
+  id: string
+  status: string
+  report: Report
+  plan: {
+    migrations: Array<{ name: string; sql: string; checksum: string; transactional: boolean; warnings: Array<{ rule: string; message: string }> }>
+  } | null
+  log: string
+}> {
   const created = await h.request('POST', '/deployments', { body })
   if (created.statusCode !== 202) throw new Error(created.body)
   const done = await h.waitFor(created.json().id, ['succeeded', 'failed'], 120_000)
@@ -46,7 +62,7 @@ t.test('TypeORM through the command preset: pending → applied, status clean, a
     t.same(done.report.result.migrations?.map((m) => [m.name, m.status]), [['CreateUsers1736500000000', 'applied'], ['AddPosts1736600000000', 'applied']])
     t.ok(done.report.result.migrations?.every((m) => typeof m.duration_seconds === 'number' && m.duration_seconds >= 0))
     t.equal(done.report.result.migrations_applied, 2)
-    t.match(done.log, /  │ Migration CreateUsers1736500000000 has been executed successfully\./, 'the tool\'s output, line by line')
+    t.match(done.log, / {2}│ Migration CreateUsers1736500000000 has been executed successfully\./, 'the tool\'s output, line by line')
     t.match(done.log, /✓ Deploying migration: CreateUsers1736500000000 \(\d+\.\d+s\)\n(.|\n)*✓ Deploying migration: AddPosts1736600000000 \(\d+\.\d+s\)/)
     t.match(done.log, /✓ Verification: All migrations applied/)
     t.notMatch(done.log, /postgres(ql)?:\/\/\w+:(?!\*\*\*)/, 'no credentials in the log')
@@ -72,7 +88,7 @@ t.test('TypeORM through the command preset: pending → applied, status clean, a
     t.equal(failed.report.result.rollback_initiated, true)
     t.equal(failed.report.result.rollback_status, 'success')
     t.match(failed.log, /✗ Deploying migration: LinkInvoiceCustomers1737100000000 failed: relation "invoice_customers" does not exist/)
-    t.match(failed.log, /  │ Migration "LinkInvoiceCustomers1737100000000" failed, error: relation "invoice_customers" does not exist/)
+    t.match(failed.log, / {2}│ Migration "LinkInvoiceCustomers1737100000000" failed, error: relation "invoice_customers" does not exist/)
     t.match(failed.log, /✓ Rollback: database restored to backup-/)
     t.same(await queryDatabase(db, `SELECT to_regclass('invoices') AS invoices, (SELECT count(*)::int FROM keep_me) AS kept`), [{ invoices: null, kept: 1 }])
     const status = (await h.request('GET', '/environments/staging/status', { as: 'viewer' })).json()

@@ -40,6 +40,8 @@ export interface HarnessOptions {
   worker?: boolean
   /** More top-level config (e.g. `notifications`). */
   extraConfig?: Record<string, unknown>
+  /** More of `auth` beside the test tokens (e.g. `oidc`, `sso`). */
+  auth?: Record<string, unknown>
   /** More variables for the pipeline's environment (e.g. webhook secrets). */
   env?: Record<string, string>
   /** A control database of the test's own (tests that stop its server); by default one is cloned from the template. */
@@ -77,6 +79,16 @@ export const DEFAULT_ENVIRONMENTS: Record<string, Record<string, unknown>> = {
 }
 
 /**
+ * Test targets are databases of the one test cluster, reached as its superuser (a fresh database
+ * per environment and test file needs one), which a protected environment refuses (SPEC §15):
+ * they accept it here unless the test sets `allow_superuser` itself, as
+ * test/security/escape-the-database.test.ts does.
+ */
+export function withSuperuserTargets (environment: Record<string, unknown>): Record<string, unknown> {
+  return environment.protected === true && environment.allow_superuser === undefined ? { ...environment, allow_superuser: true } : environment
+}
+
+/**
  * A complete service for one test file: a control database cloned from the migrated template,
  * a fresh target database per environment, its own BullMQ queue, the API (for `inject`) and a worker.
  */
@@ -91,12 +103,12 @@ export async function startHarness (options: HarnessOptions = {}): Promise<Harne
     targets[name] = await createEmptyDatabase(`md_${name.replace(/[^a-z0-9]/g, '_')}`)
     const variable = `${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_DATABASE_URL_${suffix.toUpperCase()}`
     env[variable] = databaseUrl(targets[name])
-    configEnvironments[name] = { database_url_env: variable, ...environment }
+    configEnvironments[name] = { database_url_env: variable, ...withSuperuserTargets(environment) }
   }
   const config = parseConfig({
     workspace_root: options.workspaceRoot ?? FIXTURES,
     environments: configEnvironments,
-    auth: { tokens: Object.entries(TOKENS).map(([name, roles]) => ({ name, roles, sha256: createHash('sha256').update(`${name}-token`).digest('hex') })) },
+    auth: { tokens: Object.entries(TOKENS).map(([name, roles]) => ({ name, roles, sha256: createHash('sha256').update(`${name}-token`).digest('hex') })), ...options.auth },
     // Tests poll hard (waitFor); a test of the rate limit sets its own.
     limits: { rate_limit: { max: 1_000_000, window: '1m' }, ...options.limits },
     ...options.extraConfig
@@ -119,15 +131,26 @@ export async function startHarness (options: HarnessOptions = {}): Promise<Harne
   const runtime = await createRuntime(settings, { config, logger, env })
   const app = await buildServer(runtime)
   await app.ready()
-  const worker = options.worker === false
-    ? undefined
-    : createDeploymentWorker(runtime.pipeline, { queueName: settings.queueName, connection: redisConnectionOptions(settings.redisUrl), concurrency: 2, reliability: settings.reliability })
+  const worker =
+    options.worker === false
+      ? undefined
+      : createDeploymentWorker(runtime.pipeline, {
+        queueName: settings.queueName,
+        connection: redisConnectionOptions(settings.redisUrl),
+        concurrency: 2,
+        reliability: settings.reliability
+      })
 
   const request: Harness['request'] = async (method, url, { as = 'ci-bot', body, payload, headers = {} } = {}) => {
     const allHeaders: Record<string, string> = { ...headers }
     if (as !== null) allHeaders.authorization = `Bearer ${tokenOf(as)}`
     if (body !== undefined || payload !== undefined) allHeaders['content-type'] ??= 'application/json'
-    return await app.inject({ method, url, headers: allHeaders, ...(payload !== undefined ? { payload } : body !== undefined ? { payload: JSON.stringify(body) } : {}) })
+    return await app.inject({
+      method,
+      url,
+      headers: allHeaders,
+      ...(payload !== undefined ? { payload } : body !== undefined ? { payload: JSON.stringify(body) } : {})
+    })
   }
 
   const waitFor: Harness['waitFor'] = async (id, statuses, timeoutMs = 60_000) => {

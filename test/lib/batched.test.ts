@@ -2,11 +2,21 @@ import t from 'tap'
 import { batched } from '../../src/lib/batched.js'
 
 /** A batch function whose every run waits until the test settles it; runs recorded in call order. */
-function controlledRuns (): { runs: Array<{ inputs: readonly number[], settle: () => void, fail: (error: Error) => void }>, run: (inputs: readonly number[]) => Promise<readonly string[]> } {
-  const runs: Array<{ inputs: readonly number[], settle: () => void, fail: (error: Error) => void }> = []
-  const run = async (inputs: readonly number[]): Promise<readonly string[]> => await new Promise((resolve, reject) => {
-    runs.push({ inputs: [...inputs], settle: () => { resolve(inputs.map((n) => `result of ${n}`)) }, fail: reject })
-  })
+function controlledRuns (): {
+  runs: Array<{ inputs: readonly number[]; settle: () => void; fail: (error: Error) => void }>
+  run: (inputs: readonly number[]) => Promise<readonly string[]>
+} {
+  const runs: Array<{ inputs: readonly number[]; settle: () => void; fail: (error: Error) => void }> = []
+  const run = async (inputs: readonly number[]): Promise<readonly string[]> =>
+    await new Promise((resolve, reject) => {
+      runs.push({
+        inputs: [...inputs],
+        settle: () => {
+          resolve(inputs.map((n) => `result of ${n}`))
+        },
+        fail: reject
+      })
+    })
   return { runs, run }
 }
 

@@ -2,9 +2,17 @@ import t from 'tap'
 import { CoalescedReads } from '../../src/lib/coalesced-reads.js'
 
 /** A read whose every call waits until the test settles it, numbered in call order. */
-function controlledReads (): { reads: CoalescedReads<string, string>, started: Array<{ key: string, resolve: (value: string) => void, reject: (error: Error) => void }> } {
-  const started: Array<{ key: string, resolve: (value: string) => void, reject: (error: Error) => void }> = []
-  const reads = new CoalescedReads<string, string>(async (key) => await new Promise<string>((resolve, reject) => { started.push({ key, resolve, reject }) }))
+function controlledReads (): {
+  reads: CoalescedReads<string, string>
+  started: Array<{ key: string; resolve: (value: string) => void; reject: (error: Error) => void }>
+} {
+  const started: Array<{ key: string; resolve: (value: string) => void; reject: (error: Error) => void }> = []
+  const reads = new CoalescedReads<string, string>(
+    async (key) =>
+      await new Promise<string>((resolve, reject) => {
+        started.push({ key, resolve, reject })
+      })
+  )
   return { reads, started }
 }
 

@@ -13,7 +13,7 @@ function commandLines (value: unknown): string[] {
   return []
 }
 
-for (const file of ['examples/github-actions.yml', 'examples/gitlab-ci.yml']) {
+for (const file of ['examples/github-actions.yml', 'examples/github-actions-oidc.yml', 'examples/gitlab-ci.yml']) {
   t.test(`${file} parses and calls the CLI with options it accepts`, async (t) => {
     const document = parseYaml(readFileSync(path.join(PROJECT_ROOT, file), 'utf8')) as unknown
     const lines = commandLines(document)
@@ -27,3 +27,12 @@ for (const file of ['examples/github-actions.yml', 'examples/gitlab-ci.yml']) {
     }
   })
 }
+
+t.test('the OIDC workflow stores no secret: each job asks GitHub for a token', async (t) => {
+  const text = readFileSync(path.join(PROJECT_ROOT, 'examples/github-actions-oidc.yml'), 'utf8')
+  const document = parseYaml(text) as { permissions?: Record<string, string>, env?: Record<string, string> }
+  t.equal(document.permissions?.['id-token'], 'write', 'id-token: write')
+  t.notMatch(text.replace(/^#.*$/gm, ''), /secrets\.|DEPLOYER_TOKEN/, 'no secret and no token variable outside the comments')
+  const lines = commandLines(document)
+  t.ok(lines.length >= 3 && lines.every((line) => line.includes('--oidc-audience migration-deployer')), 'every CLI call fetches its token')
+})

@@ -1,33 +1,17 @@
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import { parse as parseYaml } from 'yaml'
+import { buildContextFiles, dockerignoreFilter } from '../helpers/docker-context.js'
+import { readDockerfile } from '../helpers/dockerfile.js'
 import { PROJECT_ROOT } from '../helpers/harness.js'
 
-// No Docker engine runs here: the Dockerfile and docker-compose.yml are checked statically.
-
-interface Instruction { keyword: string, args: string, stage: string }
-
-/** The Dockerfile's instructions, continuation lines joined, each with the stage it belongs to. */
-function readDockerfile (): Instruction[] {
-  const text = readFileSync(path.join(PROJECT_ROOT, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ')
-  const instructions: Instruction[] = []
-  let stage = ''
-  for (const line of text.split('\n')) {
-    const trimmed = line.trim()
-    if (trimmed === '' || trimmed.startsWith('#')) continue
-    const [keyword = '', ...rest] = trimmed.split(/\s+/)
-    const args = rest.join(' ')
-    if (keyword.toUpperCase() === 'FROM') stage = /\bAS\s+(\S+)/i.exec(args)?.[1] ?? args
-    instructions.push({ keyword: keyword.toUpperCase(), args, stage })
-  }
-  return instructions
-}
+// No Docker engine runs here: the Dockerfile and docker-compose.yml are checked statically; the
+// image's stages are built and run by image-contents.test.ts.
 
 t.test('the Dockerfile: stages, every COPY source exists, pg_dump in the runtime, the build CI runs', async (t) => {
-  const instructions = readDockerfile()
+  const instructions = readDockerfile(PROJECT_ROOT)
   const stages = instructions.filter((i) => i.keyword === 'FROM').map((i) => i.stage)
   t.same(stages, ['deps', 'build', 'prod-deps', 'runtime'], 'multi-stage, runtime last')
   for (const copy of instructions.filter((i) => i.keyword === 'COPY')) {
@@ -55,15 +39,18 @@ t.test('the Dockerfile: stages, every COPY source exists, pg_dump in the runtime
   t.match(readFileSync(path.join(PROJECT_ROOT, 'src/store/control-schema.ts'), 'utf8'), "new URL('../../src/store/migrations', import.meta.url)")
 })
 
-t.test('npm run build compiles what the image runs', async (t) => {
-  const out = mkdtempSync(path.join(tmpdir(), 'md-build-'))
-  t.teardown(() => rmSync(out, { recursive: true, force: true }))
-  const result = spawnSync('npm', ['run', '-s', 'build', '--', '--outDir', out], { cwd: PROJECT_ROOT, encoding: 'utf8' })
-  t.equal(result.status, 0, `${result.stdout}${result.stderr}`)
-  for (const file of ['cli/main.js', 'server.js', 'worker.js', 'store/control-schema.js']) t.ok(statSync(path.join(out, file)).isFile(), `${file} built`)
-  const help = spawnSync(process.execPath, [path.join(out, 'cli/main.js'), 'help'], { encoding: 'utf8' })
-  t.equal(help.status, 0, help.stderr)
-  t.match(help.stdout, /deploy +--env <name>/, 'the built CLI runs')
+t.test('the build context: .dockerignore read with Docker\'s rules, applied to the tracked files', async (t) => {
+  const ignored = dockerignoreFilter('# comment\nnode_modules\n*.log\n**/*.tmp\ndocs\n!docs/keep.md\n')
+  t.ok(ignored('node_modules/pg/index.js'), 'a folder pattern leaves out everything inside it')
+  t.ok(ignored('npm-debug.log'), '*.log at the root')
+  t.notOk(ignored('logs/app.log'), '*.log stays within the root segment, as in Docker')
+  t.ok(ignored('a/b/c.tmp'), '**/ spans folders')
+  t.ok(ignored('docs/other.md'))
+  t.notOk(ignored('docs/keep.md'), 'a later ! rule lets a file back in')
+  t.notOk(ignored('src/app.ts'))
+  const context = buildContextFiles(PROJECT_ROOT)
+  t.ok(context.includes('package-lock.json') && context.includes('ui/index.html'), 'tracked files are in it')
+  t.notOk(context.some((file) => file.startsWith('node_modules/') || file.startsWith('.data/') || file.startsWith('dist/')), 'nothing installed or generated')
 })
 
 t.test('docker-compose.yml: PostgreSQL, Redis, two APIs, two workers, a target DB; only files that exist', async (t) => {

@@ -21,9 +21,11 @@ async function auditedDeliveries (h: Harness, id: string, count: number): Promis
 }
 
 /** A webhook receiver on loopback that verifies each signature and answers 500 to the first `failFirst` deliveries. */
-async function startReceiver (failFirst: number): Promise<{ url: string, received: Received[], waitFor: (count: number) => Promise<void>, close: () => Promise<void> }> {
+async function startReceiver (
+  failFirst: number
+): Promise<{ url: string; received: Received[]; waitFor: (count: number) => Promise<void>; close: () => Promise<void> }> {
   const received: Received[] = []
-  const waiters: Array<{ count: number, resolve: () => void }> = []
+  const waiters: Array<{ count: number; resolve: () => void }> = []
   const server = createServer((request, response) => {
     const chunks: Buffer[] = []
     request.on('data', (chunk: Buffer) => chunks.push(chunk))
@@ -35,15 +37,24 @@ async function startReceiver (failFirst: number): Promise<{ url: string, receive
       const answered = !verified ? 401 : received.filter((r) => r.verified).length < failFirst ? 500 : 204
       received.push({ headers: request.headers, body, verified, answered })
       response.writeHead(answered).end()
-      for (const waiter of [...waiters]) if (received.length >= waiter.count) { waiters.splice(waiters.indexOf(waiter), 1); waiter.resolve() }
+      for (const waiter of [...waiters]) {
+        if (received.length >= waiter.count) {
+          waiters.splice(waiters.indexOf(waiter), 1)
+          waiter.resolve()
+        }
+      }
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/deployer`,
     received,
-    waitFor: async (count) => { if (received.length < count) await new Promise<void>((resolve) => waiters.push({ count, resolve })) },
-    close: async () => { await new Promise<void>((resolve) => server.close(() => resolve())) }
+    waitFor: async (count) => {
+      if (received.length < count) await new Promise<void>((resolve) => waiters.push({ count, resolve }))
+    },
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
   }
 }
 
@@ -61,7 +72,14 @@ t.test('webhooks: signed JSON on pending_approval and succeeded, retried after a
     }
   })
   t.teardown(h.close)
-  const notifications = await startNotifications({ pool: h.runtime.pool, config: h.config, logger: h.runtime.logger, env: { TEST_WEBHOOK_SECRET: SECRET }, queueName: h.runtime.settings.queueName, connection: redisConnectionOptions(h.runtime.settings.redisUrl) })
+  const notifications = await startNotifications({
+    pool: h.runtime.pool,
+    config: h.config,
+    logger: h.runtime.logger,
+    env: { TEST_WEBHOOK_SECRET: SECRET },
+    queueName: h.runtime.settings.queueName,
+    connection: redisConnectionOptions(h.runtime.settings.redisUrl)
+  })
   t.teardown(async () => { await notifications.close(); await notifications.queue.obliterate({ force: true }).catch(() => {}) })
 
   const created = await h.request('POST', '/deployments', { body: { environment: 'production', source: { commit: 'abc123def456' } } })
@@ -125,7 +143,14 @@ t.test('a receiver that keeps answering 4xx is given up at once, and a rejection
     extraConfig: { notifications: { webhooks: [{ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, secret_env: 'TEST_WEBHOOK_SECRET', events: ['rejected'] }], retry: { attempts: 5, initial_delay: '100ms' } } }
   })
   t.teardown(h.close)
-  const notifications = await startNotifications({ pool: h.runtime.pool, config: h.config, logger: h.runtime.logger, env: { TEST_WEBHOOK_SECRET: SECRET }, queueName: h.runtime.settings.queueName, connection: redisConnectionOptions(h.runtime.settings.redisUrl) })
+  const notifications = await startNotifications({
+    pool: h.runtime.pool,
+    config: h.config,
+    logger: h.runtime.logger,
+    env: { TEST_WEBHOOK_SECRET: SECRET },
+    queueName: h.runtime.settings.queueName,
+    connection: redisConnectionOptions(h.runtime.settings.redisUrl)
+  })
   t.teardown(async () => { await notifications.close(); await notifications.queue.obliterate({ force: true }).catch(() => {}) })
 
   const id = (await h.request('POST', '/deployments', { body: { environment: 'production' } })).json().id as string

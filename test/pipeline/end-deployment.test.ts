@@ -17,8 +17,17 @@ const widgets = { name: '20250101000000_widgets', sql: 'CREATE TABLE widgets (id
 /** A deployment row no job will run (it is never enqueued), claimed as a worker would: `running`. */
 async function runningRow (h: Harness, id: string): Promise<{ deployment: Awaited<ReturnType<typeof rowOf>>, recorder: DeploymentRecorder }> {
   await insertDeployment(h.runtime.pool, {
-    id, operation: 'deploy-migrations', environment: 'staging', mode: 'deploy', requested_by: 'ci-bot', dry_run: false, skip_backup: false,
-    skip_health_check: false, working_directory: null, source: null, inline_migrations: [{ ...widgets, checksum: 'c'.repeat(64) }]
+    id,
+    operation: 'deploy-migrations',
+    environment: 'staging',
+    mode: 'deploy',
+    requested_by: 'ci-bot',
+    dry_run: false,
+    skip_backup: false,
+    skip_health_check: false,
+    working_directory: null,
+    source: null,
+    inline_migrations: [{ ...widgets, checksum: 'c'.repeat(64) }]
   }, { actor: 'ci-bot', data: {} })
   const deployment = await claimDeployment(h.runtime.pool, id, 'plan')
   if (deployment === undefined) throw new Error('not claimed')

@@ -5,7 +5,12 @@ import { queryDatabase } from '../helpers/databases.js'
 import { startHarness, tokenOf, type Harness } from '../helpers/harness.js'
 import { listenOnLoopback } from '../helpers/listen.js'
 
-interface ErrorReport { status: string, error: string, result: Record<string, unknown>, recovery: { backup_id: string | null, rollback_command: string | null, suggestions: string[] } }
+interface ErrorReport {
+  status: string
+  error: string
+  result: Record<string, unknown>
+  recovery: { backup_id: string | null; rollback_command: string | null; suggestions: string[] }
+}
 
 /**
  * Every suggestion must name something that exists: an endpoint of this API (method and path

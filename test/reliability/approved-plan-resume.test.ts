@@ -113,7 +113,11 @@ t.test('approved plans apply in order of approval, not of creation', async (t) =
   t.equal((await h.request('POST', `/deployments/${newer}/approve`, { as: 'alice' })).statusCode, 200)
   t.equal((await h.request('POST', `/deployments/${older}/approve`, { as: 'alice' })).statusCode, 200)
   // Only now a worker: both apply jobs are waiting, the line decides.
-  const worker = createDeploymentWorker(h.runtime.pipeline, { queueName: h.runtime.settings.queueName, connection: redisConnectionOptions(h.runtime.settings.redisUrl), concurrency: 2 })
+  const worker = createDeploymentWorker(h.runtime.pipeline, {
+    queueName: h.runtime.settings.queueName,
+    connection: redisConnectionOptions(h.runtime.settings.redisUrl),
+    concurrency: 2
+  })
   t.teardown(async () => { await worker.close() })
   t.equal((await h.waitFor(newer, ['succeeded', 'failed'])).status, 'succeeded', 'approved first, applied first')
   const olderDone = await h.waitFor(older, ['succeeded', 'failed'])

@@ -58,7 +58,11 @@ t.test('a queued deployment whose job is missing, completed-and-removed, or fail
   for (const id of [lost, completed, failed, waiting]) t.equal(await jobState(h, id, 'plan'), 'waiting', `${id} has a waiting job`)
   t.same((await reconcileQueue(h.runtime.pipeline)).enqueued, [], 'a second pass finds nothing to do')
 
-  const worker = createDeploymentWorker(h.runtime.pipeline, { queueName: h.runtime.settings.queueName, connection: redisConnectionOptions(h.runtime.settings.redisUrl), concurrency: 2 })
+  const worker = createDeploymentWorker(h.runtime.pipeline, {
+    queueName: h.runtime.settings.queueName,
+    connection: redisConnectionOptions(h.runtime.settings.redisUrl),
+    concurrency: 2
+  })
   t.teardown(async () => { await worker.close() })
   for (const id of [lost, completed, failed, waiting]) t.equal((await h.waitFor(id, ['succeeded', 'failed'])).status, 'succeeded', `${id} completes`)
 })

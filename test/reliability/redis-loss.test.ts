@@ -9,7 +9,11 @@ const environments = { staging: { working_directory: 'app', health_check: { chec
 
 /** A worker and a fast reconciler on the harness's queue, as `migration-deployer worker` runs them. */
 function startWorker (h: Harness): { stop: () => Promise<void> } {
-  const worker = createDeploymentWorker(h.runtime.pipeline, { queueName: h.runtime.settings.queueName, connection: redisConnectionOptions(h.runtime.settings.redisUrl), concurrency: 2 })
+  const worker = createDeploymentWorker(h.runtime.pipeline, {
+    queueName: h.runtime.settings.queueName,
+    connection: redisConnectionOptions(h.runtime.settings.redisUrl),
+    concurrency: 2
+  })
   const reconciler = startReconciler(h.runtime.pipeline, 200)
   return { stop: async () => { await reconciler.stop(); await worker.close() } }
 }
@@ -17,6 +21,7 @@ function startWorker (h: Harness): { stop: () => Promise<void> } {
 t.test('FLUSHALL right after POST: the deployment still completes', async (t) => {
   const redis = await startOwnRedis()
   const h = await startHarness({ environments, worker: false, redisUrl: redis.url })
+  // eslint-disable-next-line prefer-const -- assigned once the teardown that stops it is registered
   let worker: { stop: () => Promise<void> } | undefined
   t.teardown(async () => {
     await worker?.stop()
@@ -44,6 +49,7 @@ t.test('FLUSHALL right after POST: the deployment still completes', async (t) =>
 t.test('Redis down: POST still records the deployment and says so; the reconciler enqueues it when Redis is back', async (t) => {
   const redis = await startOwnRedis()
   const h = await startHarness({ environments, worker: false, redisUrl: redis.url, reliability: { enqueueTimeoutMs: 500 } })
+  // eslint-disable-next-line prefer-const -- assigned once the teardown that stops it is registered
   let worker: { stop: () => Promise<void> } | undefined
   t.teardown(async () => {
     await worker?.stop()

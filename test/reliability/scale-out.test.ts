@@ -20,7 +20,12 @@ t.test('two API and two worker processes on one Redis and one control DB behave 
   await Promise.all([...apis, ...workers].map(async (p) => { await p.ready }))
   const [api1, api2] = apis.map((api) => api.url as string) as [string, string]
 
-  const call = async (base: string, method: string, url: string, options: { as?: TokenName, body?: unknown, key?: string } = {}): Promise<{ status: number, body: any }> => {
+  const call = async (
+    base: string,
+    method: string,
+    url: string,
+    options: { as?: TokenName; body?: unknown; key?: string } = {}
+  ): Promise<{ status: number; body: any }> => {
     const headers: Record<string, string> = { authorization: `Bearer ${tokenOf(options.as ?? 'ci-bot')}` }
     if (options.body !== undefined) headers['content-type'] = 'application/json'
     if (options.key !== undefined) headers['idempotency-key'] = options.key

@@ -106,8 +106,13 @@ t.test('a failed deployment and the resolve that follows are recorded with their
   await queryDatabase(h.targets.dev as string, `INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, applied_steps_count) VALUES (gen_random_uuid()::text, repeat('a', 64), '20250203090000_add_tags', now(), 0)`)
   const resolved = await h.request('POST', '/environments/dev/migrations/20250203090000_add_tags/resolve', { as: 'alice', body: { as: 'rolled_back' } })
   t.equal(resolved.statusCode, 200, resolved.body)
-  const { rows } = await h.runtime.pool.query<{ deployment_id: string | null, environment: string, type: string, actor: string, data: Record<string, unknown> }>(
-    `SELECT deployment_id, environment, type, actor, data FROM deployment_events WHERE environment = 'dev' ORDER BY id`)
+  const { rows } = await h.runtime.pool.query<{
+    deployment_id: string | null
+    environment: string
+    type: string
+    actor: string
+    data: Record<string, unknown>
+  }>(`SELECT deployment_id, environment, type, actor, data FROM deployment_events WHERE environment = 'dev' ORDER BY id`)
   t.same(rows, [{ deployment_id: null, environment: 'dev', type: 'migration_resolved', actor: 'alice', data: { migration: '20250203090000_add_tags', as: 'rolled_back', rows_changed: 1 } }])
 })
 

@@ -4,7 +4,7 @@ import path from 'node:path'
 import type { LightMyRequestResponse } from 'fastify'
 import t, { type Test } from 'tap'
 import { buildServer } from '../../src/server.js'
-import { startHarness, tokenOf, type Harness } from '../helpers/harness.js'
+import { startHarness, tokenOf } from '../helpers/harness.js'
 
 /**
  * Hostile clients: the rate limit per token (429 + Retry-After, shared by every API process),

@@ -5,11 +5,13 @@ import path from 'node:path'
 import { createServer } from 'node:net'
 import { spawn } from 'node:child_process'
 import type { LightMyRequestResponse } from 'fastify'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import type { DeploymentResource } from '../../src/schemas/deployment.js'
 import { ArgvSampler } from '../helpers/argv-sampler.js'
 import { adminUrl, queryDatabase } from '../helpers/databases.js'
-import { startHarness, type Harness } from '../helpers/harness.js'
+import { startHarness, tokenOf, TOKENS, type Harness, type TokenName } from '../helpers/harness.js'
+import { githubClaims, startTestIssuer } from '../helpers/oidc-issuer.js'
+import type { SsoRuntime } from '../../src/api/plugins/sessions.js'
 
 /**
  * No database password or full URL ever leaves the process: the environments connect as a
@@ -22,6 +24,11 @@ import { startHarness, type Harness } from '../helpers/harness.js'
  * Each flow is one row of FLOWS: an environment config, how its URL is made, and the status it
  * must end in. A flow that runs external tools (pg_dump, pg_restore) lists them in `processes`,
  * and the test then also proves the sampler saw them running.
+ *
+ * Credentials of callers are searched for too: every static token's plaintext, the OIDC tokens
+ * CI presented (whole, and their signatures), and the SSO session ids and CSRF tokens of the
+ * people who approved (the `identity` flow deploys with an OIDC token and approves through a
+ * session). Redis is searched for session ids: it keeps only their hashes.
  */
 
 type UrlKind = 'role' | 'unreachable' | 'wrong_password' | 'malformed'
@@ -31,6 +38,8 @@ interface LeakFlow {
   expect: 'succeeded' | 'failed'
   /** External programs the flow must run (their argv is sampled while they run). */
   processes?: string[]
+  /** Deploy with a CI job's OIDC token and approve through a person's SSO session (default: static tokens). */
+  identity?: boolean
 }
 
 const approval = { required_approvals: 1, roles: ['approver'], expires_after: '1h' }
@@ -40,6 +49,7 @@ t.teardown(() => { rmSync(backupDir, { recursive: true, force: true }) })
 const backup = { backup_before_migrate: true, backup: { provider: 'pg_dump', dir: backupDir }, on_failure: 'restore_backup' }
 const FLOWS: Record<string, LeakFlow> = {
   success: { environment: { working_directory: 'app', protected: true, approval, ...backup }, url: 'role', expect: 'succeeded', processes: ['pg_dump'] },
+  identity: { environment: { working_directory: 'app', protected: true, approval }, url: 'role', expect: 'succeeded', identity: true },
   migration_failure: { environment: { working_directory: 'broken-third', protected: true, approval, ...backup }, url: 'role', expect: 'failed', processes: ['pg_dump', 'pg_restore'] },
   unreachable: { environment: { working_directory: 'app', health_check: { checks: ['connectivity'], timeout: '2s' } }, url: 'unreachable', expect: 'failed' },
   wrong_password: { environment: { working_directory: 'app' }, url: 'wrong_password', expect: 'failed' },
@@ -72,8 +82,16 @@ function urlFor (kind: UrlKind, database: string, port: number): string {
 }
 
 await queryDatabase('postgres', `CREATE ROLE "${role}" LOGIN PASSWORD '${password}'`)
-const h: Harness = await startHarness({ environments: Object.fromEntries(Object.entries(FLOWS).map(([name, flow]) => [name, flow.environment])) })
+const issuer = await startTestIssuer({ audience: 'migration-deployer' })
+const h: Harness = await startHarness({
+  environments: Object.fromEntries(Object.entries(FLOWS).map(([name, flow]) => [name, flow.environment])),
+  auth: {
+    oidc: [{ name: 'github', issuer: issuer.issuer, audience: 'migration-deployer', rules: [{ match: { repository_id: '42' }, principal: '{repository}@{ref}', roles: ['deployer'], person: '{actor}' }] }],
+    sso: { issuer: 'http://127.0.0.1:9/', client_id: 'deployer', redirect_url: 'http://127.0.0.1:3000/auth/sso/callback', group_roles: { 'release-managers': ['approver'] } }
+  }
+})
 t.teardown(async () => {
+  await issuer.close()
   await h.close()
   await queryDatabase('postgres', `DROP ROLE IF EXISTS "${role}"`)
 })
@@ -91,6 +109,9 @@ for (const [name, flow] of Object.entries(FLOWS)) {
 
 const controlPassword = decodeURIComponent(new URL(adminUrl()).password)
 const needles = [password, encodeURIComponent(password), wrongPassword, ...urls, ...(controlPassword.length >= 4 ? [controlPassword] : [])]
+// Callers' credentials, by what they are (the flows add the OIDC tokens and sessions they use).
+const credentials = new Map<string, string>(Object.keys(TOKENS).map((name) => [tokenOf(name as TokenName), 'a static token']))
+const sessionIds: string[] = []
 
 const responses: LightMyRequestResponse[] = []
 const send: Harness['request'] = async (...args) => {
@@ -100,7 +121,35 @@ const send: Harness['request'] = async (...args) => {
 }
 
 function occurrences (text: string): string[] {
-  return needles.filter((needle) => text.includes(needle)).map((needle) => needle === password || needle === wrongPassword || needle === controlPassword ? 'a password' : needle === encodeURIComponent(password) ? 'the encoded password' : 'a full URL')
+  const found: string[] = needles.filter((needle) => text.includes(needle)).map((needle) => needle === password || needle === wrongPassword || needle === controlPassword ? 'a password' : needle === encodeURIComponent(password) ? 'the encoded password' : 'a full URL')
+  for (const [credential, what] of credentials) if (text.includes(credential)) found.push(what)
+  return found
+}
+
+/** Deploys with a CI job's OIDC token, and approves through a person's SSO session with its CSRF token. */
+async function identityFlow (t: Test, name: string): Promise<string> {
+  const jwt = await issuer.token(githubClaims({ environment: name }))
+  credentials.set(jwt, 'an OIDC token')
+  credentials.set(jwt.split('.')[2] as string, 'an OIDC token\'s signature')
+  const created = await h.app.inject({ method: 'POST', url: '/deployments', headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/json' }, payload: JSON.stringify({ environment: name }) })
+  responses.push(created)
+  t.equal(created.statusCode, 202, created.body)
+  const id = created.json<{ id: string }>().id
+  t.equal((await h.waitFor(id, ['pending_approval', 'failed'])).status, 'pending_approval')
+  const sso = h.app.sso as SsoRuntime
+  const session = await sso.store.create(sso.client.principalOf({ sub: 'sub-mona', preferred_username: 'mona', groups: ['release-managers'] }))
+  sessionIds.push(session.id)
+  credentials.set(session.id, 'a session id')
+  credentials.set(session.session.csrf, 'a CSRF token')
+  for (const headers of [{}, { 'x-csrf-token': session.session.csrf }]) {
+    const approved = await h.app.inject({ method: 'POST', url: `/deployments/${id}/approve`, headers: { cookie: `md_session=${session.id}`, 'content-type': 'application/json', ...headers }, payload: '{}' })
+    responses.push(approved)
+    t.equal(approved.statusCode, 'x-csrf-token' in headers ? 200 : 403, 'without, then with the CSRF token')
+  }
+  const out = await h.app.inject({ method: 'POST', url: '/auth/logout', headers: { cookie: `md_session=${session.id}`, 'x-csrf-token': session.session.csrf } })
+  responses.push(out)
+  t.equal(out.statusCode, 204)
+  return id
 }
 
 const sampler = new ArgvSampler()
@@ -119,9 +168,14 @@ t.test('the sampler sees short-lived processes and their arguments', async (t) =
 
 for (const [name, flow] of Object.entries(FLOWS)) {
   t.test(`flow ${name}: ends ${flow.expect}`, async (t) => {
-    const created = await send('POST', '/deployments', { body: { environment: name, source: { commit: 'abc123' } } })
-    t.equal(created.statusCode, 202, created.body)
-    const id = created.json<{ id: string }>().id
+    let id: string
+    if (flow.identity === true) {
+      id = await identityFlow(t, name)
+    } else {
+      const created = await send('POST', '/deployments', { body: { environment: name, source: { commit: 'abc123' } } })
+      t.equal(created.statusCode, 202, created.body)
+      id = created.json<{ id: string }>().id
+    }
     let deployment: DeploymentResource = await h.waitFor(id, ['pending_approval', 'succeeded', 'failed'])
     if (deployment.status === 'pending_approval') {
       t.equal((await send('POST', `/deployments/${id}/approve`, { as: 'alice', body: { comment: 'reviewed' } })).statusCode, 200)
@@ -166,6 +220,11 @@ t.test('zero occurrences of a password or a URL anywhere', async (t) => {
     t.same(occurrences(JSON.stringify(rows)), [], `control database table ${table.name} (${rows.length} rows)`)
   }
   t.ok(rowCount > 50, `${rowCount} control-database rows`)
+
+  t.ok(sessionIds.length > 0 && [...credentials.values()].includes('an OIDC token'), 'the identity flow ran: OIDC tokens and sessions are searched for')
+  const redisKeys = await h.runtime.redis.keys(`${h.runtime.queue.name}:*`)
+  const sessionValues = await Promise.all(redisKeys.filter((key) => key.includes(':sso:')).map(async (key) => await h.runtime.redis.get(key)))
+  t.same(sessionIds.filter((id) => `${redisKeys.join('\n')}\n${sessionValues.join('\n')}`.includes(id)), [], `Redis holds no session id (${redisKeys.length} keys)`)
 
   const jobs = await h.runtime.queue.getJobs(['completed', 'failed', 'delayed', 'waiting', 'active'])
   t.same(occurrences(JSON.stringify(jobs.map((job) => job.asJSON()))), [], `${jobs.length} queue jobs`)

@@ -16,7 +16,12 @@ export interface TestBrowser {
 /** Launches Chromium with a fresh profile of its own (removed on close). */
 export async function launchBrowser (): Promise<TestBrowser> {
   const profile = mkdtempSync(path.join(tmpdir(), 'md-chromium-'))
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } })
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 900 }
+  })
   return {
     context,
     close: async () => {
@@ -38,13 +43,23 @@ export interface PageRecord {
  * Opens the review page in a new tab (its own sessionStorage) and signs in by typing the token
  * into the field labelled "Token" and pressing Enter, as a person would.
  */
-export async function openSignedIn (context: BrowserContext, baseUrl: string, token: string, options: { width?: number, height?: number } = {}): Promise<PageRecord> {
+export async function openSignedIn (
+  context: BrowserContext,
+  baseUrl: string,
+  token: string,
+  options: { width?: number; height?: number } = {}
+): Promise<PageRecord> {
   const page = await context.newPage()
   if (options.width !== undefined) await page.setViewportSize({ width: options.width, height: options.height ?? 800 })
   const record: PageRecord = { page, requests: [], dialogs: [], consoleErrors: [] }
   page.on('request', (request) => record.requests.push(request))
-  page.on('dialog', (dialog) => { record.dialogs.push(`${dialog.type()}: ${dialog.message()}`); void dialog.dismiss() })
-  page.on('console', (message) => { if (message.type() === 'error') record.consoleErrors.push(message.text()) })
+  page.on('dialog', (dialog) => {
+    record.dialogs.push(`${dialog.type()}: ${dialog.message()}`)
+    void dialog.dismiss()
+  })
+  page.on('console', (message) => {
+    if (message.type() === 'error') record.consoleErrors.push(message.text())
+  })
   page.on('pageerror', (error) => record.consoleErrors.push(`pageerror: ${error.message}`))
   await page.goto(`${baseUrl}/ui`)
   await page.getByLabel('Token').fill(token)

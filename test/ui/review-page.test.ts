@@ -9,7 +9,11 @@ import { launchBrowser, openSignedIn, type PageRecord } from './browser.js'
 
 // What the callbacks given to page.evaluate use: they run in the browser, while this file is
 // typed without the DOM library (module-scoped, so nothing else sees these).
-declare const document: { activeElement: { id: string, tagName: string, textContent: string | null, getAttribute: (name: string) => string | null } | null, scripts: { length: number }, documentElement: { scrollWidth: number } }
+declare const document: {
+  activeElement: { id: string; tagName: string; textContent: string | null; getAttribute: (name: string) => string | null } | null
+  scripts: { length: number }
+  documentElement: { scrollWidth: number }
+}
 declare const window: { innerWidth: number }
 declare const sessionStorage: { getItem: (key: string) => string | null }
 declare function getComputedStyle (element: unknown): { fontFamily: string }

@@ -20,7 +20,10 @@ function body (code: string, message: string, details?: unknown): { error: { cod
   return { error: details === undefined ? { code, message } : { code, message, details } }
 }
 
-function describeValidation (error: FastifyError & { validation: Array<{ instancePath: string, message?: string }> }, context: string | undefined): { message: string, details: Array<{ path: string, message: string }> } {
+function describeValidation (
+  error: FastifyError & { validation: Array<{ instancePath: string; message?: string }> },
+  context: string | undefined
+): { message: string; details: Array<{ path: string; message: string }> } {
   const where = context ?? 'body'
   const details = error.validation.map((issue) => {
     const path = issue.instancePath === '' || issue.instancePath === '/' ? where : `${where}${issue.instancePath.replace(/\//g, '.')}`

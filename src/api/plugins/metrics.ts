@@ -33,6 +33,7 @@ const metricsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/metrics', {
     onRequest: app.requireRole('viewer', 'deployer', 'approver'),
     schema: {
+      operationId: 'getMetrics',
       tags: ['operations'],
       summary: 'Prometheus metrics',
       description: 'Deployments finished by environment and status, pipeline, approval-wait and per-migration duration histograms (observed by worker processes), pending approvals, deployments in progress and queue depth (read from the shared state at scrape time: aggregate with max), and the default process metrics.',

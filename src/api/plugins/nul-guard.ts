@@ -26,6 +26,7 @@ function nulIn (part: string, value: unknown): string | undefined {
 
 /** Where a NUL was found, as shown in the error: `body.migrations.0.sql`, NUL in keys spelled `\u0000`. */
 function whereOf (part: string, path: string[]): string {
+  // eslint-disable-next-line no-control-regex -- NUL is exactly what this guard finds
   return [part, ...path.map((key) => key.replace(/\u0000/g, '\\u0000'))].join('.')
 }
 

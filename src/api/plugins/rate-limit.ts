@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { RateLimitedError } from '../../errors/index.js'
 import { LeasedRedisStore } from '../leased-rate-limit-store.js'
+import { checkedPrincipal, type AuthOutcome } from './auth.js'
 
 // Probes from load balancers and orchestrators are never limited.
 const UNLIMITED_ROUTES = new Set(['/healthz', '/readyz'])
@@ -16,9 +17,12 @@ const UNLIMITED_ROUTES = new Set(['/healthz', '/readyz'])
  */
 export default fp(async function rateLimitPlugin (app) {
   const { max, window } = app.services.config.limits.rate_limit
-  const keyOf = (request: FastifyRequest): string => {
-    const principal = app.bearerPrincipal(request)
-    return principal === null ? `address:${request.ip}` : `token:${principal.name}`
+  const keyFor = (request: FastifyRequest, outcome: AuthOutcome): string =>
+    outcome !== null && 'principal' in outcome ? `token:${outcome.principal.name}` : `address:${request.ip}`
+  // Synchronous for a static token (every poll): an OIDC token or a session is checked asynchronously.
+  const keyOf = (request: FastifyRequest): string | Promise<string> => {
+    const outcome = app.authenticateRequest(request)
+    return outcome instanceof Promise ? outcome.then((settled) => keyFor(request, settled)) : keyFor(request, outcome)
   }
   await app.register(rateLimit, {
     global: false,
@@ -32,7 +36,9 @@ export default fp(async function rateLimitPlugin (app) {
     allowList: (request) => UNLIMITED_ROUTES.has(request.routeOptions.url ?? ''),
     errorResponseBuilder: (request, context) => {
       const retryAfter = Math.max(1, Math.ceil(context.ttl / 1000))
-      const who = keyOf(request).startsWith('token:') ? `token ${(app.bearerPrincipal(request)?.name ?? '')}` : 'requests without a valid token from this address'
+      // Built after keyGenerator ran: the credentials are checked and their principal is known.
+      const principal = checkedPrincipal(request)
+      const who = principal !== null ? `token ${principal.name}` : 'requests without a valid token from this address'
       return new RateLimitedError(`too many requests for ${who}: at most ${context.max} per ${window / 1000}s; retry in ${retryAfter}s (see the Retry-After header)`, { limit: context.max, window_seconds: window / 1000, retry_after_seconds: retryAfter })
     }
   })

@@ -19,11 +19,17 @@ async function within<T> (ms: number, promise: Promise<T>): Promise<T> {
 /** Liveness (the process answers) and readiness (control database and Redis reachable). */
 const healthRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/healthz', {
-    schema: { tags: ['operations'], summary: 'Liveness', security: [], response: { 200: z.object({ status: z.literal('ok') }) } }
+    schema: { operationId: 'getLiveness', tags: ['operations'], summary: 'Liveness', security: [], response: { 200: z.object({ status: z.literal('ok') }) } }
   }, async () => ({ status: 'ok' as const }))
 
   app.get('/readyz', {
-    schema: { tags: ['operations'], summary: 'Readiness: control database and Redis reachable', security: [], response: { 200: readySchema, 503: readySchema } }
+    schema: {
+      operationId: 'getReadiness',
+      tags: ['operations'],
+      summary: 'Readiness: control database and Redis reachable',
+      security: [],
+      response: { 200: readySchema, 503: readySchema }
+    }
   }, async (_request, reply) => {
     const [db, redis] = await Promise.all([
       within(2000, pingControlDatabase(app.services.pool)).then(() => 'ok' as const, () => 'unavailable' as const),

@@ -17,7 +17,7 @@ const meRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/me', {
     // Every configured token has at least one role, and admin has all: any valid token passes.
     onRequest: app.requireRole('viewer', 'deployer', 'approver'),
-    schema: { tags: ['auth'], summary: 'The name and roles of the bearer token', response: { 200: meSchema, ...authErrors } }
+    schema: { operationId: 'getMe', tags: ['auth'], summary: 'The name and roles of the bearer token', response: { 200: meSchema, ...authErrors } }
   }, async (request) => {
     const principal = principalOf(request)
     return { name: principal.name, roles: [...principal.roles] }

@@ -15,9 +15,10 @@ export class ApiClient {
     return this.connection.server
   }
 
-  /** Removes the token from any text before it is shown. */
+  /** Removes the token (and any token fetched for --oidc-audience) from any text before it is shown. */
   redact (text: string): string {
-    return text.split(this.connection.token).join('***')
+    const secrets = [this.connection.token, ...(this.connection.tokenSource?.secrets() ?? [])].filter((secret) => secret !== '')
+    return secrets.reduce((redacted, secret) => redacted.split(secret).join('***'), text)
   }
 
   /** A JSON request; 4xx become RequestRefusedError, 5xx and network failures ServerUnavailableError. */
@@ -44,11 +45,12 @@ export class ApiClient {
   }
 
   private async send (method: string, path: string, headers: Record<string, string>, body?: string, signal?: AbortSignal): Promise<Response> {
+    const token = this.connection.tokenSource === undefined ? this.connection.token : await this.connection.tokenSource.token()
     let response: Response
     try {
       response = await fetch(`${this.connection.server}${path}`, {
         method,
-        headers: { ...headers, authorization: `Bearer ${this.connection.token}`, 'user-agent': USER_AGENT },
+        headers: { ...headers, authorization: `Bearer ${token}`, 'user-agent': USER_AGENT },
         ...(body === undefined ? {} : { body }),
         ...(signal === undefined ? {} : { signal })
       })

@@ -16,4 +16,5 @@ export interface ClientCommand {
   run: (args: string[], io: CliIo) => Promise<number>
 }
 
-export const CONNECTION_HELP = `connection: --server <url> (or DEPLOYER_URL), --token <token> (or DEPLOYER_TOKEN; prefer the variable)`
+export const CONNECTION_HELP = `connection: --server <url> (or DEPLOYER_URL), --token <token> (or DEPLOYER_TOKEN; prefer the variable;
+  a CI job's OIDC token works too), or --oidc-audience <aud> to fetch the job's OIDC token inside GitHub Actions (id-token: write)`

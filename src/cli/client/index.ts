@@ -6,7 +6,17 @@ import { EXIT } from './exit-codes.js'
 import { envsCommand, envStatusCommand, logCommand, statusCommand } from './read-commands.js'
 import { restoreCommand } from './restore.js'
 
-export const CLIENT_COMMANDS: readonly ClientCommand[] = [deployCommand, restoreCommand, approveCommand, rejectCommand, cancelCommand, statusCommand, logCommand, envsCommand, envStatusCommand]
+export const CLIENT_COMMANDS: readonly ClientCommand[] = [
+  deployCommand,
+  restoreCommand,
+  approveCommand,
+  rejectCommand,
+  cancelCommand,
+  statusCommand,
+  logCommand,
+  envsCommand,
+  envStatusCommand
+]
 
 export function findClientCommand (name: string): ClientCommand | undefined {
   return CLIENT_COMMANDS.find((command) => command.name === name)

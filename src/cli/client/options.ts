@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { parseDuration } from '../../config/duration.js'
 import { UsageError } from './errors.js'
+import { githubActionsTokenSource, type TokenSource } from './oidc-token.js'
 
 type OptionSpec = NonNullable<ParseArgsConfig['options']>
 
@@ -8,6 +9,7 @@ type OptionSpec = NonNullable<ParseArgsConfig['options']>
 export const COMMON_OPTIONS = {
   server: { type: 'string' },
   token: { type: 'string' },
+  'oidc-audience': { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' }
 } as const satisfies OptionSpec
@@ -15,11 +17,17 @@ export const COMMON_OPTIONS = {
 export interface Connection {
   /** Base URL without a trailing slash. */
   server: string
+  /** The bearer token given (DEPLOYER_TOKEN: a static token or a CI job's OIDC token); '' when `tokenSource` fetches it. */
   token: string
+  /** With --oidc-audience: the GitHub Actions job's OIDC token, fetched (and renewed) for that audience. */
+  tokenSource?: TokenSource
 }
 
 /** Parses a command's arguments strictly; every problem is a UsageError (exit 2). */
-export function parseCommandArgs<T extends OptionSpec> (args: string[], options: T): { values: Record<string, string | boolean | undefined>, positionals: string[] } {
+export function parseCommandArgs<T extends OptionSpec> (
+  args: string[],
+  options: T
+): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   try {
     const { values, positionals } = parseArgs({ args, options: { ...COMMON_OPTIONS, ...options }, allowPositionals: true, strict: true })
     return { values: values as Record<string, string | boolean | undefined>, positionals }
@@ -29,7 +37,7 @@ export function parseCommandArgs<T extends OptionSpec> (args: string[], options:
   }
 }
 
-/** The server and token from --server/--token or DEPLOYER_URL/DEPLOYER_TOKEN. */
+/** The server and token from --server/--token or DEPLOYER_URL/DEPLOYER_TOKEN, or --oidc-audience (GitHub Actions). */
 export function resolveConnection (values: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv): Connection {
   const server = stringOption(values, 'server') ?? env.DEPLOYER_URL
   const token = stringOption(values, 'token') ?? env.DEPLOYER_TOKEN
@@ -42,8 +50,19 @@ export function resolveConnection (values: Record<string, string | boolean | und
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--server/DEPLOYER_URL must be an http(s) URL, got a ${url.protocol} URL`)
   if (url.username !== '' || url.password !== '') throw new UsageError('--server/DEPLOYER_URL must not carry credentials; put the token in DEPLOYER_TOKEN')
-  if (token === undefined || token === '') throw new UsageError('no token: set DEPLOYER_TOKEN (or pass --token; the variable keeps it out of process listings)')
-  return { server: url.toString().replace(/\/+$/, ''), token }
+  const audience = stringOption(values, 'oidc-audience')
+  const base = url.toString().replace(/\/+$/, '')
+  if (audience !== undefined) {
+    if (token !== undefined && token !== '') throw new UsageError('give either a token (DEPLOYER_TOKEN, --token) or --oidc-audience, not both')
+    if (audience === '') {
+      throw new UsageError('--oidc-audience needs the audience the server expects (auth.oidc audience), e.g. --oidc-audience migration-deployer')
+    }
+    return { server: base, token: '', tokenSource: githubActionsTokenSource(audience, env) }
+  }
+  if (token === undefined || token === '') {
+    throw new UsageError('no token: set DEPLOYER_TOKEN (a token, or the CI job\'s OIDC token), pass --token, or --oidc-audience <aud> inside GitHub Actions')
+  }
+  return { server: base, token }
 }
 
 export function stringOption (values: Record<string, string | boolean | undefined>, name: string): string | undefined {

@@ -75,7 +75,15 @@ export const logCommand: ClientCommand = {
   }
 }
 
-interface EnvironmentView { name: string, mode: string, migration_tool: string, protected: boolean, working_directory: string | null, requires_success_in: string[], approval: { required_approvals: number, roles: string[] } | null }
+interface EnvironmentView {
+  name: string
+  mode: string
+  migration_tool: string
+  protected: boolean
+  working_directory: string | null
+  requires_success_in: string[]
+  approval: { required_approvals: number; roles: string[] } | null
+}
 
 export const envsCommand: ClientCommand = {
   name: 'envs',

@@ -10,7 +10,12 @@ import { followDeployment } from './follow.js'
  * it; with `--wait`, print the human log live (or only the final report with `--json`) and exit
  * with the code of SPEC §10.
  */
-export async function reportOutcome (client: ApiClient, created: DeploymentResource, io: CliIo, options: { wait: boolean, json: boolean, timeoutMs: number | undefined, timeoutText: string | undefined }): Promise<number> {
+export async function reportOutcome (
+  client: ApiClient,
+  created: DeploymentResource,
+  io: CliIo,
+  options: { wait: boolean; json: boolean; timeoutMs: number | undefined; timeoutText: string | undefined }
+): Promise<number> {
   const note = options.json ? io.err : io.out
   if (!options.wait) {
     if (options.json) io.out(JSON.stringify({ id: created.id, status: created.status, links: created.links }, null, 2))
@@ -19,7 +24,9 @@ export async function reportOutcome (client: ApiClient, created: DeploymentResou
   }
   const { deployment, timedOut } = await followDeployment(client, created.id, {
     timeoutMs: options.timeoutMs,
-    onLine: (line) => { if (!options.json) io.out(line) },
+    onLine: (line) => {
+      if (!options.json) io.out(line)
+    },
     onNotice: (text) => io.err(text),
     onPendingApproval: async (pending) => note(await describePendingApproval(client, pending))
   })

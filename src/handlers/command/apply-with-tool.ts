@@ -56,19 +56,33 @@ export function failureFrom (run: ToolRun, markers: OutputMarkers): { name?: str
  * is the failed migration, with the tool's own error message. lock_timeout and statement_timeout
  * reach the tool as PGOPTIONS (honoured by node-postgres and libpq clients; Prisma's engine ignores it).
  */
-export async function applyWithTool (spec: ToolSpec, project: string, databaseUrl: string, migrations: MigrationFile[], options: ApplyOptions, progress: ApplyProgress, statusAfter: () => Promise<MigrationStatus<MigrationFile>>): Promise<AppliedMigration[]> {
+export async function applyWithTool (
+  spec: ToolSpec,
+  project: string,
+  databaseUrl: string,
+  migrations: MigrationFile[],
+  options: ApplyOptions,
+  progress: ApplyProgress,
+  statusAfter: () => Promise<MigrationStatus<MigrationFile>>
+): Promise<AppliedMigration[]> {
   let logged = 0
-  const run = await runTool(spec.apply, {
-    cwd: project,
-    databaseUrl,
-    urlEnv: spec.urlEnv,
-    env: spec.env,
-    passEnv: spec.passEnv,
-    timeoutMs: spec.timeoutMs,
-    onLine: async (line) => {
-      if (++logged <= MAX_LOGGED_LINES) await progress.onOutput?.(line)
+  const run = await runTool(
+    spec.apply,
+    {
+      cwd: project,
+      databaseUrl,
+      urlEnv: spec.urlEnv,
+      env: spec.env,
+      passEnv: spec.passEnv,
+      timeoutMs: spec.timeoutMs,
+      onLine: async (line) => {
+        if (++logged <= MAX_LOGGED_LINES) await progress.onOutput?.(line)
+      }
+    },
+    {
+      PGOPTIONS: `-c lock_timeout=${Math.max(0, Math.trunc(options.lockTimeoutMs))} -c statement_timeout=${Math.max(0, Math.trunc(options.statementTimeoutMs))}`
     }
-  }, { PGOPTIONS: `-c lock_timeout=${Math.max(0, Math.trunc(options.lockTimeoutMs))} -c statement_timeout=${Math.max(0, Math.trunc(options.statementTimeoutMs))}` })
+  )
   if (logged > MAX_LOGGED_LINES) await progress.onOutput?.(`… ${logged - MAX_LOGGED_LINES} more lines of ${spec.tool} output not logged`)
 
   const after = await statusAfter()
@@ -89,7 +103,16 @@ export async function applyWithTool (spec: ToolSpec, project: string, databaseUr
   const notApplied = migrations.filter((m) => !isApplied(m))
   if (!run.failed && notApplied.length === 0) return applied
   const failure = failureFrom(run, spec.markers)
-  const failedName = notApplied.find((m) => failure.name !== undefined && sameMigration(m.name, failure.name))?.name ?? notApplied[0]?.name ?? failure.name ?? migrations.at(-1)?.name ?? spec.tool
+  const failedName =
+    notApplied.find((m) => failure.name !== undefined && sameMigration(m.name, failure.name))?.name ??
+    notApplied[0]?.name ??
+    failure.name ??
+    migrations.at(-1)?.name ??
+    spec.tool
   const message = run.failed ? failure.message : `${spec.tool} exited successfully but left ${notApplied.map((m) => m.name).join(', ')} pending`
-  throw new MigrationFailedError(failedName, applied.map((m) => m.name), message)
+  throw new MigrationFailedError(
+    failedName,
+    applied.map((m) => m.name),
+    message
+  )
 }

@@ -13,7 +13,10 @@ export function statusFromTool<T extends MigrationIdentity> (tool: string, parse
   const find = (name: string): T | undefined => source.find((file) => sameMigration(file.name, name))
   const listed = (names: string[] | undefined, name: string): boolean => names?.some((other) => sameMigration(other, name)) === true
   const firstFailed = source.findIndex((file) => listed(parsed.failed, file.name))
-  const appliedByPosition = parsed.applied === undefined && parsed.pending === undefined ? source.slice(0, firstFailed === -1 ? source.length : firstFailed).map((f) => f.name) : undefined
+  const appliedByPosition =
+    parsed.applied === undefined && parsed.pending === undefined
+      ? source.slice(0, firstFailed === -1 ? source.length : firstFailed).map((f) => f.name)
+      : undefined
   const appliedListed = parsed.applied ?? appliedByPosition
   const pendingNames = parsed.pending ?? source.map((f) => f.name).filter((name) => !listed(appliedListed, name) && !listed(parsed.failed, name))
   const appliedNames = appliedListed ?? source.map((f) => f.name).filter((name) => !listed(pendingNames, name) && !listed(parsed.failed, name))
@@ -45,7 +48,14 @@ export function createCommandHandler (config: CommandToolConfig, project: string
     if (project === undefined) throw new BadRequestError(`the command handler (${spec.tool}) runs the tool in a project folder: set working_directory`, undefined, 'NO_MIGRATION_SOURCE')
     return project
   }
-  const runOptions = (databaseUrl: string, timeoutMs: number): Parameters<typeof runTool>[1] => ({ cwd: projectDir(), databaseUrl, urlEnv: spec.urlEnv, env: spec.env, passEnv: spec.passEnv, timeoutMs })
+  const runOptions = (databaseUrl: string, timeoutMs: number): Parameters<typeof runTool>[1] => ({
+    cwd: projectDir(),
+    databaseUrl,
+    urlEnv: spec.urlEnv,
+    env: spec.env,
+    passEnv: spec.passEnv,
+    timeoutMs
+  })
 
   async function readStatus<T extends MigrationIdentity> (databaseUrl: string, source: T[]): Promise<MigrationStatus<T>> {
     const run = await runTool(spec.status, runOptions(databaseUrl, spec.statusTimeoutMs))
@@ -61,7 +71,7 @@ export function createCommandHandler (config: CommandToolConfig, project: string
 
   return {
     tool: 'command',
-    readSource: async (directory) => await readToolSource(spec, directory),
+    readSource: async (directory, workspaceRoot) => await readToolSource(spec, directory, workspaceRoot),
     orderSource: () => {
       throw new BadRequestError(`environments using the command handler (${spec.tool}) deploy the tool's own files from working_directory, not inline migrations`, undefined, 'INLINE_NOT_SUPPORTED')
     },

@@ -30,13 +30,27 @@ export async function historyTableExists (client: pg.Client): Promise<boolean> {
  */
 export async function readHistory (client: pg.Client): Promise<HistoryEntry[] | undefined> {
   if (!await historyTableExists(client)) return undefined
-  const { rows } = await client.query<{ id: string, migration_name: string, checksum: string, started_at: Date, finished_at: Date | null, logs: string | null }>(
+  const { rows } = await client.query<{
+    id: string
+    migration_name: string
+    checksum: string
+    started_at: Date
+    finished_at: Date | null
+    logs: string | null
+  }>(
     `SELECT id, migration_name, checksum, started_at, finished_at, logs
        FROM "_prisma_migrations"
       WHERE rolled_back_at IS NULL
       ORDER BY started_at, migration_name`
   )
-  return rows.map((row) => ({ id: row.id, name: row.migration_name, checksum: row.checksum, startedAt: row.started_at, finishedAt: row.finished_at, logs: row.logs }))
+  return rows.map((row) => ({
+    id: row.id,
+    name: row.migration_name,
+    checksum: row.checksum,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    logs: row.logs
+  }))
 }
 
 /**

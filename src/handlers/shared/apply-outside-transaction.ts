@@ -11,7 +11,13 @@ import type { HistoryTable } from './history-table.js'
  * row stays unfinished with the error in `logs`, which blocks later deploys until it is resolved
  * (`POST /environments/:name/migrations/:migration/resolve`).
  */
-export async function applyMigrationOutsideTransaction (client: pg.Client, table: HistoryTable, migration: MigrationFile, statements: AnalyzedStatement[], options: ApplyOptions): Promise<void> {
+export async function applyMigrationOutsideTransaction (
+  client: pg.Client,
+  table: HistoryTable,
+  migration: MigrationFile,
+  statements: AnalyzedStatement[],
+  options: ApplyOptions
+): Promise<void> {
   const id = await table.insertStarted(client, migration, options.historyIdFor?.(migration))
   try {
     // Session-level settings: there is no transaction to scope them to.

@@ -52,18 +52,29 @@ export async function runBackupStep (run: DeploymentRun): Promise<BackupRow | nu
   } catch (error) {
     const message = safeErrorMessage(error)
     await recorder.log(`✗ Backup failed: ${message}`)
-    throw new DeploymentFailure({
-      error: `Backup failed: ${message}`,
-      suggestions: [
-        'Nothing was applied. Fix the backup (pg_dump on the worker\'s PATH or backup.pg_dump_path, disk space in backup.dir, the backup.command) and deploy again',
-        'Or deploy with skip_backup: true if you accept deploying without a backup (recorded in the audit trail)'
-      ],
-      extraResult: { backup_error: message }
-    }, error instanceof BackupError ? error : undefined)
+    throw new DeploymentFailure(
+      {
+        error: `Backup failed: ${message}`,
+        suggestions: [
+          "Nothing was applied. Fix the backup (pg_dump on the worker's PATH or backup.pg_dump_path, disk space in backup.dir, the backup.command) and deploy again",
+          'Or deploy with skip_backup: true if you accept deploying without a backup (recorded in the audit trail)'
+        ],
+        extraResult: { backup_error: message }
+      },
+      error instanceof BackupError ? error : undefined
+    )
   }
   const size = backup.size_bytes === null ? '' : `, ${(backup.size_bytes / 1024).toFixed(1)} KiB`
-  await recorder.finishStep('backup', 'passed', `${backup.id} (${environment.backup.provider}${size}, verified ${String(backup.verified)}, ${formatSeconds(backup.duration_ms)})`)
-  await recorder.log(`✓ Backup created: ${backup.id}`, 'backup_created', { backup_id: backup.id, size_bytes: backup.size_bytes, duration_ms: backup.duration_ms })
+  await recorder.finishStep(
+    'backup',
+    'passed',
+    `${backup.id} (${environment.backup.provider}${size}, verified ${String(backup.verified)}, ${formatSeconds(backup.duration_ms)})`
+  )
+  await recorder.log(`✓ Backup created: ${backup.id}`, 'backup_created', {
+    backup_id: backup.id,
+    size_bytes: backup.size_bytes,
+    duration_ms: backup.duration_ms
+  })
   const pruned = await pruneBackups(db, environment.name, environment.backup.keep).catch(() => [])
   if (pruned.length > 0) await recorder.event('backups_pruned', { backup_ids: pruned, keep: environment.backup.keep })
   return backup

@@ -3,6 +3,7 @@ import type { HealthCheckOutcome } from '../../domain/index.js'
 import type { MigrationHandler, MigrationIdentity } from '../../handlers/types.js'
 import type { DeploymentRun } from '../deployment-run.js'
 import { runHealthChecks, type HealthCheckResult } from './health-check.js'
+import { logTargetRoleWarnings, refusePowerfulTargetRole } from './target-role.js'
 
 export interface HealthCheckStep {
   when: 'before' | 'after'
@@ -15,6 +16,11 @@ export interface HealthCheckStep {
   checks?: EnvironmentConfig['health_check']['checks']
   /** Drift that is reported, not failed (dev mode with reset_on_drift). */
   allowDrift?: boolean
+  /**
+   * Look at the target role's powers too (the pre-deployment check, SPEC §15): its warnings go to
+   * the human log, and with `skip_health_check` a protected environment still refuses a powerful role.
+   */
+  inspectRole?: boolean
 }
 
 export interface HealthCheckStepResult {
@@ -37,6 +43,7 @@ export async function runHealthCheckStep (run: DeploymentRun, check: HealthCheck
   if (run.deployment.skip_health_check) {
     await recorder.finishStep(step, 'skipped', 'skip_health_check was requested')
     await recorder.log(`⚠ ${check.label}: skipped (skip_health_check)`)
+    if (check.inspectRole === true) await refusePowerfulTargetRole(run.databaseUrl(), run.environment)
     return { outcome: 'skipped' }
   }
   await recorder.startStep(step)
@@ -47,9 +54,11 @@ export async function runHealthCheckStep (run: DeploymentRun, check: HealthCheck
     environment,
     handler: check.handler,
     source: check.source,
-    ...(check.allowDrift === undefined ? {} : { allowDrift: check.allowDrift })
+    ...(check.allowDrift === undefined ? {} : { allowDrift: check.allowDrift }),
+    ...(check.inspectRole === undefined ? {} : { inspectRole: check.inspectRole })
   })
   if (result.passed) {
+    await logTargetRoleWarnings(recorder, result.details)
     await recorder.finishStep(step, 'passed', result.details.map((d) => `${d.check}: ${d.message}`).join('; '))
     await recorder.log(`✓ ${check.label}: passed`)
     return { outcome: 'passed', result }

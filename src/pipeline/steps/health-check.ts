@@ -2,6 +2,7 @@ import type { EnvironmentConfig } from '../../config/load.js'
 import { connectTarget } from '../../lib/target-connection.js'
 import type { MigrationHandler, MigrationIdentity, MigrationStatus } from '../../handlers/types.js'
 import { maskSecrets, safeErrorMessage } from '../../lib/mask-secrets.js'
+import { inspectTargetRole } from './target-role.js'
 
 export interface HealthCheckDetail {
   check: string
@@ -24,6 +25,8 @@ export interface HealthCheckInput {
   source: MigrationIdentity[]
   /** Drift that is allowed (dev mode with reset_on_drift): reported, not failed. */
   allowDrift?: boolean
+  /** Look at the target role's powers (`target_role`; the pre-deployment check, SPEC §15). */
+  inspectRole?: boolean
 }
 
 async function withTimeout<T> (ms: number, what: string, promise: Promise<T>): Promise<T> {
@@ -64,6 +67,7 @@ async function runConnectionChecks (input: HealthCheckInput, details: HealthChec
         details.push({ check: `sql:${check.name}`, passed: false, message: maskSecrets((error as Error).message) })
       }
     }
+    if (input.inspectRole === true) details.push(...await inspectTargetRole(client, environment))
   } finally {
     await client.end().catch(() => {})
   }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createHash } from 'node:crypto'
 import { stringify } from 'yaml'
-import { FIXTURES, PROJECT_ROOT, startHarness, TOKENS, type Harness } from '../../helpers/harness.js'
+import { FIXTURES, PROJECT_ROOT, startHarness, TOKENS, withSuperuserTargets, type Harness } from '../../helpers/harness.js'
 
 /** A real `migration-deployer <role>` process, as operators run it. */
 export interface ServiceProcess {
@@ -50,7 +50,7 @@ export function writeServiceConfig (h: Harness, environments: Record<string, Rec
   const dir = mkdtempSync(path.join(tmpdir(), 'md-reliability-'))
   const configured: Record<string, Record<string, unknown>> = {}
   for (const [name, environment] of Object.entries(environments)) {
-    configured[name] = { ...environment, database_url_env: h.config.environments[name]?.database_url_env }
+    configured[name] = { ...withSuperuserTargets(environment), database_url_env: h.config.environments[name]?.database_url_env }
   }
   const document = {
     workspace_root: FIXTURES,
@@ -81,10 +81,14 @@ export function serviceEnv (h: Harness, configFile: string, extra: Record<string
 
 /**
  * Starts `node --import tsx src/cli/main.ts <role>` (one process, so SIGKILL kills the real
- * thing, not a wrapper). Every process started here is killed by `killAll`.
+ * thing, not a wrapper), or `node <from.main> <role>` in `from.cwd` (a built tree). Every
+ * process started here is killed by `killAll`.
  */
-export function spawnService (role: ServiceProcess['role'], env: NodeJS.ProcessEnv, registry: ServiceProcess[]): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/cli/main.ts'), role], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+export function spawnService (
+  role: ServiceProcess['role'], env: NodeJS.ProcessEnv, registry: ServiceProcess[], from?: { cwd: string, main: string }
+): ServiceProcess {
+  const args = from === undefined ? ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/cli/main.ts'), role] : [from.main, role]
+  const child = spawn(process.execPath, args, { cwd: from?.cwd ?? PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: string[] = []
   let onReady: (() => void) | undefined
   const service: ServiceProcess = {
@@ -133,7 +137,10 @@ export async function killAll (registry: ServiceProcess[]): Promise<void> {
  * A harness without an in-process worker, a service config file for real processes, and the list
  * those processes go in; the test's teardown kills them, removes the file and closes the harness.
  */
-export async function startProcessHarness (t: { teardown: (fn: () => Promise<void>) => void }, environments: Record<string, Record<string, unknown>>): Promise<{ h: Harness, config: { file: string, cleanup: () => void }, processes: ServiceProcess[] }> {
+export async function startProcessHarness (
+  t: { teardown: (fn: () => Promise<void>) => void },
+  environments: Record<string, Record<string, unknown>>
+): Promise<{ h: Harness; config: { file: string; cleanup: () => void }; processes: ServiceProcess[] }> {
   const h = await startHarness({ environments, worker: false })
   const config = writeServiceConfig(h, environments)
   const processes: ServiceProcess[] = []

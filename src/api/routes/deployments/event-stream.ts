@@ -10,8 +10,16 @@ export const HEARTBEAT_MS = 15_000
 const CLOSING_GRACE_MS = 5_000
 
 /** The API's view of one event, shared by the JSON and the Server-Sent Events forms. */
-export function toEventJson (event: DeploymentEvent): { id: number, type: string, actor: string | null, message: string | null, data: Record<string, unknown> | null, created_at: string } {
-  return { id: event.id, type: event.type, actor: event.actor, message: event.message === null ? null : maskSecrets(event.message), data: event.data, created_at: event.created_at.toISOString() }
+export function toEventJson (event: DeploymentEvent): Pick<DeploymentEvent, 'id' | 'type' | 'actor' | 'actor_identity' | 'message' | 'data'> & { created_at: string } {
+  return {
+    id: event.id,
+    type: event.type,
+    actor: event.actor,
+    actor_identity: event.actor_identity ?? null,
+    message: event.message === null ? null : maskSecrets(event.message),
+    data: event.data,
+    created_at: event.created_at.toISOString()
+  }
 }
 
 /** True when the client asked for Server-Sent Events; JSON stays the default for every other Accept. */
@@ -25,12 +33,17 @@ export function wantsEventStream (accept: string | undefined): boolean {
  * event's id so a client resumes with `Last-Event-ID`. After the closing banner of a finished
  * deployment it sends `event: end` with the final status and closes.
  */
-export async function streamDeploymentEvents (request: FastifyRequest, reply: FastifyReply, options: { hub: EventHub, deploymentId: string, afterId: number }): Promise<void> {
+export async function streamDeploymentEvents (
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: { hub: EventHub; deploymentId: string; afterId: number }
+): Promise<void> {
   const { hub, deploymentId } = options
   const response = reply.raw
   let lastId = options.afterId
   let ended = false
   let graceTimer: NodeJS.Timeout | undefined
+  // eslint-disable-next-line prefer-const -- assigned below, after cleanup (which clears it) is defined
   let heartbeat: NodeJS.Timeout | undefined
   let unsubscribe: () => void = () => {}
 
@@ -52,7 +65,10 @@ export async function streamDeploymentEvents (request: FastifyRequest, reply: Fa
       response.write(`id: ${event.id}\ndata: ${JSON.stringify(toEventJson(event))}\n\n`)
       lastId = event.id
     }
-    if (state === undefined) { finish(); return }
+    if (state === undefined) {
+      finish()
+      return
+    }
     if (!state.terminal) return
     if (state.closingEventId === null) graceTimer ??= setTimeout(() => finish(state.status), CLOSING_GRACE_MS)
     else if (lastId >= state.closingEventId) finish(state.status)

@@ -19,6 +19,7 @@ import { matchesEntityTag } from '../../entity-tag.js'
 import { createDeploymentReads, loadDeploymentResource } from '../../deployment-reads.js'
 import { decodeCursor, encodeCursor, toDeploymentResource, toDeploymentSummary } from '../../deployment-resource.js'
 import { principalOf } from '../../plugins/auth.js'
+import { assertMayActIn } from '../../../auth/environment-scope.js'
 import { unwrapEnvelope } from './envelope.js'
 import { fleetTargetRoutes } from './fleet-targets.js'
 import { streamDeploymentEvents, toEventJson, wantsEventStream } from './event-stream.js'
@@ -36,6 +37,17 @@ const eventSchema = z.object({
   id: z.number().int().meta({ description: 'Increasing; the SSE `id:` and the `Last-Event-ID` to resume after' }),
   type: z.string().meta({ example: 'log' }),
   actor: z.string().nullable().meta({ example: null }),
+  actor_identity: z.object({
+    method: z.enum(['oidc', 'sso']),
+    issuer: z.string(),
+    subject: z.string(),
+    provider: z.string().optional(),
+    person: z.string().optional()
+  }).nullable().meta({
+    description: 'For an actor that signed in with an OIDC token (CI) or SSO (a person): the issuer, the subject and the person behind it; ' +
+      'null for static tokens and the service',
+    example: null
+  }),
   message: z.string().nullable().meta({ description: 'The line this event adds to the human log, if any', example: '✓ Configuration loaded' }),
   data: z.record(z.string(), z.unknown()).nullable(),
   created_at: z.string().meta({ example: '2025-01-24T10:30:00.000Z' })
@@ -88,40 +100,68 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
     }
   }
 
-  app.post('/deployments', {
-    onRequest: app.requireRole('deployer'),
-    preValidation: unwrapEnvelope,
-    schema: {
-      tags: ['deployments'],
-      summary: 'Create a deployment',
-      description: 'Records the deployment and queues its plan phase. Protected environments stop in `pending_approval`. ' +
-        'With an `Idempotency-Key` header, a retry with the same key and body (same token, within 24 h) returns the same deployment with 200; the same key with another body is a 409. ' +
-        'If the queue is unavailable the deployment is still recorded (202 with `warnings`) and a worker picks it up when the queue is back.',
-      headers: createDeploymentHeaders,
-      body: createDeploymentBody,
-      response: { 200: createdDeploymentSchema, 202: createdDeploymentSchema, 400: errorBodySchema, 409: errorBodySchema, 413: errorBodySchema, 503: errorBodySchema, ...authErrors }
-    }
-  }, async (request, reply) => {
-    const principal = principalOf(request)
-    const key = idempotencyKeyOf(request)
-    let row: DeploymentRow
-    if (key === undefined) {
-      row = await createDeployment(pool, config, principal, request.body, { insert })
-    } else {
-      const outcome = await createOnce(pool, principal.name, key, request.body, async (inTransaction) => await createDeployment(pool, config, principal, request.body, { inTransaction }))
-      if ('replayOf' in outcome) {
-        return await reply.code(200).header('location', `/deployments/${outcome.replayOf}`).header('idempotent-replayed', 'true').send(await loadDeploymentResource(pool, outcome.replayOf))
+  app.post(
+    '/deployments',
+    {
+      onRequest: app.requireRole('deployer'),
+      preValidation: unwrapEnvelope,
+      schema: {
+        operationId: 'createDeployment',
+        tags: ['deployments'],
+        summary: 'Create a deployment',
+        description:
+          'Records the deployment and queues its plan phase. Protected environments stop in `pending_approval`. ' +
+          'With an `Idempotency-Key` header, a retry with the same key and body (same token, within 24 h) returns the same deployment with 200; the same key with another body is a 409. ' +
+          'If the queue is unavailable the deployment is still recorded (202 with `warnings`) and a worker picks it up when the queue is back.',
+        headers: createDeploymentHeaders,
+        body: createDeploymentBody,
+        response: {
+          200: createdDeploymentSchema,
+          202: createdDeploymentSchema,
+          400: errorBodySchema,
+          409: errorBodySchema,
+          413: errorBodySchema,
+          503: errorBodySchema,
+          ...authErrors
+        }
       }
-      row = outcome.created
+    },
+    async (request, reply) => {
+      const principal = principalOf(request)
+      assertMayActIn(principal, request.body.environment)
+      const key = idempotencyKeyOf(request)
+      let row: DeploymentRow
+      if (key === undefined) {
+        row = await createDeployment(pool, config, principal, request.body, { insert })
+      } else {
+        const outcome = await createOnce(
+          pool,
+          principal.name,
+          key,
+          request.body,
+          async (inTransaction) => await createDeployment(pool, config, principal, request.body, { inTransaction })
+        )
+        if ('replayOf' in outcome) {
+          return await reply
+            .code(200)
+            .header('location', `/deployments/${outcome.replayOf}`)
+            .header('idempotent-replayed', 'true')
+            .send(await loadDeploymentResource(pool, outcome.replayOf))
+        }
+        row = outcome.created
+      }
+      const queued = await enqueue(row, 'plan')
+      const resource = toDeploymentResource(row, [])
+      return await reply
+        .code(202)
+        .header('location', `/deployments/${row.id}`)
+        .send(queued ? resource : { ...resource, warnings: [QUEUE_UNAVAILABLE_WARNING] })
     }
-    const queued = await enqueue(row, 'plan')
-    const resource = toDeploymentResource(row, [])
-    return await reply.code(202).header('location', `/deployments/${row.id}`).send(queued ? resource : { ...resource, warnings: [QUEUE_UNAVAILABLE_WARNING] })
-  })
+  )
 
   app.get('/deployments', {
     onRequest: app.requireRole(...READ_ROLES),
-    schema: { tags: ['deployments'], summary: 'List deployments, newest first', querystring: listDeploymentsQuery, response: { 200: deploymentListSchema, 400: errorBodySchema, ...authErrors } }
+    schema: { operationId: 'listDeployments', tags: ['deployments'], summary: 'List deployments, newest first', querystring: listDeploymentsQuery, response: { 200: deploymentListSchema, 400: errorBodySchema, ...authErrors } }
   }, async (request) => {
     const { environment, status, limit, cursor } = request.query
     const rows = await listDeployments(pool, { environment, status, limit: limit + 1, before: cursor === undefined ? undefined : decodeCursor(cursor) })
@@ -133,6 +173,7 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/deployments/:id', {
     onRequest: app.requireRole(...READ_ROLES),
     schema: {
+      operationId: 'getDeployment',
       tags: ['deployments'],
       summary: 'One deployment',
       description: 'Carries an `ETag`; send it back as `If-None-Match` to get a bodiless 304 while nothing changed, so polling is cheap.',
@@ -150,7 +191,7 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post('/deployments/:id/approve', {
     onRequest: app.requireRole('approver'),
-    schema: { tags: ['deployments'], summary: 'Approve the plan of a pending deployment', params: deploymentIdParams, body: approveBody.nullish(), response: { 200: deploymentSchema, 404: errorBodySchema, 409: errorBodySchema, 410: errorBodySchema, ...authErrors } }
+    schema: { operationId: 'approveDeployment', tags: ['deployments'], summary: 'Approve the plan of a pending deployment', params: deploymentIdParams, body: approveBody.nullish(), response: { 200: deploymentSchema, 404: errorBodySchema, 409: errorBodySchema, 410: errorBodySchema, ...authErrors } }
   }, async (request) => {
     const result = await approveDeployment(pool, config, logger, principalOf(request), request.params.id, request.body?.comment ?? null)
     if (result.released) await enqueue(result.deployment, 'apply')
@@ -159,7 +200,7 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post('/deployments/:id/reject', {
     onRequest: app.requireRole('approver'),
-    schema: { tags: ['deployments'], summary: 'Reject a pending deployment', params: deploymentIdParams, body: rejectBody, response: { 200: deploymentSchema, 400: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema, ...authErrors } }
+    schema: { operationId: 'rejectDeployment', tags: ['deployments'], summary: 'Reject a pending deployment', params: deploymentIdParams, body: rejectBody, response: { 200: deploymentSchema, 400: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema, ...authErrors } }
   }, async (request) => {
     await rejectDeployment(pool, config, logger, principalOf(request), request.params.id, request.body.reason)
     return await loadDeploymentResource(pool, request.params.id)
@@ -167,7 +208,7 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post('/deployments/:id/cancel', {
     onRequest: app.requireRole('deployer'),
-    schema: { tags: ['deployments'], summary: 'Cancel a queued or pending deployment', params: deploymentIdParams, response: { 200: deploymentSchema, 404: errorBodySchema, 409: errorBodySchema, ...authErrors } }
+    schema: { operationId: 'cancelDeployment', tags: ['deployments'], summary: 'Cancel a queued or pending deployment', params: deploymentIdParams, response: { 200: deploymentSchema, 404: errorBodySchema, 409: errorBodySchema, ...authErrors } }
   }, async (request) => {
     await cancelDeployment(pool, config, logger, principalOf(request), request.params.id)
     return await loadDeploymentResource(pool, request.params.id)
@@ -175,7 +216,7 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/deployments/:id/log', {
     onRequest: app.requireRole(...READ_ROLES),
-    schema: { tags: ['deployments'], summary: 'The human log (text/plain)', params: deploymentIdParams, produces: ['text/plain'], response: { 200: z.string(), 404: errorBodySchema, ...authErrors } }
+    schema: { operationId: 'getDeploymentLog', tags: ['deployments'], summary: 'The human log (text/plain)', params: deploymentIdParams, produces: ['text/plain'], response: { 200: z.string(), 404: errorBodySchema, ...authErrors } }
   }, async (request, reply) => {
     await mustExist(request.params.id)
     const lines = await listLogLines(pool, request.params.id)
@@ -185,6 +226,7 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/deployments/:id/events', {
     onRequest: app.requireRole(...READ_ROLES),
     schema: {
+      operationId: 'followDeploymentEvents',
       tags: ['deployments'],
       summary: 'Follow a deployment: Server-Sent Events, or the audit trail as JSON',
       description: 'With `Accept: text/event-stream`: every event (`id:` = the event id, `data:` = the event as JSON), then each new one live, ending with `event: end` (`data: {"status": …}`) after the closing log line of a finished deployment. Resume with the `Last-Event-ID` header (or `last_event_id`). Any other Accept gets the events as JSON.',
