@@ -59,7 +59,9 @@ export async function listAllFleetTargets (db: Queryable, deploymentId: string):
 }
 
 /** One page of a fleet's targets, in plan order after `afterPosition`, optionally of one status. */
-export async function listFleetTargets (db: Queryable, deploymentId: string, page: { status?: FleetTargetStatus | undefined, afterPosition: number, limit: number }): Promise<FleetTargetRow[]> {
+export async function listFleetTargets (
+  db: Queryable, deploymentId: string, page: { status?: FleetTargetStatus | undefined, afterPosition: number, limit: number }
+): Promise<FleetTargetRow[]> {
   const { rows } = await db.query<FleetTargetRow>(
     `SELECT name, position, group_index, status, migrations_applied, error, report
        FROM fleet_targets

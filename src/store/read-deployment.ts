@@ -53,7 +53,8 @@ export interface FleetFields {
  * `GET /deployments/:id` shows. `inline_migrations` and `source_snapshot` come back null.
  */
 export async function readDeploymentWithApprovals (db: Queryable, id: string): Promise<DeploymentWithApprovals | undefined> {
-  const { rows } = await db.query<DeploymentRow & { version: string, approvals_json: RawApproval[] | null, fleet_summary: FleetSummary | null, retry_of: string | null }>(
+  type Read = DeploymentRow & { version: string, approvals_json: RawApproval[] | null, fleet_summary: FleetSummary | null, retry_of: string | null }
+  const { rows } = await db.query<Read>(
     { name: 'read-deployment', text: READ_DEPLOYMENT, values: [id] }
   )
   const found = rows[0]

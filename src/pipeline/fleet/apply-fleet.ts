@@ -67,7 +67,8 @@ export async function applyFleet (run: DeploymentRun): Promise<Ending> {
     await recorder.log(`▶ Canary: ${canary.join(', ')}`, 'fleet_canary', { targets: canary })
     const failedBefore = counts.failed
     await forEachLimited(canary, rollout.concurrency, runOne, () => stopReason !== undefined)
-    if (counts.failed > failedBefore) stopReason ??= `the canary failed (${canary.join(', ')})`
+    // The canary's failure is the reason the rest is skipped, whatever max_failures says.
+    if (counts.failed > failedBefore) stopReason = `the canary failed (${canary.join(', ')})`
   }
   for (const [i, batch] of batches.entries()) {
     if (stopReason !== undefined) break

@@ -75,7 +75,9 @@ async function afterPlanning (run: DeploymentRun, plan: Plan): Promise<PlanOutco
   return { planned: { plan } }
 }
 
-async function readStates (handler: MigrationHandler, source: MigrationFile[], targets: Array<{ name: string, url: string }>, concurrency: number): Promise<TargetState[]> {
+async function readStates (
+  handler: MigrationHandler, source: MigrationFile[], targets: Array<{ name: string, url: string }>, concurrency: number
+): Promise<TargetState[]> {
   const states: TargetState[] = new Array(targets.length)
   await forEachLimited(targets, concurrency, async (target, index) => {
     try {

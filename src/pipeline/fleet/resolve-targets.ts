@@ -63,7 +63,9 @@ export async function resolveFleetTargets (environment: EnvironmentConfig, env: 
  * `work` stops further starts too; its error is thrown once every started one has finished (none
  * is left running behind the caller's back).
  */
-export async function forEachLimited<T> (items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>, stop: () => boolean = () => false): Promise<void> {
+export async function forEachLimited<T> (
+  items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>, stop: () => boolean = () => false
+): Promise<void> {
   let next = 0
   let failure: { error: unknown } | undefined
   const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {

@@ -52,7 +52,8 @@ export async function runFleetTarget (fleet: DeploymentRun, handler: MigrationHa
     if (!(error instanceof AppError) && isConnectionError(error)) throw error
     const failure = failureFrom(error)
     const stale = failure.extraResult?.stale !== undefined
-    const report = errorReport({ operation: deployment.operation, environment: environment.name, mode: environment.mode, ...failure, suggestions: failure.suggestions ?? [] })
+    const base = { operation: deployment.operation, environment: environment.name, mode: environment.mode }
+    const report = errorReport({ ...base, ...failure, suggestions: failure.suggestions ?? [] })
     const applied = failure.migrationsAppliedBeforeFailure?.length ?? 0
     return { status: stale ? 'skipped' : 'failed', migrationsApplied: failure.rollback?.status === 'success' ? 0 : applied, error: failure.error, report: { ...report, ...trail() } }
   }

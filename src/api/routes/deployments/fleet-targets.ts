@@ -34,7 +34,9 @@ export const fleetTargetRoutes: FastifyPluginAsyncZod = async (app) => {
     const page = rows.slice(0, limit)
     const summary = await fleetSummary(pool, id) ?? { total: 0, succeeded: 0, failed: 0, skipped: 0, running: 0, pending: 0 }
     return {
-      targets: page.map((row) => ({ name: row.name, group: row.group_index, status: row.status, migrations_applied: row.migrations_applied, error: row.error, report: row.report })),
+      targets: page.map((row) => ({
+        name: row.name, group: row.group_index, status: row.status, migrations_applied: row.migrations_applied, error: row.error, report: row.report
+      })),
       summary,
       next_cursor: rows.length > limit ? String(page[page.length - 1]?.position ?? '') : null
     }
