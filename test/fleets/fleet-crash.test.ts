@@ -9,7 +9,7 @@ import { migrationStates, unfinishedRows } from '../reliability/helpers/target-s
 
 // kill -9 of the worker running a fleet, mid-rollout (SPEC §14, issue 21 item 5): another worker
 // takes the job over; no target is lost, none applies a migration twice, and the fleet finishes.
-const MIGRATIONS = slowMigrations(8, 0.1)
+const MIGRATIONS = slowMigrations(6, 0.1)
 
 t.test('kill -9 mid-fleet: no target lost, nothing applied twice, the fleet finishes', async (t) => {
   const tenants = new TenantDatabases()
@@ -64,10 +64,12 @@ t.test('kill -9 mid-fleet: no target lost, nothing applied twice, the fleet fini
   const done = await h.waitFor(id, ['succeeded', 'failed'], 180_000)
   t.equal(done.status, 'succeeded', JSON.stringify(done.report))
   t.same(done.summary, { total: 6, succeeded: 6, failed: 0, skipped: 0, running: 0, pending: 0 }, 'no target lost')
-  for (const name of names) {
-    const states = await migrationStates(name, MIGRATIONS)
+  const checked = await Promise.all(names.map(async (name) => ({
+    name, states: await migrationStates(name, MIGRATIONS), unfinished: await unfinishedRows(name)
+  })))
+  for (const { name, states, unfinished } of checked) {
     t.same(states.filter((m) => m.recorded !== 1 || !m.tableExists), [], `${name}: every migration recorded exactly once, its table there`)
-    t.equal(await unfinishedRows(name), 0, `${name}: no unfinished history row`)
+    t.equal(unfinished, 0, `${name}: no unfinished history row`)
   }
-  t.equal((done.report as { result: { migrations_applied: number } }).result.migrations_applied, 6 * 8, 'the report counts every migration, before and after the crash')
+  t.equal((done.report as { result: { migrations_applied: number } }).result.migrations_applied, 6 * 6, 'the report counts every migration, before and after the crash')
 })
