@@ -8,7 +8,9 @@
 # down          stop both
 # status        print the state of both; exit 0 only when both answer
 #
-# Ports: DEPLOYER_PG_PORT (default 55432), DEPLOYER_REDIS_PORT (default 56379).
+# Ports: DEPLOYER_PG_PORT (default 55432), DEPLOYER_REDIS_PORT (default 56379). What `up`
+# started (ports, pids) is recorded in .data/services.state; without the variables, every
+# command acts on the recorded ports, so `status` and `down` find what is really running.
 # Data lives under <project>/.data/. The PostgreSQL superuser password is generated once,
 # kept in .data/pg-password (mode 600) and .data/services.env (mode 600), and never printed
 # nor passed on a command line.
@@ -22,8 +24,15 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 DATA="$ROOT/.data"
-PG_PORT="${DEPLOYER_PG_PORT:-55432}"
-REDIS_PORT="${DEPLOYER_REDIS_PORT:-56379}"
+STATE_FILE="$DATA/services.state"
+state_get() { # state_get KEY: a value recorded by the last `up` (empty when none)
+  [ -f "$STATE_FILE" ] && sed -n "s/^$1=//p" "$STATE_FILE" | head -n1
+  return 0
+}
+RECORDED_PG_PORT=$(state_get PG_PORT)
+RECORDED_REDIS_PORT=$(state_get REDIS_PORT)
+PG_PORT="${DEPLOYER_PG_PORT:-${RECORDED_PG_PORT:-55432}}"
+REDIS_PORT="${DEPLOYER_REDIS_PORT:-${RECORDED_REDIS_PORT:-56379}}"
 HOST=127.0.0.1
 DATABASES=(deployer_control)
 TARGET_DATABASES=(deployer_dev deployer_staging deployer_production)
@@ -36,7 +45,9 @@ say() { printf '%s\n' "$*"; }
 err() { printf 'services.sh: %s\n' "$*" >&2; }
 die() { err "$*"; exit 1; }
 
-case "$PG_PORT$REDIS_PORT" in *[!0-9]*) die "DEPLOYER_PG_PORT and DEPLOYER_REDIS_PORT must be numbers" ;; esac
+case "$PG_PORT$REDIS_PORT$RECORDED_PG_PORT$RECORDED_REDIS_PORT" in
+  *[!0-9]*) die "DEPLOYER_PG_PORT and DEPLOYER_REDIS_PORT (and the ports in $STATE_FILE) must be numbers" ;;
+esac
 
 # ---------------------------------------------------------------- binaries
 
@@ -401,9 +412,44 @@ pg_down() {
 
 # ---------------------------------------------------------------- redis
 
-redis_ready() { [ "$(redis-cli -h "$HOST" -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; }
+redis_ready() { redis_answers "$REDIS_PORT"; }
+redis_answers() { [ "$(redis-cli -h "$HOST" -p "$1" ping 2>/dev/null)" = PONG ]; }
+
+# Is PID a live (not zombie) redis-server? As live_postgres_pid, never kill -0.
+live_redis_pid() {
+  local pid="$1" stat comm state
+  case "$pid" in ''|*[!0-9]*) return 1 ;; esac
+  stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+  comm=${stat#*(}; comm=${comm%%)*}
+  state=${stat##*) }; state=${state%% *}
+  [ "$state" != Z ] && [ "$state" != X ] && [ "${comm#redis-server}" != "$comm" ]
+}
+
+# Stops the redis-server this project started on PORT (pid PID when recorded): SHUTDOWN through
+# the port, else TERM to the recorded pid. Prints what it did.
+redis_stop() {
+  local port="$1" pid="${2:-}" i
+  if command -v redis-cli >/dev/null 2>&1 && redis_answers "$port"; then
+    redis-cli -h "$HOST" -p "$port" shutdown nosave >/dev/null 2>&1 || true
+  elif live_redis_pid "$pid"; then
+    kill -TERM "$pid" 2>/dev/null || true
+  else
+    say "redis: not running"
+    return 0
+  fi
+  for i in $(seq 1 100); do
+    redis_answers "$port" || live_redis_pid "$pid" || break
+    sleep 0.05
+  done
+  if redis_answers "$port" || live_redis_pid "$pid"; then die "redis: still running on $HOST:$port${pid:+ (pid $pid)}"; fi
+  say "redis: stopped (was on $HOST:$port)"
+}
 
 redis_up() {
+  # Started before on another port (the variables changed): that one is ours, stop it first.
+  if [ -n "$RECORDED_REDIS_PORT" ] && [ "$RECORDED_REDIS_PORT" != "$REDIS_PORT" ] && redis_answers "$RECORDED_REDIS_PORT"; then
+    redis_stop "$RECORDED_REDIS_PORT" "$(state_get REDIS_PID)"
+  fi
   if ! redis_ready; then
     mkdir -p "$DATA/redis"
     if ! redis-server --port "$REDIS_PORT" --bind "$HOST" --daemonize yes --dir "$DATA/redis" \
@@ -424,15 +470,11 @@ redis_up() {
 }
 
 redis_down() {
-  if command -v redis-cli >/dev/null 2>&1 && redis_ready; then
-    redis-cli -h "$HOST" -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
-    local i
-    for i in $(seq 1 100); do redis_ready || break; sleep 0.05; done
-    redis_ready && die "redis: still answering on $HOST:$REDIS_PORT"
-    say "redis: stopped"
-  else
-    say "redis: not running"
-  fi
+  # The recorded pid, else the one redis-server wrote itself (started before the state was recorded).
+  local pid
+  pid=$(state_get REDIS_PID)
+  [ -z "$pid" ] && [ -r "$DATA/redis.pid" ] && pid=$(tr -d ' \n' <"$DATA/redis.pid" 2>/dev/null || true)
+  redis_stop "$REDIS_PORT" "$pid"
   rm -f "$DATA/redis.pid"
 }
 
@@ -458,6 +500,20 @@ EOF
   fi
   (umask 077; printf '%s\n' "$content" >"$ENV_FILE.tmp.$$")
   mv -f "$ENV_FILE.tmp.$$" "$ENV_FILE"
+}
+
+# ---------------------------------------------------------------- state
+
+# Records what `up` left running, for `status` and `down` run later without the variables.
+write_state() {
+  local pg_pid="" redis_pid=""
+  [ -r "$PGDATA/postmaster.pid" ] && pg_pid=$(head -n1 "$PGDATA/postmaster.pid" 2>/dev/null || true)
+  [ -r "$DATA/redis.pid" ] && redis_pid=$(tr -d ' \n' <"$DATA/redis.pid" 2>/dev/null || true)
+  printf '%s\n' \
+    '# Written by scripts/services.sh up: what runs for this project. status and down act on it.' \
+    "PG_PORT=$PG_PORT" "PG_PID=$pg_pid" "PG_DATA=$PGDATA" "REDIS_PORT=$REDIS_PORT" "REDIS_PID=$redis_pid" \
+    >"$STATE_FILE.tmp.$$"
+  mv -f "$STATE_FILE.tmp.$$" "$STATE_FILE"
 }
 
 # ---------------------------------------------------------------- main
@@ -489,23 +545,28 @@ case "$cmd" in
     pg_up
     redis_up
     write_env
+    write_state
     ;;
   down)
     [ -d "$DATA" ] || { say "postgres: not running"; say "redis: not running"; exit 0; }
     lock
     pg_down
     redis_down
+    rm -f "$STATE_FILE"
     ;;
   status)
     rc=0
     find_pgbin "" || true
-    if [ -n "$PGBIN" ] && pg_ready; then say "postgres: up on $HOST:$PG_PORT"; else say "postgres: down"; rc=3; fi
-    if command -v redis-cli >/dev/null 2>&1 && redis_ready; then say "redis: up on $HOST:$REDIS_PORT"; else say "redis: down"; rc=3; fi
+    pg_pid=$(state_get PG_PID); redis_pid=$(state_get REDIS_PID)
+    if [ -n "$PGBIN" ] && pg_ready; then say "postgres: up on $HOST:$PG_PORT${pg_pid:+ (pid $pg_pid)}"; else say "postgres: down (port $PG_PORT)"; rc=3; fi
+    if command -v redis-cli >/dev/null 2>&1 && redis_ready; then say "redis: up on $HOST:$REDIS_PORT${redis_pid:+ (pid $redis_pid)}"
+    else say "redis: down (port $REDIS_PORT)"; rc=3; fi
+    [ -f "$STATE_FILE" ] && say "state: $STATE_FILE"
     [ -f "$ENV_FILE" ] && say "env: $ENV_FILE"
     exit "$rc"
     ;;
   -h|--help|help)
-    sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | grep '^#' | sed 's/^# \{0,1\}//'
     ;;
   *)
     die "unknown command '$cmd' (use up, down or status)"

@@ -1,6 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import app from './app.js'
-import { lazyRequestLoggers } from './api/lazy-request-logger.js'
 import { OneLineRequestLog } from './api/request-log.js'
 import { frameworkErrorHandler } from './api/plugins/errors.js'
 import type { Runtime } from './process/runtime.js'
@@ -10,7 +9,6 @@ export async function buildServer (runtime: Runtime): Promise<FastifyInstance> {
   const server = Fastify({
     loggerInstance: runtime.logger as FastifyBaseLogger,
     logController: new OneLineRequestLog(runtime.logger),
-    childLoggerFactory: lazyRequestLoggers,
     bodyLimit: runtime.config.limits.body_bytes,
     // Ids are short; anything longer than this is refused by the router before any work.
     routerOptions: { maxParamLength: 200 },

@@ -3,18 +3,17 @@
 // keyboard focus stays where the reader left it while the deployment moves.
 
 import { ApiError, deploymentPath, environments, getJson, getText, request } from './api.js'
+import { cancelSection } from './cancel.js'
 import { decisionSection } from './decision.js'
 import { formatElapsed, h, replaceChildren, statusBadge, timeAgo } from './dom.js'
+import { describeEvent, humanStep } from './events.js'
 import { promotionGate } from './gate.js'
-import { followDeployment, isSettled, POLL_INTERVAL_MS } from './live.js'
+import { followDeployment, isFinished, PENDING_POLL_INTERVAL_MS, POLL_INTERVAL_MS } from './live.js'
 import { sourceSummary } from './overview.js'
 import { planSection } from './plan.js'
 import { reportSection } from './report.js'
 
 const STEP_ICONS = { passed: '✓', failed: '✗', running: '…', skipped: '–', pending: '·' }
-
-/** @param {string} name */
-const humanStep = (name) => name.charAt(0).toUpperCase() + name.slice(1).replace(/_/g, ' ')
 
 /** @param {any[]} steps */
 function stepList (steps) {
@@ -44,12 +43,15 @@ export class DeploymentView {
     /** @type {Record<string, string>} */
     this.keys = {}
     this.following = false
+    /** True while this page's own approve, reject or cancel is in flight: its notice is its own. */
+    this.acting = false
     this.logRequests = 0
     this.slots = {
       status: h('span', { class: 'status-slot' }),
       facts: h('div'),
       notice: h('p', { class: 'notice', role: 'status', tabindex: '-1' }),
       decision: h('div'),
+      cancel: h('div'),
       gate: h('div'),
       plan: h('div'),
       progress: h('div'),
@@ -66,7 +68,7 @@ export class DeploymentView {
     replaceChildren(this.main,
       h('p', { class: 'back' }, h('a', { href: '#/' }, '← All deployments')),
       h('div', { class: 'title-row' }, h('h1', { tabindex: '-1' }, `Deployment to ${deployment.environment}`), s.status),
-      s.facts, s.notice, s.decision, s.gate, s.plan,
+      s.facts, s.notice, s.decision, s.cancel, s.gate, s.plan,
       h('section', { 'aria-labelledby': 'progress-heading' }, h('h2', { id: 'progress-heading' }, 'Progress'), s.liveMode, s.progress, s.live),
       s.report, s.log)
     this.update(deployment)
@@ -74,10 +76,13 @@ export class DeploymentView {
 
   /** Re-renders what changed. @param {any} deployment */
   update (deployment) {
+    const before = this.deployment?.status
     this.deployment = deployment
+    if (before === 'pending_approval' && deployment.status !== before && !this.acting) this.slots.notice.textContent = decidedElsewhere(deployment)
     this.part('status', deployment.status, () => [statusBadge(deployment.status)])
     this.part('facts', JSON.stringify([deployment.status, deployment.finished_at]), () => [this.facts(deployment)])
     this.part('decision', JSON.stringify([deployment.status, deployment.approval]), () => [decisionSection(deployment, { me: this.me, environment: this.environment, act: (...args) => this.act(...args) })])
+    this.part('cancel', deployment.status, () => [cancelSection(deployment, { me: this.me, act: (...args) => this.act(...args) })])
     const gate = promotionGate(deployment, this.environment)
     this.part('gate', JSON.stringify(gate), () => [this.gate(gate)])
     this.part('plan', deployment.plan?.checksum ?? `none-${deployment.status}`, () => [planSection(deployment)])
@@ -132,22 +137,25 @@ export class DeploymentView {
   }
 
   /**
-   * Approves or rejects, then shows the result and follows the deployment if it was released.
+   * Approves, rejects or cancels, then shows the result and follows the deployment if it was released.
    * @param {string} path @param {unknown} body @param {HTMLElement[]} buttons @param {HTMLElement} error @param {string} success
    */
   async act (path, body, buttons, error, success) {
     for (const b of buttons) /** @type {HTMLButtonElement} */ (b).disabled = true
     error.textContent = ''
+    this.acting = true
     try {
       const updated = await (await request(path, { method: 'POST', body, signal: this.signal })).json()
       this.slots.notice.textContent = updated.status === 'pending_approval' ? 'Approval recorded. More approvals are needed before it runs.' : success
       this.update(updated)
       this.slots.notice.focus()
-      if (!isSettled(updated)) void this.follow().catch(() => {})
+      if (!isFinished(updated)) void this.follow().catch(() => {})
     } catch (e) {
       if (this.signal.aborted) return
       error.textContent = e instanceof ApiError ? e.message : `The request failed: ${String(e)}`
       for (const b of buttons) /** @type {HTMLButtonElement} */ (b).disabled = false
+    } finally {
+      this.acting = false
     }
   }
 
@@ -159,7 +167,7 @@ export class DeploymentView {
       await followDeployment(this.deployment.id, {
         signal: this.signal,
         onUpdate: (d) => this.update(d),
-        onMode: (mode) => { this.slots.liveMode.textContent = mode === 'stream' ? 'Live: streaming events from the server.' : `Live: checking every ${POLL_INTERVAL_MS / 1000} s.` },
+        onMode: (mode, d) => { this.slots.liveMode.textContent = liveModeText(mode, d) },
         onEvent: (message) => this.slots.live.append(h('li', null, describeEvent(message)))
       })
       this.slots.liveMode.textContent = ''
@@ -181,18 +189,18 @@ export class DeploymentView {
   }
 }
 
-/** One streamed event as a line of text. @param {import('./sse.js').SseMessage} message */
-function describeEvent (message) {
-  let parsed
-  try { parsed = JSON.parse(message.data) } catch { return `${message.event}: ${message.data}` }
-  if (parsed !== null && typeof parsed === 'object') {
-    const text = parsed.message ?? parsed.line ?? parsed.text ?? parsed.detail
-    const type = parsed.type ?? message.event
-    if (typeof text === 'string') return `${type}: ${text}`
-    if (parsed.step !== undefined && parsed.status !== undefined) return `${type}: ${parsed.step} ${parsed.status}`
-    return `${type}: ${JSON.stringify(parsed)}`
-  }
-  return `${message.event}: ${message.data}`
+/** How the page follows the deployment, in words. @param {'stream' | 'polling'} mode @param {any} d */
+function liveModeText (mode, d) {
+  const pending = d.status === 'pending_approval'
+  if (mode === 'stream') return pending ? 'Live: streaming events; a decision taken elsewhere shows here.' : 'Live: streaming events from the server.'
+  return pending ? `Live: waiting for a decision, checking every ${PENDING_POLL_INTERVAL_MS / 1000} s.` : `Live: checking every ${POLL_INTERVAL_MS / 1000} s.`
+}
+
+/** What happened to a pending deployment, decided by someone else. @param {any} d */
+function decidedElsewhere (d) {
+  if (isFinished(d)) return `${typeof d.report?.error === 'string' ? d.report.error : `Now ${d.status.replace(/_/g, ' ')}`}. Nothing was applied.`
+  const by = (d.approval?.approvals ?? []).map((/** @type {{by: string}} */ a) => a.by).join(', ')
+  return `Approved${by === '' ? '' : ` by ${by}`}. The deployment is released to apply; its progress follows below.`
 }
 
 /**
@@ -204,6 +212,6 @@ export async function showDeployment (main, id, signal, me) {
   if (signal.aborted) return
   const view = new DeploymentView(main, envs.find((/** @type {any} */ e) => e.name === deployment.environment), me, signal)
   view.mount(deployment)
-  if (!isSettled(deployment)) void view.follow().catch(() => {})
+  if (!isFinished(deployment)) void view.follow().catch(() => {})
   return view
 }

@@ -7,50 +7,54 @@ import { delay } from './dom.js'
 import { createSseParser } from './sse.js'
 
 export const POLL_INTERVAL_MS = 1500
+/** While it waits for a decision, a deployment changes only when someone decides: poll less often. */
+export const PENDING_POLL_INTERVAL_MS = 5000
 
-/** A deployment stops moving on its own when it ends or waits for a person. @param {{status: string}} deployment */
-export const isSettled = (deployment) => TERMINAL_STATUSES.has(deployment.status) || deployment.status === 'pending_approval'
+/** A deployment that will not change any more. @param {{status: string}} deployment */
+export const isFinished = (deployment) => TERMINAL_STATUSES.has(deployment.status)
 
 /**
- * Follows a deployment until it settles, calling `onUpdate` with each newer resource and
- * `onEvent` with each streamed event. Resolves with the settled deployment; rejects when
- * `signal` aborts (the reader left the page) or a request fails.
+ * Follows a deployment until it finishes, calling `onUpdate` with each newer resource and
+ * `onEvent` with each streamed event — also while it waits for approval, so that a decision
+ * someone else takes (approve, reject, cancel) shows without a reload. Resolves with the
+ * finished deployment; rejects when `signal` aborts (the reader left the page) or a request fails.
  * @param {string} id
  * @param {{
  *   signal: AbortSignal,
  *   onUpdate: (deployment: any) => void,
  *   onEvent?: (message: import('./sse.js').SseMessage) => void,
- *   onMode?: (mode: 'stream' | 'polling') => void
+ *   onMode?: (mode: 'stream' | 'polling', deployment: any) => void
  * }} handlers
  */
 export async function followDeployment (id, { signal, onUpdate, onEvent = () => {}, onMode = () => {} }) {
   let deployment = await getJson(deploymentPath(id), { signal })
   onUpdate(deployment)
-  if (isSettled(deployment)) return deployment
+  if (isFinished(deployment)) return deployment
 
   /** @param {any} next */
   const accept = (next) => { deployment = next; onUpdate(next) }
-  await streamEvents(id, { signal, onEvent, onMode, refresh: async () => { accept(await getJson(deploymentPath(id), { signal })); return deployment } })
+  const refresh = async () => { accept(await getJson(deploymentPath(id), { signal })); return deployment }
+  await streamEvents(id, { signal, onEvent, onMode: (mode) => onMode(mode, deployment), refresh })
 
   // Not an event stream, or the stream ended before the deployment did: poll.
-  if (!isSettled(deployment)) onMode('polling')
-  while (!isSettled(deployment)) {
-    await delay(POLL_INTERVAL_MS, signal)
+  while (!isFinished(deployment)) {
+    onMode('polling', deployment)
+    await delay(deployment.status === 'pending_approval' ? PENDING_POLL_INTERVAL_MS : POLL_INTERVAL_MS, signal)
     accept(await getJson(deploymentPath(id), { signal }))
   }
   return deployment
 }
 
 /**
- * Reads the events endpoint as SSE. Returns once the stream ends, the deployment settles, or
+ * @typedef {{ signal: AbortSignal, onEvent: (message: import('./sse.js').SseMessage) => void,
+ *   onMode: (mode: 'stream' | 'polling') => void, refresh: () => Promise<{status: string}> }} StreamOptions
+ */
+
+/**
+ * Reads the events endpoint as SSE. Returns once the stream ends, the deployment finishes, or
  * the server turns out not to stream (a JSON answer); the caller then polls as needed.
  * @param {string} id
- * @param {{
- *   signal: AbortSignal,
- *   onEvent: (message: import('./sse.js').SseMessage) => void,
- *   onMode: (mode: 'stream' | 'polling') => void,
- *   refresh: () => Promise<{status: string}>
- * }} options
+ * @param {StreamOptions} options
  */
 async function streamEvents (id, { signal, onEvent, onMode, refresh }) {
   const stop = new AbortController()
@@ -74,7 +78,7 @@ async function streamEvents (id, { signal, onEvent, onMode, refresh }) {
         do {
           again = false
           const current = await refresh()
-          if (isSettled(current)) { stop.abort(); return }
+          if (isFinished(current)) { stop.abort(); return }
         } while (again)
       } catch { /* the poll after the stream retries */ } finally { refreshing = false }
     }
@@ -89,7 +93,7 @@ async function streamEvents (id, { signal, onEvent, onMode, refresh }) {
     await refreshSoon()
   } catch (error) {
     if (signal.aborted) throw error
-    // The stream was stopped because the deployment settled, or it broke: the caller polls.
+    // The stream was stopped because the deployment finished, or it broke: the caller polls.
   } finally {
     signal.removeEventListener('abort', onAbort)
   }

@@ -42,3 +42,16 @@ export function decisionBlockers (me, deployment, environment, now = Date.now())
   }
   return { approve: null, reject: null }
 }
+
+/**
+ * Whether the signed-in person may cancel: the requester or an admin, while the deployment is
+ * queued or waits for approval (the server's rule).
+ * @param {Me | null} me
+ * @param {{ status: string, requested_by: string }} deployment
+ * @returns {boolean}
+ */
+export function mayCancel (me, deployment) {
+  if (me === null) return false
+  if (deployment.status !== 'queued' && deployment.status !== 'pending_approval') return false
+  return me.name === deployment.requested_by || me.roles.includes('admin')
+}

@@ -28,9 +28,12 @@ export async function freePort (): Promise<number> {
   })
 }
 
-/** The built CLI (`npm run build`): the service runs as it is shipped, not through a TypeScript loader. */
+/**
+ * The built CLI (`npm run build`): the service runs as it is shipped, not through a TypeScript loader.
+ * BENCH_DIST names another build folder at the project's top (a variant built to compare, e.g. `dist-b`).
+ */
 export function builtCli (): string {
-  const cli = path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js')
+  const cli = path.join(PROJECT_ROOT, process.env.BENCH_DIST ?? 'dist', 'cli', 'main.js')
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first (npm run bench does)`)
   return cli
 }

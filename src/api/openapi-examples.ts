@@ -81,7 +81,17 @@ export const COMPONENT_EXAMPLES: Record<string, unknown> = {
     pending: [{ name: '20250124140000_add_user_profiles', checksum: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08' }],
     failed: [],
     drifted: [],
-    last_deployment: { id: ID, operation: 'deploy-migrations', status: 'pending_approval', requested_by: 'ci-bot', created_at: '2025-01-24T10:30:00.000Z', finished_at: null, link: SELF },
+    last_deployment: {
+      id: ID,
+      operation: 'deploy-migrations',
+      status: 'pending_approval',
+      requested_by: 'ci-bot',
+      created_at: '2025-01-24T10:30:00.000Z',
+      finished_at: null,
+      link: SELF,
+      migrations_from: 'working_directory',
+      working_directory: 'app'
+    },
     last_backup: { id: 'backup-20250120-160000-3f9a', created_at: '2025-01-20T16:00:00.000Z', size_bytes: 482133, restore_command: 'migration-deployer restore --env production --backup backup-20250120-160000-3f9a' }
   }
 }

@@ -1,64 +1,89 @@
 #!/usr/bin/env node
 import { ConfigError } from '../errors/index.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
+import { asksForHelp, GENERAL_USAGE, MIGRATE_USAGE, packageVersion, PROCESS_COMMANDS, processUsage, type ProcessCommand } from './help.js'
 
-const USAGE = `usage: migration-deployer <command> [options]
+// The commands of src/cli/client, by name: listed here so that the process commands do not load them.
+const CLIENT_COMMAND_NAMES = ['deploy', 'restore', 'approve', 'reject', 'cancel', 'status', 'log', 'envs', 'env-status', 'dev-db']
 
-processes:
-  start       API and worker in one process (what npm start runs)
-  serve       the HTTP API only
-  worker      the BullMQ worker only
-  migrate     migrate the control database (DATABASE_URL) and exit: as the schema's owner, when the
-              processes connect as a role that may not change it (ops/control-db-role.sql)
-  environment: DEPLOYER_CONFIG, DATABASE_URL, REDIS_URL, HOST, PORT, LOG_LEVEL, WORKER_CONCURRENCY, METRICS_PORT,
-    DEPLOYER_QUEUE, RECONCILE_INTERVAL, WORKER_LOCK_DURATION, WORKER_STALLED_INTERVAL,
-    WORKER_MAX_STALLED, SHUTDOWN_GRACE, ENQUEUE_TIMEOUT
+const isProcessCommand = (command: string | undefined): command is ProcessCommand => PROCESS_COMMANDS.includes(command as ProcessCommand)
 
-client (talks to DEPLOYER_URL with DEPLOYER_TOKEN, or --server/--token):
-  deploy      --env <name> [--dir <folder>] [--dry-run] [--skip-backup] [--skip-health-check] [--wait] [--timeout <d>] [--json]
-  restore     --env <name> --backup <id> [--dry-run] [--wait] [--timeout <d>] [--json]
-  approve     <id> [--comment <text>]
-  reject      <id> --reason <text>
-  cancel      <id>
-  status      <id> [--json]
-  log         <id> [--follow]
-  envs        [--json]
-  env-status  <name> [--json]
+async function runClient (command: string, args: string[]): Promise<number> {
+  const { findClientCommand, runClientCommand } = await import('./client/index.js')
+  const client = findClientCommand(command)
+  if (client === undefined) throw new Error(`client command ${command} is not registered`)
+  return await runClientCommand(client, args, {
+    out: (text) => { process.stdout.write(`${text}\n`) },
+    err: (text) => { process.stderr.write(`${text}\n`) },
+    env: process.env,
+    cwd: process.cwd()
+  })
+}
 
-exit codes: 0 succeeded, 1 failed, 2 bad usage or refused, 3 rejected/cancelled/expired, 4 timeout
-migration-deployer <command> --help shows a command's options.`
-
-const CLIENT_COMMAND_NAMES = ['deploy', 'restore', 'approve', 'reject', 'cancel', 'status', 'log', 'envs', 'env-status']
+/** `help`, `help <command>`: the general usage or one command's. */
+async function printHelp (topic: string | undefined): Promise<number> {
+  if (topic === undefined) {
+    console.log(GENERAL_USAGE)
+    return 0
+  }
+  if (isProcessCommand(topic)) {
+    console.log(processUsage(topic))
+    return 0
+  }
+  if (topic === 'migrate') {
+    console.log(MIGRATE_USAGE)
+    return 0
+  }
+  if (CLIENT_COMMAND_NAMES.includes(topic)) return await runClient(topic, ['--help'])
+  console.error(`migration-deployer help: no command "${topic}"\n\n${GENERAL_USAGE}`)
+  return 2
+}
 
 async function main (argv: string[]): Promise<number> {
-  const [command] = argv
-  if (command === 'start' || command === 'serve' || command === 'worker') {
+  const [command, ...rest] = argv
+  if (command === '--version' || command === '-v' || command === 'version') {
+    console.log(packageVersion())
+    return 0
+  }
+  if (isProcessCommand(command)) {
+    // Help never starts anything, nor needs DATABASE_URL.
+    if (asksForHelp(rest)) {
+      console.log(processUsage(command))
+      return 0
+    }
+    if (rest.length > 0) {
+      console.error(`migration-deployer ${command}: unexpected argument "${rest[0] ?? ''}" (settings come from the environment)\n\n${processUsage(command)}`)
+      return 2
+    }
     // Imported on demand: the client commands should not pay for loading the server.
     const { runProcesses } = await import('./run-processes.js')
     await runProcesses(command)
     return -1
   }
   if (command === 'migrate') {
+    if (asksForHelp(rest)) {
+      console.log(MIGRATE_USAGE)
+      return 0
+    }
     const { migrateControl } = await import('./migrate-control.js')
     return await migrateControl(process.env, (line) => { console.log(line) })
   }
-  if (command !== undefined && CLIENT_COMMAND_NAMES.includes(command)) {
-    const { findClientCommand, runClientCommand } = await import('./client/index.js')
-    const client = findClientCommand(command)
-    if (client === undefined) throw new Error(`client command ${command} is not registered`)
-    return await runClientCommand(client, argv.slice(1), {
-      out: (text) => { process.stdout.write(`${text}\n`) },
-      err: (text) => { process.stderr.write(`${text}\n`) },
-      env: process.env,
-      cwd: process.cwd()
-    })
-  }
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    console.log(USAGE)
+  if (command !== undefined && CLIENT_COMMAND_NAMES.includes(command)) return await runClient(command, rest)
+  if (command === 'help') return await printHelp(rest[0])
+  if (command === undefined || command === '--help' || command === '-h') {
+    console.log(GENERAL_USAGE)
     return command === undefined ? 2 : 0
   }
-  console.error(`unknown command "${command}"\n\n${USAGE}`)
+  console.error(`unknown command "${command}"\n\n${GENERAL_USAGE}`)
   return 2
+}
+
+// A reader that stops early (`status <id> | head -3`) closes the pipe: stop writing, quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0)
+    throw error
+  })
 }
 
 main(process.argv.slice(2)).then((code) => {
@@ -68,4 +93,7 @@ main(process.argv.slice(2)).then((code) => {
   if (error instanceof ConfigError) console.error(error.message)
   else console.error(`migration-deployer: ${safeErrorMessage(error)}`)
   process.exitCode = 1
+  // A process that failed to start ends now: what it opened is closed, but a client library may
+  // still hold a timer for seconds (ioredis waits 2 s for a closed socket to end).
+  if (isProcessCommand(process.argv[2])) process.exit(1)
 })

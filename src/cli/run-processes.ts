@@ -8,6 +8,8 @@ import { safeErrorMessage } from '../lib/mask-secrets.js'
 import { startMetricsServer } from '../metrics/metrics-server.js'
 import { createScrapeRegistry } from '../metrics/scrape.js'
 import { startNotifications } from '../notifications/index.js'
+import { StartupError } from '../process/startup-error.js'
+import { unsetDatabaseUrlWarnings } from '../process/unset-database-urls.js'
 
 export type ProcessRole = 'serve' | 'worker' | 'start'
 
@@ -38,9 +40,21 @@ async function startRole (
   role: ProcessRole, settings: RuntimeSettings, runtime: Runtime, stopping: AbortController, opened: Array<() => Promise<unknown>>
 ): Promise<void> {
   const { logger } = runtime
+  for (const warning of unsetDatabaseUrlWarnings(runtime.config, process.env)) {
+    logger.warn({ environment: warning.environment, variable: warning.variable }, warning.message)
+  }
   const reliability = settings.reliability ?? DEFAULT_RELIABILITY
   const server = role === 'worker' ? undefined : await buildServer(runtime)
   if (server !== undefined) opened.push(async () => { await server.close() })
+  // Listen before taking any job: a process that cannot serve what it was started for (the port
+  // is taken, by a second `npm start` say) must end at once, not live on as a hidden worker.
+  if (server !== undefined) {
+    try {
+      await server.listen({ host: settings.host, port: settings.port })
+    } catch (error) {
+      throw new StartupError(listenFailure('the API', settings.host, settings.port, error, 'PORT'))
+    }
+  }
   const worker =
     role === 'serve'
       ? undefined
@@ -70,10 +84,10 @@ async function startRole (
   if (notifications !== undefined) opened.push(async () => { await notifications.close() })
   // A worker-only process has no API: it serves its own /metrics when METRICS_PORT is set.
   const metricsPort = role === 'worker' ? metricsPortFrom(process.env) : undefined
-  const metricsServer =
-    metricsPort === undefined || notifications === undefined
-      ? undefined
-      : await startMetricsServer({
+  let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined
+  if (metricsPort !== undefined && notifications !== undefined) {
+    try {
+      metricsServer = await startMetricsServer({
         registry: createScrapeRegistry({
           pool: runtime.pool,
           queues: { deployments: runtime.queue, webhooks: notifications.queue },
@@ -84,6 +98,10 @@ async function startRole (
         port: metricsPort,
         logger
       })
+    } catch (error) {
+      throw new StartupError(listenFailure('/metrics', settings.host, metricsPort, error, 'METRICS_PORT'))
+    }
+  }
 
   closeWithGrace({ delay: reliability.shutdownGraceMs, logger }, async ({ signal, err }) => {
     if (err !== undefined) logger.error({ err: { message: safeErrorMessage(err) } }, 'shutting down after an error')
@@ -97,10 +115,19 @@ async function startRole (
     logger.info({ role }, 'shut down cleanly')
   })
 
-  if (server !== undefined) {
-    await server.listen({ host: settings.host, port: settings.port })
-  }
   logger.info({ role, config: runtime.config.source, environments: Object.keys(runtime.config.environments), ...(metricsServer === undefined ? {} : { metrics_port: metricsServer.port }), ...(server === undefined ? {} : { address: server.addresses()[0] }) }, 'migration-deployer ready')
+}
+
+/** One line saying why a port could not be listened on, and what to do about it. */
+function listenFailure (what: string, host: string, port: number, error: unknown, variable: string): string {
+  const code = (error as NodeJS.ErrnoException).code
+  if (code === 'EADDRINUSE') {
+    return `${what} cannot listen on ${host}:${port}: the address is already in use (another migration-deployer running?). ` +
+      `Stop it, or set ${variable} to a free port.`
+  }
+  if (code === 'EACCES') return `${what} cannot listen on ${host}:${port}: permission denied. Set ${variable} to a port above 1023.`
+  if (code === 'EADDRNOTAVAIL') return `${what} cannot listen on ${host}:${port}: no such address here. Set HOST to one of its addresses (or 0.0.0.0).`
+  return `${what} cannot listen on ${host}:${port}: ${safeErrorMessage(error)}`
 }
 
 function metricsPortFrom (env: NodeJS.ProcessEnv): number | undefined {

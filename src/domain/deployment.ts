@@ -76,6 +76,17 @@ export interface Plan {
   restore?: RestorePlan
   /** A fleet's plan: one group per distinct history state; `migrations` is every group's, once. */
   groups?: PlanGroup[]
+  /** `requires_success_in`: what the gate found when the plan was made. */
+  promotion_gate?: PromotionGateResult
+}
+
+/** The promotion gate's result (`requires_success_in`), kept in the plan so reviewers see it beside the SQL. */
+export interface PromotionGateResult {
+  requires_success_in: string[]
+  passed: boolean
+  /** Per required environment, the planned migrations not yet applied there. */
+  missing: Record<string, string[]>
+  message: string
 }
 
 export interface SourceInfo {

@@ -5,6 +5,7 @@ import type { AppliedMigration, LockedTarget, MigrationFile, MigrationHandler } 
 import { OneInFlight } from '../lib/one-in-flight.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
 import { recordAppliedMigration } from '../store/applied-migrations.js'
+import { healthCheckSuggestions } from './recovery-suggestions.js'
 import type { BackupRow } from '../store/backups.js'
 import { planChecksum } from './build-plan.js'
 import { DeploymentFailure } from './deployment-failure.js'
@@ -226,12 +227,12 @@ async function checkHealthAfter (run: DeploymentRun, handler: MigrationHandler, 
     error: 'Post-deployment health check failed',
     backupId: work.backup?.id ?? null,
     rollback: outcome,
-    suggestions: restored
-      ? [
-          `The database was restored to backup ${work.backup?.id ?? ''}; find out why the check failed before deploying again`,
-          `Run GET /environments/${environment.name}/status`
-        ]
-      : ['The migrations were applied; check the database and the application now', `Run GET /environments/${environment.name}/status`],
+    suggestions: [
+      restored
+        ? `The database was restored to backup ${work.backup?.id ?? ''}; find out why the check failed before deploying again`
+        : 'The migrations were applied; check the database and the application now',
+      ...healthCheckSuggestions(health.result?.details ?? [], environment)
+    ],
     extraResult: { health_check_after: 'failed', auto_rollback_triggered: outcome.initiated, details: health.result?.details ?? [] }
   })
 }

@@ -24,8 +24,11 @@ export interface EndingTarget {
 }
 
 interface Written {
-  /** The step the ending finishes as failed (the running one, or the approval step). */
-  failStep?: { name: 'running' | 'approval', detail: string }
+  /**
+   * The step the ending finishes: the running one, or the approval step (`ifRunning`: only while it
+   * is the running step, as when a cancel ends the wait for approval).
+   */
+  closeStep?: { name: 'running' | 'approval', status: 'failed' | 'skipped', detail: string, ifRunning?: boolean }
   report: Report
   event: { type: string, actor: string | Actor, data: Record<string, unknown> }
   banner: string
@@ -46,7 +49,7 @@ function writtenFor (deployment: DeploymentRow, ending: Ending): Written {
     case 'failed': {
       const { failure } = ending
       return {
-        failStep: { name: 'running', detail: failure.error },
+        closeStep: { name: 'running', status: 'failed', detail: failure.error },
         report: errorReport({ ...base, ...failure, suggestions: failure.suggestions ?? [] }),
         event: { type: 'status_changed', actor: SYSTEM_ACTOR, data: { ...change, error: failure.error } },
         banner: failedBanner({ environment, error: failure.error, suggestions: failure.suggestions ?? [] })
@@ -55,7 +58,7 @@ function writtenFor (deployment: DeploymentRow, ending: Ending): Written {
     case 'rejected': {
       const because = `Rejected by ${ending.by.name}: ${ending.reason}`
       return {
-        failStep: { name: 'approval', detail: `rejected by ${ending.by.name}: ${ending.reason}` },
+        closeStep: { name: 'approval', status: 'failed', detail: `rejected by ${ending.by.name}: ${ending.reason}` },
         report: errorReport({ ...base, error: because, suggestions: ['Address the reason given, then create a new deployment'] }),
         event: { type: 'rejected', actor: ending.by, data: { ...change, reason: ending.reason, plan_checksum: deployment.plan?.checksum ?? null } },
         banner: endedBanner('rejected', environment, because)
@@ -63,6 +66,8 @@ function writtenFor (deployment: DeploymentRow, ending: Ending): Written {
     }
     case 'cancelled':
       return {
+        // The wait for approval ends here: a cancelled deployment must not show it still running.
+        closeStep: { name: 'approval', status: 'skipped', detail: `cancelled by ${ending.by.name} before a decision`, ifRunning: true },
         report: errorReport({ ...base, error: `Cancelled by ${ending.by.name}`, suggestions: ['Nothing was applied; create a new deployment when ready'] }),
         event: { type: 'cancelled', actor: ending.by, data: change },
         banner: endedBanner('cancelled', environment, `Cancelled by ${ending.by.name}; nothing was applied`)
@@ -72,7 +77,7 @@ function writtenFor (deployment: DeploymentRow, ending: Ending): Written {
       const received = ending.approvalsReceived
       const required = deployment.approvals_required
       return {
-        failStep: { name: 'approval', detail: `approval window expired at ${expiresAt}` },
+        closeStep: { name: 'approval', status: 'failed', detail: `approval window expired at ${expiresAt}` },
         report: errorReport({
           ...base,
           error: `Approval expired at ${expiresAt}`,
@@ -92,17 +97,21 @@ function writtenFor (deployment: DeploymentRow, ending: Ending): Written {
 /**
  * Ends a deployment: the one place a deployment reaches a final status, whoever ends it (the
  * worker's phases, a stalled worker's reconciler, an approver, a cancel, the expiry). In order:
- * the step the ending belongs to fails (for failures, rejections, expiries); the row moves to its
- * final status with its report, only if its status is still one of `from` (whoever moves it first
- * wins); the audit event that says so is appended, which the notification outbox's trigger turns
+ * the step the ending belongs to is closed (failed for failures, rejections and expiries; a cancel
+ * skips a running approval step); the row moves to its final status with its report, only if its
+ * status is still one of `from` (whoever moves it first wins); the audit event that says so is appended, which the notification outbox's trigger turns
  * into the webhook delivery and the finished-deployment metrics; the final banner closes the human
  * log. Returns the final row, or undefined when the deployment had already moved on.
  */
 export async function endDeployment (target: EndingTarget, from: readonly DeploymentStatus[], ending: Ending): Promise<DeploymentRow | undefined> {
   const { db, deployment, recorder } = target
   const written = writtenFor(deployment, ending)
-  const stepToFail = written.failStep?.name === 'running' ? recorder.runningStep() : written.failStep?.name
-  if (stepToFail !== undefined && written.failStep !== undefined) await recorder.finishStep(stepToFail, 'failed', written.failStep.detail)
+  const close = written.closeStep
+  if (close !== undefined) {
+    const running = recorder.runningStep()
+    const step = close.name === 'running' ? running : close.ifRunning !== true || running === close.name ? close.name : undefined
+    if (step !== undefined) await recorder.finishStep(step, close.status, close.detail)
+  }
   const status: TerminalStatus = ending.status
   const ended = await transitionDeployment(db, deployment.id, from, { status, report: written.report, steps: recorder.steps })
   if (ended === undefined) return undefined

@@ -8,9 +8,9 @@ export function formatSeconds (ms: number): string {
   return `${(ms / 1000).toFixed(ms < 1000 ? 2 : 1)}s`
 }
 
-export function modeDescription (environment: Pick<EnvironmentConfig, 'mode' | 'protected' | 'name'>): string {
-  if (environment.mode === 'dev') return 'dev (development mode)'
-  return environment.protected || environment.name === 'production' ? 'deploy (production mode)' : 'deploy (non-interactive)'
+/** One label per mode, whatever the environment (Prisma's words: `migrate dev` vs `migrate deploy`). */
+export function modeDescription (environment: Pick<EnvironmentConfig, 'mode'>): string {
+  return environment.mode === 'dev' ? 'dev (development mode)' : 'deploy (production mode)'
 }
 
 export function startBanner (environment: Pick<EnvironmentConfig, 'mode' | 'protected' | 'name'>): string {

@@ -12,11 +12,12 @@ import type { Ending } from './end-deployment.js'
 import { loadMigrationSource, projectDirectoryOf } from './migration-source.js'
 import type { PlanOutcome } from './operation.js'
 import { noPendingReport, previewReport } from './report.js'
+import { healthCheckSuggestions, recoverySuggestions } from './recovery-suggestions.js'
 import { targetRoleFailure } from './steps/target-role.js'
 import { applyBegan } from './resume.js'
 import { runHealthCheckStep } from './steps/health-check-step.js'
 import { runPreamble } from './steps/preamble.js'
-import { enforcePromotionGate } from './steps/promotion-gate.js'
+import { checkPromotionGate, enforcePromotionGate } from './steps/promotion-gate.js'
 
 /**
  * The plan of `deploy-migrations` and `preview-migrations`: read the migrations, check health,
@@ -40,10 +41,13 @@ export async function planMigrations (run: DeploymentRun): Promise<PlanOutcome> 
   assertNoFailedMigrations(environment, status)
   assertNoDrift(environment, status)
   const measured = await measuredDurations(ctx.pool, status.pending.map((m) => m.checksum), environment.name)
-  const plan = await analyzePlan(buildPlan(environment.name, status.pending, measured), status.pending, environment, run.logger)
+  const analyzed = await analyzePlan(buildPlan(environment.name, status.pending, measured), status.pending, environment, run.logger)
+  // The gate's result goes into the plan: reviewers read it beside the SQL.
+  const gate = await checkPromotionGate(ctx.pool, environment, analyzed)
+  const plan = gate === undefined ? analyzed : { ...analyzed, promotion_gate: gate }
   await run.save({ plan, source_snapshot: source.map((file) => ({ name: file.name, checksum: file.checksum })) })
   await recorder.log(`✓ Pending migrations: ${plan.pending_migrations} found`)
-  await enforcePromotionGate(run, plan)
+  await enforcePromotionGate(run, plan, gate)
   await recorder.finishStep('check_pending', 'passed', `${plan.pending_migrations} pending of ${source.length}`)
   if (handler.preview !== undefined && plan.pending_migrations > 0) {
     await recorder.log(`Preview by ${environment.migration_tool} (command.preview):`)
@@ -77,10 +81,7 @@ async function checkHealthBefore (run: DeploymentRun, handler: MigrationHandler,
     const roleFailure = targetRoleFailure(environment, details)
     throw new DeploymentFailure({
       error: roleFailure?.error ?? 'Pre-deployment health check failed',
-      suggestions: roleFailure?.suggestions ?? [
-        'Check that the database is running and reachable from the worker, then deploy again',
-        `Run GET /environments/${environment.name}/status to see the database's state`
-      ],
+      suggestions: roleFailure?.suggestions ?? healthCheckSuggestions(details, environment),
       extraResult: { health_check: 'failed', details }
     })
   }
@@ -116,10 +117,7 @@ function assertNoFailedMigrations (environment: EnvironmentConfig, status: Migra
   throw new DeploymentFailure({
     error: `Migration ${names.join(', ')} failed in an earlier deployment and is not resolved`,
     failedMigration: names[0] ?? null,
-    suggestions: [
-      `Fix the database by hand, then mark it with POST /environments/${environment.name}/migrations/${names[0] ?? ''}/resolve ` +
-      '{"as":"applied"} or {"as":"rolled_back"}'
-    ]
+    suggestions: recoverySuggestions('unfinished_migration', { environment, migrations: names })
   })
 }
 
@@ -130,11 +128,7 @@ function assertNoDrift (environment: EnvironmentConfig, status: MigrationStatus<
   const drift = status.drifted.map((d) => `${d.name} (${why(d.reason)})`)
   throw new DeploymentFailure({
     error: `Drift detected: ${drift.join(', ')}`,
-    suggestions: [
-      `Restore the applied migration files exactly as they were applied (compare checksums with GET /environments/${environment.name}/status), ` +
-      'then deploy again',
-      ...(environment.mode === 'dev' ? ['In dev, set reset_on_drift: true on the environment to reset the database and reapply every migration'] : [])
-    ],
+    suggestions: recoverySuggestions('drift', { environment }),
     extraResult: { drift: status.drifted }
   })
 }

@@ -5,6 +5,7 @@ import type { MigrationHandler } from '../handlers/types.js'
 import { sha256Hex } from '../lib/checksum.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
 import { getBackup, type BackupRow } from '../store/backups.js'
+import { healthCheckSuggestions } from './recovery-suggestions.js'
 import { DeploymentFailure } from './deployment-failure.js'
 import type { DeploymentRun } from './deployment-run.js'
 import type { Ending } from './end-deployment.js'
@@ -51,9 +52,10 @@ async function checkRestoreHealth (run: DeploymentRun, handler: MigrationHandler
   if (health.outcome !== 'failed') return health.outcome
   throw new DeploymentFailure({
     error: `${label} failed`,
-    suggestions: [when === 'before'
-      ? 'Check that the database is reachable from the worker, then try again'
-      : 'The backup was restored; check the database and the application now'],
+    suggestions: [
+      ...(when === 'before' ? [] : ['The backup was restored; check the database and the application now']),
+      ...healthCheckSuggestions(health.result?.details ?? [], run.environment)
+    ],
     extraResult: { [when === 'before' ? 'health_check' : 'health_check_after']: 'failed', details: health.result?.details ?? [] }
   })
 }

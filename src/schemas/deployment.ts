@@ -89,7 +89,13 @@ export const planSchema = z.object({
     unapplies: z.array(z.object({ name: z.string(), checksum: z.string() })),
     reapplies: z.array(z.object({ name: z.string(), checksum: z.string() }))
   }).optional().meta({ description: 'For restore-backup: the backup, its age and size, and the migrations the restore un-applies' }),
-  groups: z.array(planGroupSchema).optional().meta({ description: 'A fleet (SPEC §14): one group per distinct history state of its targets; one approval covers them all' })
+  groups: z.array(planGroupSchema).optional().meta({ description: 'A fleet (SPEC §14): one group per distinct history state of its targets; one approval covers them all' }),
+  promotion_gate: z.object({
+    requires_success_in: z.array(z.string()),
+    passed: z.boolean(),
+    missing: z.record(z.string(), z.array(z.string())).meta({ description: 'Per required environment, the planned migrations not yet applied there' }),
+    message: z.string().meta({ example: 'all 2 pending migrations were applied in staging first' })
+  }).optional().meta({ description: 'For an environment with requires_success_in: the promotion gate\'s result when the plan was made' })
 }).meta({ id: 'Plan', description: 'What will be applied, frozen by its checksum: approvals are bound to it' })
 
 export const fleetSummarySchema = z.object({

@@ -37,7 +37,7 @@ t.test('deploy --wait on a protected environment says who must approve, and exit
   await cli.waitForOutput(new RegExp(`Approve: POST ${server.replace(/[.:/]/g, '\\$&')}/deployments/${id as string}/approve`))
   const rejected = await runCli(['reject', id as string, '--reason', 'not today'], { DEPLOYER_URL: server, DEPLOYER_TOKEN: tokenOf('alice') })
   t.equal(rejected.code, 0, rejected.stderr)
-  t.match(rejected.stdout, /rejected: now rejected/)
+  t.match(rejected.stdout, /rejected: nothing was applied/)
   const run = await cli.done
   t.equal(run.code, 3, run.stderr)
   t.match(run.stdout, /⛔ REJECTED: Migration Deployer/)

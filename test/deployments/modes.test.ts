@@ -40,7 +40,8 @@ t.test('dev mode with reset_on_drift resets a drifted database and reapplies; de
   const stagingDone = await h.waitFor(staging.json().id, ['succeeded', 'failed'])
   t.equal(stagingDone.mode, 'deploy')
   t.equal((stagingDone.report as { mode: string }).mode, 'deploy')
-  t.match((await h.request('GET', `/deployments/${stagingDone.id}/log`)).body, /^Mode: deploy \(non-interactive\)$/m)
+  // One label per mode, whether the environment is protected or not (issue 16).
+  t.match((await h.request('GET', `/deployments/${stagingDone.id}/log`)).body, /^Mode: deploy \(production mode\)$/m)
 })
 
 t.test('reset_on_drift is refused outside dev mode at config load', async (t) => {

@@ -7,7 +7,7 @@ import { PROJECT_ROOT } from '../helpers/harness.js'
 
 /** Every `migration-deployer …` command line in a YAML file's strings. */
 function commandLines (value: unknown): string[] {
-  if (typeof value === 'string') return value.split('\n').flatMap((line) => /npx migration-deployer (.*?)(?:\s*>.*)?$/.exec(line.trim())?.[1] ?? [])
+  if (typeof value === 'string') return value.split('\n').flatMap((line) => /^(?:npx )?migration-deployer (.*?)(?:\s*>.*)?$/.exec(line.trim())?.[1] ?? [])
   if (Array.isArray(value)) return value.flatMap(commandLines)
   if (value !== null && typeof value === 'object') return Object.values(value).flatMap(commandLines)
   return []
@@ -19,6 +19,11 @@ for (const file of ['examples/github-actions.yml', 'examples/github-actions-oidc
     const lines = commandLines(document)
     t.ok(lines.length >= 3, `${lines.length} CLI calls`)
     t.ok(lines.some((line) => line.includes('--wait') && line.includes('production')), 'deploys to production and waits')
+    // The package is in no public registry: the CLI comes from the tarball `npm pack` makes, at a URL the user sets.
+    const text = readFileSync(path.join(PROJECT_ROOT, file), 'utf8')
+    t.match(text, /npm install --global "\$MIGRATION_DEPLOYER_PACKAGE"/, 'installs the CLI from the package tarball')
+    t.notMatch(text, /npm (install|i|ci)\b[^\n]*\smigration-deployer(@|\s|$)/m, 'never installs a registry package named migration-deployer')
+    t.notMatch(text, /^\s*- (run: )?npm ci\s*$/m, 'no npm ci that would need the CLI in the app\'s own lock')
     for (const line of lines) {
       // With no server configured, a command line the CLI accepts stops exactly at "no server".
       const run = await runCli(line.split(/\s+/), { DEPLOYER_URL: '', DEPLOYER_TOKEN: '' })

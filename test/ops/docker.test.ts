@@ -33,7 +33,10 @@ t.test('the Dockerfile: stages, every COPY source exists, pg_dump in the runtime
   t.ok(runtime.some((i) => i.keyword === 'COPY' && i.args === '--from=build /app/dist ./dist'), 'the runtime takes the build output')
   t.ok(runtime.some((i) => i.keyword === 'COPY' && i.args === 'src/store/migrations ./src/store/migrations'), 'the runtime has the control-DB migrations where control-schema.ts reads them')
   const entrypoint = runtime.find((i) => i.keyword === 'ENTRYPOINT')?.args ?? ''
-  t.match(entrypoint, `"${pkg.bin['migration-deployer'] as string}"`, 'the entrypoint is the package bin')
+  // The package bin (bin/migration-deployer.js) runs the compiled CLI when there is no TypeScript source beside it, as in the image.
+  const bin = readFileSync(path.join(PROJECT_ROOT, pkg.bin['migration-deployer'] as string), 'utf8')
+  t.match(bin, "'../dist/cli/main.js'", 'the package bin runs dist/cli/main.js')
+  t.match(entrypoint, '"dist/cli/main.js"', 'the entrypoint is the compiled CLI the package bin runs')
   t.ok(runtime.some((i) => i.keyword === 'USER' && i.args === 'node'), 'it does not run as root')
   // control-schema.ts resolves the migrations from its compiled place: dist/store → ../../src/store/migrations.
   t.match(readFileSync(path.join(PROJECT_ROOT, 'src/store/control-schema.ts'), 'utf8'), "new URL('../../src/store/migrations', import.meta.url)")

@@ -3,8 +3,9 @@ import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { startHarness, tokenOf } from '../helpers/harness.js'
 
-// A token proved on a keep-alive connection is recognised there without hashing it again; these
-// requests all go over ONE connection, so each answer shows the check still tells tokens apart.
+// Requests on ONE keep-alive connection, with different tokens one after another: each answer
+// shows the check tells them apart (an OIDC token verified on a connection is remembered there;
+// a token of the same length, a longer one or none must never be taken for what came before).
 
 t.test('one keep-alive connection, several tokens: each request is answered as its own token', async (t) => {
   const h = await startHarness({ worker: false })

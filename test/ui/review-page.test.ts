@@ -199,7 +199,7 @@ t.test('squawk warnings and a promotion-gate result are shown when the API repor
     const response = await route.fetch()
     const body = await response.json()
     body.plan.migrations[0].warnings = [{ rule: 'ban-drop-column', message: 'Dropping a column may break existing clients.' }, { rule: 'prefer-robust-stmts', message: 'Missing IF NOT EXISTS, the migration can\'t be rerun if it fails part way through.' }]
-    body.promotion_gate = { status: 'passed', message: 'staging applied the same checksums' }
+    body.plan.promotion_gate = { requires_success_in: ['staging'], passed: true, missing: {}, message: 'staging applied the same checksums' }
     await route.fulfill({ response, json: body })
   })
   await page.goto(`${BASE}/ui#/deployments/${deployment.id}`)
@@ -209,7 +209,7 @@ t.test('squawk warnings and a promotion-gate result are shown when the API repor
   t.match(await warnings.first().textContent(), /Warning: ban-drop-column Dropping a column may break existing clients\./)
   t.match(await page.locator('.pill-warning').textContent(), /2 warnings/)
   t.match(await page.locator('.callout-warning').textContent(), /2 squawk warnings/)
-  t.equal(await page.locator('.gate-status').textContent(), 'Passed: staging applied the same checksums')
+  t.equal(await page.locator('.gate-status').textContent(), 'Passed (requires staging): staging applied the same checksums')
   t.equal(await page.locator('.gate-status').getAttribute('class'), 'gate-status gate-passed')
   await page.screenshot({ path: path.join(ARTIFACTS, 'review-page-warnings.png'), fullPage: true })
   assertCleanPage(t, record, 'alice-token')
@@ -228,7 +228,8 @@ t.test('live status reads Server-Sent Events through fetch, with the bearer head
     await route.fulfill({
       status: 200,
       headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' },
-      body: ': keep-alive\n\nid: 1\nevent: step\ndata: {"type":"step_started","message":"Deploying migration 20250110090000_init"}\n\r\nid: 2\ndata: {"type":"log",\ndata: "line":"✓ Verification: All migrations applied"}\n\n'
+      body: ': keep-alive\n\nid: 1\nevent: step\ndata: {"type":"step_started","message":"Deploying migration 20250110090000_init"}\n\r\n' +
+        'id: 2\ndata: {"type":"log",\ndata: "message":"✓ Verification: All migrations applied"}\n\n'
     })
   })
   await page.goto(`${BASE}/ui#/deployments/${deployment.id}`)
@@ -237,7 +238,7 @@ t.test('live status reads Server-Sent Events through fetch, with the bearer head
   await page.getByRole('button', { name: 'Approve' }).click()
   const live = page.locator('ol.live-events li')
   await live.nth(1).waitFor({ timeout: 60_000 })
-  t.same(await live.allTextContents(), ['step_started: Deploying migration 20250110090000_init', 'log: ✓ Verification: All migrations applied'])
+  t.same(await live.allTextContents(), ['Deploying migration 20250110090000_init', '✓ Verification: All migrations applied'])
   t.equal(streamRequests.length, 1)
   t.equal(streamRequests[0]?.authorization, 'Bearer alice-token', 'the stream request carries the bearer header')
   t.equal(streamRequests[0]?.accept, 'text/event-stream')
@@ -281,7 +282,9 @@ t.test('an approver reviews a pending production deployment, approves it in the 
     t.equal(await sql.textContent(), migration.sql, `${migration.name}: SQL shown exactly`)
     t.match(await sql.evaluate((el) => getComputedStyle(el).fontFamily), /mono/i, 'SQL in monospace')
   }
-  t.match(await page.locator('.gate').textContent(), /Requires the same migrations to have been applied in staging first/)
+  // The gate's result, from the plan: staging got the same migrations first.
+  t.equal(await page.locator('.gate-status').textContent(),
+    `Passed (requires staging): all ${plan.migrations.length} pending migrations were applied in staging first`)
   t.match(await page.locator('.decision').textContent(), /0 of 1 approval · (59 min|1 h) left/)
 
   await page.screenshot({ path: path.join(ARTIFACTS, 'review-page.png'), fullPage: true })

@@ -55,13 +55,15 @@ export default fp(async function authPlugin (app) {
     return found
   }
 
-  // A keep-alive connection (a CI job polling) sends the same token with every request. Once a
-  // token has proved valid on a connection, the same token on it again is recognised by a
-  // constant-time comparison with what that connection presented, without hashing it again (2–3 µs
-  // of SHA-256 here, a few percent of a poll's CPU) or verifying an OIDC token's signature again
-  // (until it expires). A different token, an invalid one, or a new connection goes through the full
-  // check. Constant time matters here too: behind a proxy that reuses upstream connections, the
-  // previous request on a connection may be another client's.
+  // A keep-alive connection (a CI job polling) sends the same OIDC token with every request. Once
+  // one has been verified on a connection, the same token on it again is recognised by a
+  // constant-time comparison with what that connection presented, without verifying its signature
+  // again (0.45–0.56 ms of CPU, about three times a whole poll's; bench/README.md), until it expires.
+  // A different token, an invalid one, or a new connection goes through the full check. Constant
+  // time matters here too: behind a proxy that reuses upstream connections, the previous request on
+  // a connection may be another client's. Static tokens are not remembered: their check (SHA-256
+  // and a constant-time comparison with each configured hash) costs about 3 µs, too little to be
+  // worth a second way to be recognised.
   const provenOnConnection = new WeakMap<object, { token: Buffer, principal: Principal, expiresAt: number }>()
   function provenPrincipal (request: FastifyRequest, presented: Buffer): Principal | null {
     const connection = request.raw.socket as object | null
@@ -80,10 +82,7 @@ export default fp(async function authPlugin (app) {
     const proven = provenPrincipal(request, presented)
     if (proven !== null) return { principal: proven }
     const principal = principalOfToken(token)
-    if (principal !== null) {
-      remember(request, presented, principal, Infinity)
-      return { principal }
-    }
+    if (principal !== null) return { principal }
     if (!oidc.enabled || !OidcAuthenticator.looksLikeJwt(token)) {
       return { refused: new UnauthorizedError('the bearer token is not valid: check DEPLOYER_TOKEN or ask an operator for a token') }
     }

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { environmentOrThrow, environmentStatus, resolveEnvironmentMigration } from '../../pipeline/environment-actions.js'
+import { deploymentSource, type DeploymentSource } from '../../store/deployment-source.js'
 import { listBackups } from '../../store/backups.js'
 import { listDeployments } from '../../store/deployments.js'
 import { authErrors, errorBodySchema } from '../../schemas/common.js'
@@ -36,49 +37,36 @@ const backupSchema = z.object({
 
 const environmentParams = z.object({ name: z.string().min(1).max(100).meta({ example: 'production' }) })
 
-const statusSchema = z
-  .object({
-    environment: z.string(),
-    migration_tool: z.string(),
-    working_directory: z.string().nullable(),
-    schema: z.string().meta({
-      description: "The schema the history is read from and migrations apply in: the database URL's `?schema=` parameter (Prisma's), default `public`",
-      example: 'public'
-    }),
-    up_to_date: z.boolean().meta({ description: 'Nothing pending, failed or drifted' }),
-    history_table_exists: z.boolean(),
-    applied: z.array(
-      z.object({
-        name: z.string(),
-        checksum: z.string(),
-        started_at: z.string().nullable().meta({ description: 'null when the tool keeps no time (command handler)' }),
-        finished_at: z.string().nullable()
-      })
-    ),
-    pending: z.array(z.object({ name: z.string(), checksum: z.string() })),
-    failed: z.array(z.object({ name: z.string(), started_at: z.string().nullable(), logs: z.string().nullable(), resolve: z.string() })),
-    drifted: z.array(
-      z.object({
-        name: z.string(),
-        reason: z.enum(['checksum_changed', 'missing_from_source']),
-        applied_checksum: z.string(),
-        source_checksum: z.string().nullable()
-      })
-    ),
-    last_deployment: z
-      .object({
-        id: z.string(),
-        operation: z.string(),
-        status: z.string(),
-        requested_by: z.string(),
-        created_at: z.string(),
-        finished_at: z.string().nullable(),
-        link: z.string()
-      })
-      .nullable(),
-    last_backup: z.object({ id: z.string(), created_at: z.string(), size_bytes: z.number().nullable(), restore_command: z.string() }).nullable()
-  })
-  .meta({ id: 'EnvironmentStatus' })
+const statusSchema = z.object({
+  environment: z.string(),
+  migration_tool: z.string(),
+  working_directory: z.string().nullable(),
+  schema: z.string().meta({
+    description: "The schema the history is read from and migrations apply in: the database URL's `?schema=` parameter (Prisma's), default `public`",
+    example: 'public'
+  }),
+  up_to_date: z.boolean().meta({ description: 'Nothing pending, failed or drifted' }),
+  history_table_exists: z.boolean(),
+  applied: z.array(z.object({ name: z.string(), checksum: z.string(), started_at: z.string().nullable().meta({ description: 'null when the tool keeps no time (command handler)' }), finished_at: z.string().nullable() })),
+  pending: z.array(z.object({ name: z.string(), checksum: z.string() })),
+  failed: z.array(z.object({ name: z.string(), started_at: z.string().nullable(), logs: z.string().nullable(), resolve: z.string() })),
+  drifted: z.array(z.object({ name: z.string(), reason: z.enum(['checksum_changed', 'missing_from_source']), applied_checksum: z.string(), source_checksum: z.string().nullable() })),
+  last_deployment: z.object({
+    id: z.string(),
+    operation: z.string(),
+    status: z.string(),
+    requested_by: z.string(),
+    created_at: z.string(),
+    finished_at: z.string().nullable(),
+    link: z.string(),
+    migrations_from: z.enum(['inline', 'working_directory']).nullable()
+      .meta({ description: 'Where its migrations came from: uploaded inline (deploy --dir), or a working directory; null for a restore' }),
+    working_directory: z.string().nullable().meta({ description: 'The working directory it used, when not inline' })
+  }).nullable().meta({
+    description: 'This status compares the database with the environment\'s working_directory; a last deployment from another source explains drift shown here'
+  }),
+  last_backup: z.object({ id: z.string(), created_at: z.string(), size_bytes: z.number().nullable(), restore_command: z.string() }).nullable()
+}).meta({ id: 'EnvironmentStatus' })
 
 /** Configured environments and their databases' migration status, never a URL or a password. */
 const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -132,6 +120,7 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
     const { environment, status, schema } = await environmentStatus(config, env, request.params.name)
     const [lastDeployment] = await listDeployments(pool, { environment: environment.name, limit: 1 })
     const [lastBackup] = await listBackups(pool, environment.name, { limit: 1 })
+    const lastSource = lastDeployment === undefined ? undefined : await deploymentSource(pool, lastDeployment.id)
     return {
       environment: environment.name,
       migration_tool: environment.migration_tool,
@@ -153,27 +142,21 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
         resolve: `POST /environments/${environment.name}/migrations/${m.name}/resolve {"as":"applied"|"rolled_back"}`
       })),
       drifted: status.drifted.map((d) => ({ name: d.name, reason: d.reason, applied_checksum: d.appliedChecksum, source_checksum: d.sourceChecksum ?? null })),
-      last_deployment:
-        lastDeployment === undefined
-          ? null
-          : {
-              id: lastDeployment.id,
-              operation: lastDeployment.operation,
-              status: lastDeployment.status,
-              requested_by: lastDeployment.requested_by,
-              created_at: lastDeployment.created_at.toISOString(),
-              finished_at: lastDeployment.finished_at?.toISOString() ?? null,
-              link: `/deployments/${lastDeployment.id}`
-            },
-      last_backup:
-        lastBackup === undefined
-          ? null
-          : {
-              id: lastBackup.id,
-              created_at: lastBackup.created_at.toISOString(),
-              size_bytes: lastBackup.size_bytes,
-              restore_command: `migration-deployer restore --env ${environment.name} --backup ${lastBackup.id}`
-            }
+      last_deployment: lastDeployment === undefined
+        ? null
+        : {
+            id: lastDeployment.id,
+            operation: lastDeployment.operation,
+            status: lastDeployment.status,
+            requested_by: lastDeployment.requested_by,
+            created_at: lastDeployment.created_at.toISOString(),
+            finished_at: lastDeployment.finished_at?.toISOString() ?? null,
+            link: `/deployments/${lastDeployment.id}`,
+            ...migrationsFrom(lastDeployment.operation, lastSource, environment.working_directory)
+          },
+      last_backup: lastBackup === undefined
+        ? null
+        : { id: lastBackup.id, created_at: lastBackup.created_at.toISOString(), size_bytes: lastBackup.size_bytes, restore_command: `migration-deployer restore --env ${environment.name} --backup ${lastBackup.id}` }
     }
   })
 
@@ -222,6 +205,15 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
     const result = await resolveEnvironmentMigration(pool, config, env, principalOf(request), name, migration, request.body.as)
     return { environment: name, migration, resolved_as: request.body.as, rows_changed: result.rowsChanged }
   })
+}
+
+/** Where a deployment's migrations came from, for the status of its environment. */
+function migrationsFrom (
+  operation: string, source: DeploymentSource | undefined, configured: string | undefined
+): { migrations_from: 'inline' | 'working_directory' | null, working_directory: string | null } {
+  if (operation === 'restore-backup' || source === undefined) return { migrations_from: null, working_directory: null }
+  if (source.inline) return { migrations_from: 'inline', working_directory: null }
+  return { migrations_from: 'working_directory', working_directory: source.working_directory ?? configured ?? null }
 }
 
 export default environmentRoutes

@@ -24,7 +24,8 @@ export async function describePendingApproval (client: ApiClient, deployment: De
   const url = `${client.server}/deployments/${deployment.id}`
   return [
     `⏸ ${deployment.id} waits for approval in ${deployment.environment}: ${required - given} more approval${required - given === 1 ? '' : 's'} needed from ${who}${notSelf}`,
-    `   Review:  ${url}`,
+    // The review page's deep link: a browser cannot send a bearer token to the API's URL.
+    `   Review:  ${client.server}/ui#/deployments/${encodeURIComponent(deployment.id)}`,
     `   Approve: POST ${url}/approve   or   migration-deployer approve ${deployment.id} --comment "…"`,
     `   Reject:  migration-deployer reject ${deployment.id} --reason "…"`,
     ...(deployment.approval?.expires_at == null ? [] : [`   Expires: ${deployment.approval.expires_at}`])

@@ -5,9 +5,20 @@ import { UsageError } from './errors.js'
 import { EXIT } from './exit-codes.js'
 import { onePositional, parseCommandArgs, resolveConnection, stringOption } from './options.js'
 
-function printOutcome (io: CliIo, json: boolean, deployment: DeploymentResource, verb: string): number {
-  if (json) io.out(JSON.stringify(deployment, null, 2))
-  else io.out(`${deployment.id} ${verb}: now ${deployment.status}${deployment.approval === null ? '' : ` (${deployment.approval.approvals.length} of ${deployment.approval.required} approvals)`}`)
+/** What a decision did, in words: an approval says how many were given and what happens next; an ending says nothing was applied. */
+export function describeDecision (deployment: DeploymentResource, verb: 'approved' | 'rejected' | 'cancelled'): string {
+  if (verb !== 'approved') return `${deployment.id} ${verb}: nothing was applied`
+  const given = deployment.approval?.approvals.length ?? 0
+  const required = deployment.approval?.required ?? given
+  if (deployment.status === 'pending_approval') {
+    const missing = required - given
+    return `${deployment.id} approved (${given} of ${required}): ${missing} more approval${missing === 1 ? '' : 's'} needed before it runs`
+  }
+  return `${deployment.id} approved (${given} of ${required}): released, now ${deployment.status.replace(/_/g, ' ')}`
+}
+
+function printOutcome (io: CliIo, json: boolean, deployment: DeploymentResource, verb: 'approved' | 'rejected' | 'cancelled'): number {
+  io.out(json ? JSON.stringify(deployment, null, 2) : describeDecision(deployment, verb))
   return EXIT.ok
 }
 

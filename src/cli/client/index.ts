@@ -1,21 +1,14 @@
 import type { ClientCommand, CliIo } from './command.js'
 import { approveCommand, cancelCommand, rejectCommand } from './decision-commands.js'
 import { deployCommand } from './deploy.js'
+import { devDbCommand } from './dev-db.js'
 import { CliError, UsageError } from './errors.js'
 import { EXIT } from './exit-codes.js'
 import { envsCommand, envStatusCommand, logCommand, statusCommand } from './read-commands.js'
 import { restoreCommand } from './restore.js'
 
 export const CLIENT_COMMANDS: readonly ClientCommand[] = [
-  deployCommand,
-  restoreCommand,
-  approveCommand,
-  rejectCommand,
-  cancelCommand,
-  statusCommand,
-  logCommand,
-  envsCommand,
-  envStatusCommand
+  deployCommand, restoreCommand, approveCommand, rejectCommand, cancelCommand, statusCommand, logCommand, envsCommand, envStatusCommand, devDbCommand
 ]
 
 export function findClientCommand (name: string): ClientCommand | undefined {

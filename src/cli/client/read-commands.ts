@@ -106,12 +106,20 @@ export const envsCommand: ClientCommand = {
 
 interface StatusView {
   environment: string
+  working_directory: string | null
   up_to_date: boolean
   applied: Array<{ name: string }>
   pending: Array<{ name: string }>
   failed: Array<{ name: string, resolve: string }>
   drifted: Array<{ name: string, reason: string }>
-  last_deployment: { id: string, operation: string, status: string, created_at: string } | null
+  last_deployment: {
+    id: string
+    operation: string
+    status: string
+    created_at: string
+    migrations_from?: 'inline' | 'working_directory' | null
+    working_directory?: string | null
+  } | null
   last_backup: { id: string, created_at: string, restore_command: string } | null
 }
 
@@ -127,10 +135,33 @@ async function printEnvironmentStatus (name: string, values: Record<string, unkn
   for (const m of s.pending) lines.push(`  pending  ${m.name}`)
   for (const m of s.failed) lines.push(`  FAILED   ${m.name}  → ${m.resolve}`)
   for (const m of s.drifted) lines.push(`  DRIFTED  ${m.name} (${m.reason})`)
-  if (s.last_deployment !== null) lines.push(`last deployment: ${s.last_deployment.id} ${s.last_deployment.operation} ${s.last_deployment.status} (${s.last_deployment.created_at})`)
+  if (s.last_deployment !== null) {
+    lines.push(`last deployment: ${s.last_deployment.id} ${s.last_deployment.operation} ${s.last_deployment.status} (${s.last_deployment.created_at})`)
+    const note = otherSourceNote(s)
+    if (note !== undefined) lines.push(note)
+  }
   if (s.last_backup !== null) lines.push(`last backup:     ${s.last_backup.id} (${s.last_backup.created_at}); restore: ${s.last_backup.restore_command}`)
   io.out(lines.join('\n'))
   return EXIT.ok
+}
+
+/**
+ * The status compares the database with the environment's configured folder: when the last
+ * deployment used another source (an inline upload, another folder), say so, since that is
+ * what migrations shown as drifted or pending usually come from.
+ */
+function otherSourceNote (s: StatusView): string | undefined {
+  const last = s.last_deployment
+  if (last === null || last.migrations_from === undefined || last.migrations_from === null) return undefined
+  const compared = s.working_directory === null ? 'no configured folder' : `the configured folder ${s.working_directory}`
+  if (last.migrations_from === 'inline') {
+    return `note: ${last.id} uploaded its migrations inline (deploy --dir); this status compares the database with ${compared}, ` +
+      'so migrations only in that upload show as drifted'
+  }
+  if (last.working_directory !== null && last.working_directory !== undefined && last.working_directory !== s.working_directory) {
+    return `note: ${last.id} deployed from ${last.working_directory}; this status compares the database with ${compared}`
+  }
+  return undefined
 }
 
 export const envStatusCommand: ClientCommand = {

@@ -12,7 +12,7 @@ import { loadMigrationSource, projectDirectoryOf } from '../migration-source.js'
 import type { PlanOutcome } from '../operation.js'
 import { errorReport, noPendingReport } from '../report.js'
 import { runPreamble } from '../steps/preamble.js'
-import { enforcePromotionGate } from '../steps/promotion-gate.js'
+import { checkPromotionGate, enforcePromotionGate } from '../steps/promotion-gate.js'
 import { fleetEnding } from './fleet-report.js'
 import { forEachLimited, resolveFleetTargets } from './resolve-targets.js'
 
@@ -44,12 +44,15 @@ export async function planFleet (run: DeploymentRun): Promise<PlanOutcome> {
 
   const { groups, planned } = await groupTargets(run, states)
   const migrations = distinctMigrations(groups)
-  const plan: Plan = {
+  const grouped: Plan = {
     checksum: `sha256:${sha256Hex(JSON.stringify({ environment: environment.name, groups: groups.map((g) => [g.checksum, g.targets]) }))}`,
     pending_migrations: migrations.length,
     migrations,
     groups
   }
+  // The gate's result goes into the plan, as for one database: reviewers read it beside the SQL.
+  const gate = await checkPromotionGate(ctx.pool, environment, grouped)
+  const plan = gate === undefined ? grouped : { ...grouped, promotion_gate: gate }
   await insertFleetTargets(ctx.pool, deployment.id, planned)
   await run.save({ plan, source_snapshot: source.map((file) => ({ name: file.name, checksum: file.checksum })) })
   const failedNow = planned.filter((t) => t.status === 'failed').length
@@ -59,7 +62,7 @@ export async function planFleet (run: DeploymentRun): Promise<PlanOutcome> {
     'fleet_planned',
     { targets: targets.length, groups: groups.map((g) => ({ target_count: g.target_count, pending_migrations: g.pending_migrations })), failed: failedNow }
   )
-  await enforcePromotionGate(run, plan)
+  await enforcePromotionGate(run, plan, gate)
   await recorder.finishStep('check_pending', 'passed', `${targets.length} targets, ${groups.length} groups, ${plan.pending_migrations} migrations pending`)
   return await afterPlanning(run, plan)
 }
