@@ -134,7 +134,9 @@ export const deploymentSchema = z.object({
   report: z.record(z.string(), z.unknown()).nullable().meta({ description: 'The seed\'s report shapes (SPEC §6) once the deployment ends' }),
   summary: fleetSummarySchema.optional().meta({ description: 'A fleet deployment (SPEC §14): its targets by status' }),
   retry_of: z.string().optional().meta({ description: 'The fleet deployment this one retries (POST /deployments/:id/retry)' }),
-  links: z.object({ self: z.string(), approve: z.string(), reject: z.string(), cancel: z.string(), log: z.string(), events: z.string(), targets: z.string() })
+  links: z.object({
+    self: z.string(), approve: z.string(), reject: z.string(), cancel: z.string(), log: z.string(), events: z.string(), targets: z.string().optional()
+  })
 }).meta({ id: 'Deployment' })
 export type DeploymentResource = z.output<typeof deploymentSchema>
 
