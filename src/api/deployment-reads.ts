@@ -11,7 +11,7 @@ import { entityTag } from './entity-tag.js'
 export async function loadDeploymentResource (pool: pg.Pool, id: string): Promise<DeploymentResource> {
   const found = await readDeploymentWithApprovals(pool, id)
   if (found === undefined) throw new NotFoundError(`deployment ${id} not found`)
-  return toDeploymentResource(found.row, found.approvals)
+  return toDeploymentResource(found.row, found.approvals, found.fleet)
 }
 
 /** A deployment serialized through its response schema, and the strong ETag of exactly those bytes. */
@@ -79,7 +79,7 @@ export function createDeploymentReads (pool: pg.Pool, options: DeploymentReadsOp
     }
     const found = await readDeploymentWithApprovals(pool, id)
     if (found === undefined) throw notFound(id)
-    const bytes = Buffer.from(serialize(toDeploymentResource(found.row, found.approvals)), 'utf8')
+    const bytes = Buffer.from(serialize(toDeploymentResource(found.row, found.approvals, found.fleet)), 'utf8')
     const serialized = { bytes, etag: entityTag(bytes) }
     keep(id, found.version, serialized)
     return serialized

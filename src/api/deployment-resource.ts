@@ -1,5 +1,6 @@
 import type { DeploymentResource } from '../schemas/deployment.js'
 import type { ApprovalRow } from '../store/approvals.js'
+import type { FleetFields } from '../store/read-deployment.js'
 import type { DeploymentRow } from '../domain/index.js'
 import { BadRequestError } from '../errors/index.js'
 
@@ -7,7 +8,7 @@ const iso = (date: Date | null): string | null => date === null ? null : date.to
 
 function links (id: string): DeploymentResource['links'] {
   const self = `/deployments/${id}`
-  return { self, approve: `${self}/approve`, reject: `${self}/reject`, cancel: `${self}/cancel`, log: `${self}/log`, events: `${self}/events` }
+  return { self, approve: `${self}/approve`, reject: `${self}/reject`, cancel: `${self}/cancel`, log: `${self}/log`, events: `${self}/events`, targets: `${self}/targets` }
 }
 
 function summaryFields (row: DeploymentRow): Omit<DeploymentResource, 'plan' | 'steps' | 'approval'> {
@@ -36,9 +37,11 @@ function summaryFields (row: DeploymentRow): Omit<DeploymentResource, 'plan' | '
 }
 
 /** The API's view of a deployment (SPEC §5): no internal columns, no uploaded bundle beyond the plan. */
-export function toDeploymentResource (row: DeploymentRow, approvals: ApprovalRow[]): DeploymentResource {
+export function toDeploymentResource (row: DeploymentRow, approvals: ApprovalRow[], fleet?: FleetFields): DeploymentResource {
   return {
     ...summaryFields(row),
+    ...(fleet?.summary == null ? {} : { summary: fleet.summary }),
+    ...(fleet?.retry_of == null ? {} : { retry_of: fleet.retry_of }),
     plan: row.plan,
     approval: row.approvals_required === 0
       ? null

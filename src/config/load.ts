@@ -4,13 +4,16 @@ import { parse as parseYaml } from 'yaml'
 import type { z } from 'zod'
 import { ConfigError } from '../errors/config-error.js'
 import type { OidcProviderConfig, SsoConfig } from './identity-schema.js'
+import { rolloutSchema, type RolloutConfig } from './fleet-schema.js'
 import { configSchema, type RehearsalConfig, type ApprovalConfig, type BackupConfig, type HealthCheckConfig, type RawConfig, type RawEnvironmentConfig, type TokenConfig } from './schema.js'
 
 export type Mode = 'dev' | 'deploy'
 
 /** One environment with every default resolved. */
-export interface EnvironmentConfig extends Omit<RawEnvironmentConfig, 'approval' | 'backup' | 'health_check' | 'backup_before_migrate' | 'rehearsal'> {
+export interface EnvironmentConfig extends Omit<RawEnvironmentConfig, 'approval' | 'backup' | 'health_check' | 'backup_before_migrate' | 'rehearsal' | 'rollout'> {
   name: string
+  /** How a fleet (`targets`) rolls out; defaults when not given. */
+  rollout: RolloutConfig
   mode: Mode
   approval: ApprovalConfig
   backup: BackupConfig
@@ -93,6 +96,7 @@ function resolveEnvironment (name: string, env: RawEnvironmentConfig): Environme
     approval: env.approval ?? { required_approvals: 1, roles: ['approver', 'admin'], allow_self_approval: false, expires_after: 24 * 3_600_000, auto_approve_roles: [] },
     backup: env.backup ?? { provider: 'pg_dump', dir: '.data/backups', keep: 10 },
     backup_before_migrate: env.backup_before_migrate ?? env.protected,
+    rollout: env.rollout ?? rolloutSchema.parse({}),
     // A command tool's status starts a Node process (about a second or two): give it more than 5s.
     rehearsal: env.rehearsal ?? (env.protected ? DEFAULT_REHEARSAL : false),
     health_check: env.health_check ?? { checks: ['connectivity', 'schema', 'migrations'], timeout: env.migration_tool === 'command' ? 60_000 : 5000, sql: [] }

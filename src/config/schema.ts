@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { ESCAPE_CATEGORY_NAMES, ROLES, SYSTEM_ACTOR, type EscapeCategory } from '../domain/index.js'
 import { nonPublicHostReason } from '../lib/public-address.js'
 import { durationMs } from './duration.js'
+import { rolloutSchema, targetsSchema } from './fleet-schema.js'
 import { checkIdentityReferences, identitySchemas } from './identity-schema.js'
 import { riskPolicyFields } from './policy-schema.js'
 import { roleName } from './role-name.js'
@@ -167,7 +168,10 @@ const commandToolSchema = z.strictObject({
 })
 
 const environmentSchema = z.strictObject({
-  database_url_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected the NAME of an environment variable (like PROD_DATABASE_URL), not a URL'),
+  /** One database; a fleet names `targets` instead (SPEC §14). */
+  database_url_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected the NAME of an environment variable (like PROD_DATABASE_URL), not a URL').optional(),
+  targets: targetsSchema.optional(),
+  rollout: rolloutSchema.optional(),
   migration_tool: z.enum(MIGRATION_TOOLS, { error: 'expected "prisma", "sql" or "command"' }).default('prisma'),
   /** Options of migration_tool: sql. */
   sql: sqlToolSchema.optional(),
@@ -328,6 +332,9 @@ export const configSchema = z
           }
         }
         if (isRecord(env)) checkToolOptions(name, env, ctx)
+        if (isRecord(env) && (env.database_url_env === undefined) === (env.targets === undefined)) {
+          ctx.addIssue({ code: 'custom', path: ['environments', name], message: 'give either database_url_env (one database) or targets (a fleet, SPEC §14), not both or neither' })
+        }
         const required = isRecord(env) && Array.isArray(env.requires_success_in) ? env.requires_success_in : []
         for (const requiredName of required) {
           if (typeof requiredName === 'string' && !names.includes(requiredName)) {
@@ -410,4 +417,5 @@ export type LintConfig = z.output<typeof lintSchema>
 export type CommandToolConfig = z.output<typeof commandToolSchema>
 export type SqlToolConfig = z.output<typeof sqlToolSchema>
 export type RehearsalConfig = z.output<typeof rehearsalSchema>
+export type { FleetTargetsConfig, RolloutConfig } from './fleet-schema.js'
 export type PolicyConfig = z.output<typeof policySchema>

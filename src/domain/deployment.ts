@@ -57,12 +57,27 @@ export interface RestorePlan {
   reapplies: Array<{ name: string, checksum: string }>
 }
 
+/** The targets of a fleet that share one history state, and what is pending on them (SPEC §14). */
+export interface PlanGroup {
+  /** Target names, in plan order. */
+  targets: string[]
+  target_count: number
+  /** How many migrations the group's history holds already. */
+  applied_migrations: number
+  /** The group's own plan checksum: what each of its targets must still have pending when it applies. */
+  checksum: string
+  pending_migrations: number
+  migrations: PlannedMigration[]
+}
+
 /** What will be applied, frozen by its checksum: approvals are bound to it. */
 export interface Plan {
   checksum: string
   pending_migrations: number
   migrations: PlannedMigration[]
   restore?: RestorePlan
+  /** A fleet's plan: one group per distinct history state; `migrations` is every group's, once. */
+  groups?: PlanGroup[]
   /** `requires_success_in`: what the gate found when the plan was made. */
   promotion_gate?: PromotionGateResult
   /** What the pending statements would fail on among the target's rows (SPEC §12). */

@@ -1,3 +1,4 @@
+import { countActiveFleetTargets } from '../store/fleet-targets.js'
 import type { Queue } from 'bullmq'
 import type pg from 'pg'
 import { Gauge, Registry } from 'prom-client'
@@ -57,6 +58,20 @@ export function createStateRegistry (sources: StateSources): Registry {
         this.reset()
         for (const environment of sources.environments) this.set({ environment }, 0)
         for (const row of rows) this.set({ environment: row.environment }, row.n)
+      })
+    }
+  })
+
+  new Gauge({
+    name: 'migration_deployer_fleet_targets',
+    help: 'Targets of fleet deployments not finished yet (SPEC §14), by environment and target status',
+    labelNames: ['environment', 'status'] as const,
+    registers: [registry],
+    async collect () {
+      await orEmpty(this, async () => {
+        const rows = await countActiveFleetTargets(sources.pool)
+        this.reset()
+        for (const row of rows) this.set({ environment: row.environment, status: row.status }, row.n)
       })
     }
   })

@@ -56,6 +56,9 @@ export async function createDeployment (
     )
   }
   let inline: DeploymentRow['inline_migrations'] = null
+  if (input.operation === 'restore-backup' && environment.targets !== undefined) {
+    throw new BadRequestError(`environment ${environment.name} is a fleet: restore-backup works on one database; restore the target's backup by hand`, undefined, 'FLEET_RESTORE_UNSUPPORTED')
+  }
   if (input.operation === 'restore-backup') {
     await assertRestorable(pool, environment.name, input.backup_id)
   } else if (input.migrations !== undefined) {

@@ -1,4 +1,5 @@
 import { AppError } from '../errors/index.js'
+import { safeErrorMessage } from '../lib/mask-secrets.js'
 import type { RollbackOutcome } from './steps/restore-on-failure.js'
 
 export interface FailureDetails {
@@ -23,5 +24,15 @@ export class DeploymentFailure extends AppError {
   constructor (failure: FailureDetails, cause?: unknown) {
     super(failure.code ?? 'DEPLOYMENT_FAILED', 500, failure.error, { cause })
     this.failure = failure
+  }
+}
+
+/** The failure details of whatever ended a deployment (or a fleet target) as failed. */
+export function failureFrom (error: unknown): FailureDetails {
+  if (error instanceof DeploymentFailure) return error.failure
+  if (error instanceof AppError) return { error: safeErrorMessage(error), suggestions: [] }
+  return {
+    error: `Internal error: ${safeErrorMessage(error)}`,
+    suggestions: ['This is a bug in migration-deployer or its environment; the worker log has the details']
   }
 }

@@ -14,6 +14,8 @@ import { targetUrlFor } from './target-url.js'
 export class DeploymentRun {
   /** When this job began working on the deployment: the report's and banner's durations start here. */
   readonly startedMs = performance.now()
+  /** The fleet target this run applies to (a fleet's per-target run, SPEC §14); null for one database. */
+  readonly fleetTarget: string | null = null
   private url: string | undefined
 
   constructor (

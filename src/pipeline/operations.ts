@@ -1,5 +1,8 @@
+import type { EnvironmentConfig } from '../config/load.js'
 import type { DeploymentRow, OperationName } from '../domain/index.js'
 import { applyMigrations } from './apply-phase.js'
+import { applyFleet } from './fleet/apply-fleet.js'
+import { planFleet } from './fleet/plan-fleet.js'
 import type { Operation } from './operation.js'
 import { planMigrations } from './plan-phase.js'
 import { applyRestore, planRestore } from './restore-phase.js'
@@ -18,13 +21,21 @@ export const restoreBackup: Operation = {
   apply: applyRestore
 }
 
+/** deploy-migrations on a fleet (SPEC §14): one plan grouped by history state, one approval, then the rollout. */
+export const deployFleet: Operation = { name: 'deploy-migrations', approval: { autoApprove: true }, plan: planFleet, apply: applyFleet }
+
+/** A dry run on a fleet: the grouped plan, reported, never applied. */
+export const previewFleet: Operation = { name: 'preview-migrations', approval: { autoApprove: false }, plan: planFleet }
+
 const OPERATIONS: Record<OperationName, Operation> = {
   'deploy-migrations': deployMigrations,
   'preview-migrations': previewMigrations,
   'restore-backup': restoreBackup
 }
 
-/** The operation a deployment runs: chosen here, once, from its `operation`. */
-export function operationFor (deployment: Pick<DeploymentRow, 'operation'>): Operation {
+/** The operation a deployment runs: chosen here, once, from its `operation` and whether its environment is a fleet. */
+export function operationFor (deployment: Pick<DeploymentRow, 'operation'>, environment?: Pick<EnvironmentConfig, 'targets'>): Operation {
+  if (environment?.targets !== undefined && deployment.operation === 'deploy-migrations') return deployFleet
+  if (environment?.targets !== undefined && deployment.operation === 'preview-migrations') return previewFleet
   return OPERATIONS[deployment.operation]
 }

@@ -4,7 +4,7 @@ import { isConnectionError } from '../lib/connection-errors.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
 import { claimDeployment } from '../store/deployments.js'
 import { passApprovalGate } from './approval-gate.js'
-import { DeploymentFailure, type FailureDetails } from './deployment-failure.js'
+import { DeploymentFailure, failureFrom } from './deployment-failure.js'
 import { DeploymentRecorder } from './deployment-recorder.js'
 import { DeploymentRun } from './deployment-run.js'
 import { holdForWindow, waitForWindow } from './deployment-window.js'
@@ -34,8 +34,9 @@ export async function runDeploymentPhase (ctx: PipelineContext, deploymentId: st
   let ending: Ending | undefined
   try {
     // The claim recorded queued→running (a resumed phase was running already: nothing changed).
-    const operation = operationFor(claimed)
-    run = new DeploymentRun(ctx, claimed, await validateEnvironment(ctx, claimed, recorder), recorder, logger)
+    const environment = await validateEnvironment(ctx, claimed, recorder)
+    const operation = operationFor(claimed, environment)
+    run = new DeploymentRun(ctx, claimed, environment, recorder, logger)
     ending = phase === 'plan' ? await planThenApply(run, operation) : await apply(run, operation, { frozen: true })
   } catch (error) {
     if (error instanceof WorkerStoppingError) throw error
@@ -69,13 +70,4 @@ async function apply (run: DeploymentRun, operation: Operation, input: ApplyInpu
   // Outside the environment's deployment window: waits for it (undefined), like an approval.
   if (await holdForWindow(run)) return undefined
   return await operation.apply(run, input)
-}
-
-function failureFrom (error: unknown): FailureDetails {
-  if (error instanceof DeploymentFailure) return error.failure
-  if (error instanceof AppError) return { error: safeErrorMessage(error), suggestions: [] }
-  return {
-    error: `Internal error: ${safeErrorMessage(error)}`,
-    suggestions: ['This is a bug in migration-deployer or its environment; the worker log has the details']
-  }
 }

@@ -12,12 +12,14 @@ export interface UnsetDatabaseUrl {
  * first step, so say it before anyone deploys.
  */
 export function unsetDatabaseUrlWarnings (config: Pick<Config, 'environments'>, env: NodeJS.ProcessEnv): UnsetDatabaseUrl[] {
+  // A fleet (targets) names no single URL variable; its targets' variables are read when it deploys.
   return Object.entries(config.environments)
-    .filter(([, environment]) => env[environment.database_url_env] === undefined || env[environment.database_url_env] === '')
-    .map(([name, environment]) => ({
+    .flatMap(([name, environment]) => environment.database_url_env === undefined ? [] : [{ name, variable: environment.database_url_env }])
+    .filter(({ variable }) => env[variable] === undefined || env[variable] === '')
+    .map(({ name, variable }) => ({
       environment: name,
-      variable: environment.database_url_env,
-      message: `environment ${name}: ${environment.database_url_env} is not set in this process, so deployments to ${name} will fail; ` +
+      variable,
+      message: `environment ${name}: ${variable} is not set in this process, so deployments to ${name} will fail; ` +
         `export its database URL (for a local one: migration-deployer dev-db create <name>) and restart`
     }))
 }

@@ -61,18 +61,29 @@ const stepSchema = z.object({
   detail: z.string().nullable()
 })
 
+const plannedMigrationSchema = z.object({
+  name: z.string(),
+  checksum: z.string(),
+  sql: z.string(),
+  transactional: z.boolean(),
+  warnings: z.array(z.object({ rule: z.string(), message: z.string() })),
+  estimated_duration_seconds: z.number(),
+  estimate_basis: z.string().meta({ example: 'measured in staging' })
+})
+
+const planGroupSchema = z.object({
+  targets: z.array(z.string()),
+  target_count: z.number().int(),
+  applied_migrations: z.number().int().meta({ description: 'How many migrations the group\'s history holds already' }),
+  checksum: z.string(),
+  pending_migrations: z.number().int(),
+  migrations: z.array(plannedMigrationSchema)
+}).meta({ id: 'PlanGroup' })
+
 export const planSchema = z.object({
   checksum: z.string().meta({ example: 'sha256:9f2c…' }),
   pending_migrations: z.number().int(),
-  migrations: z.array(z.object({
-    name: z.string(),
-    checksum: z.string(),
-    sql: z.string(),
-    transactional: z.boolean(),
-    warnings: z.array(z.object({ rule: z.string(), message: z.string() })),
-    estimated_duration_seconds: z.number(),
-    estimate_basis: z.string().meta({ example: 'measured in staging' })
-  })),
+  migrations: z.array(plannedMigrationSchema),
   restore: z.object({
     backup_id: z.string(),
     backup_created_at: z.string(),
@@ -81,6 +92,7 @@ export const planSchema = z.object({
     unapplies: z.array(z.object({ name: z.string(), checksum: z.string() })),
     reapplies: z.array(z.object({ name: z.string(), checksum: z.string() }))
   }).optional().meta({ description: 'For restore-backup: the backup, its age and size, and the migrations the restore un-applies' }),
+  groups: z.array(planGroupSchema).optional().meta({ description: 'A fleet (SPEC §14): one group per distinct history state of its targets; one approval covers them all' }),
   promotion_gate: z.object({
     requires_success_in: z.array(z.string()),
     passed: z.boolean(),
@@ -92,6 +104,15 @@ export const planSchema = z.object({
   pending_checksum: z.string().optional().meta({ description: 'The checksum of the pending set alone, when `checksum` also covers preflight and rehearsal' }),
   risk: planRiskSchema.optional()
 }).meta({ id: 'Plan', description: 'What will be applied, frozen by its checksum: approvals are bound to it' })
+
+export const fleetSummarySchema = z.object({
+  total: z.number().int(),
+  succeeded: z.number().int(),
+  failed: z.number().int(),
+  skipped: z.number().int(),
+  running: z.number().int(),
+  pending: z.number().int()
+}).meta({ id: 'FleetSummary' })
 
 export const deploymentSchema = z.object({
   id: z.string(),
@@ -120,7 +141,11 @@ export const deploymentSchema = z.object({
   }).nullable(),
   steps: z.array(stepSchema),
   report: z.record(z.string(), z.unknown()).nullable().meta({ description: 'The seed\'s report shapes (SPEC §6) once the deployment ends' }),
-  links: z.object({ self: z.string(), approve: z.string(), reject: z.string(), cancel: z.string(), log: z.string(), events: z.string() })
+  summary: fleetSummarySchema.optional().meta({ description: 'A fleet deployment (SPEC §14): its targets by status' }),
+  retry_of: z.string().optional().meta({ description: 'The fleet deployment this one retries (POST /deployments/:id/retry)' }),
+  links: z.object({
+    self: z.string(), approve: z.string(), reject: z.string(), cancel: z.string(), log: z.string(), events: z.string(), targets: z.string().optional()
+  })
 }).meta({ id: 'Deployment' })
 export type DeploymentResource = z.output<typeof deploymentSchema>
 

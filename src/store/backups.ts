@@ -15,6 +15,8 @@ export interface BackupRow {
   schema: string | null
   created_at: Date
   deleted_at: Date | null
+  /** The fleet target it backs up (SPEC §14); null for a single-database environment. */
+  target?: string | null
 }
 
 // BIGINT arrives as a string unless the control pool's type parser is installed: normalize here.
@@ -28,11 +30,11 @@ export type NewBackup = Omit<BackupRow, 'created_at' | 'deleted_at'> & { created
 /** Records a backup that was taken (and, for pg_dump, verified). */
 export async function recordBackup (db: Queryable, backup: NewBackup): Promise<BackupRow> {
   const { rows } = await db.query<BackupRow>(
-    `INSERT INTO backups (id, environment, deployment_id, provider, file, size_bytes, duration_ms, verified, server_version, schema, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, COALESCE($11, now()))
+    `INSERT INTO backups (id, environment, deployment_id, provider, file, size_bytes, duration_ms, verified, server_version, schema, created_at, target)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, COALESCE($11, now()), $12)
      RETURNING *`,
     [backup.id, backup.environment, backup.deployment_id, backup.provider, backup.file, backup.size_bytes,
-      Math.round(backup.duration_ms), backup.verified, backup.server_version, backup.schema, backup.created_at ?? null]
+      Math.round(backup.duration_ms), backup.verified, backup.server_version, backup.schema, backup.created_at ?? null, backup.target ?? null]
   )
   return normalize(rows[0] as BackupRow)
 }
@@ -53,9 +55,12 @@ export async function getBackup (db: Queryable, id: string): Promise<BackupRow |
   return rows[0] === undefined ? undefined : normalize(rows[0])
 }
 
-/** The backup a deployment already took (before an interruption), if any. */
-export async function backupOfDeployment (db: Queryable, deploymentId: string): Promise<BackupRow | undefined> {
-  const { rows } = await db.query<BackupRow>('SELECT * FROM backups WHERE deployment_id = $1 AND deleted_at IS NULL ORDER BY created_at LIMIT 1', [deploymentId])
+/** The backup a deployment already took (before an interruption), if any; of one fleet target when given. */
+export async function backupOfDeployment (db: Queryable, deploymentId: string, target: string | null = null): Promise<BackupRow | undefined> {
+  const { rows } = await db.query<BackupRow>(
+    'SELECT * FROM backups WHERE deployment_id = $1 AND target IS NOT DISTINCT FROM $2 AND deleted_at IS NULL ORDER BY created_at LIMIT 1',
+    [deploymentId, target]
+  )
   return rows[0] === undefined ? undefined : normalize(rows[0])
 }
 

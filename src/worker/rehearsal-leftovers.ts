@@ -11,7 +11,10 @@ export async function dropRehearsalLeftovers (ctx: PipelineContext): Promise<str
   const urls = new Map<string, string>()
   for (const environment of Object.values(ctx.config.environments)) {
     if (environment.rehearsal === false || !environment.rehearsal.schema) continue
-    const url = ctx.env[environment.rehearsal.database_url_env ?? environment.database_url_env]
+    // A fleet environment has no one URL of its own: its rehearsals name their server in rehearsal.database_url_env.
+    const variable = environment.rehearsal.database_url_env ?? environment.database_url_env
+    if (variable === undefined) continue
+    const url = ctx.env[variable]
     if (url === undefined || url === '') continue
     // One pass per server (host, port, role) is enough: leftovers are found by name across the server.
     const parsed = new URL(url)

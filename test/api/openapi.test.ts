@@ -74,6 +74,8 @@ const OPERATION_IDS: Record<string, string> = {
   'POST /deployments/:id/reject': 'rejectDeployment',
   'POST /deployments/:id/cancel': 'cancelDeployment',
   'GET /deployments/:id/log': 'getDeploymentLog',
+  'GET /deployments/:id/targets': 'listDeploymentTargets',
+  'POST /deployments/:id/retry': 'retryDeployment',
   'GET /deployments/:id/events': 'followDeploymentEvents'
 }
 

@@ -34,7 +34,7 @@ export async function runBackupStep (run: DeploymentRun): Promise<BackupRow | nu
   }
   // A resumed apply (after a worker died) keeps the backup of the state before its first migration:
   // a new one would capture a half-applied database.
-  const earlier = await backupOfDeployment(db, deployment.id)
+  const earlier = await backupOfDeployment(db, deployment.id, run.fleetTarget)
   if (earlier !== undefined) {
     await recorder.finishStep('backup', 'passed', `${earlier.id} (taken before the interruption, kept)`)
     await recorder.log(`✓ Backup kept: ${earlier.id} (taken before the interruption)`)
@@ -48,7 +48,7 @@ export async function runBackupStep (run: DeploymentRun): Promise<BackupRow | nu
       await recorder.finishStep('backup', 'skipped', 'backup.provider is none')
       return null
     }
-    backup = await recordBackup(db, backupRecord(result, environment.name, deployment.id))
+    backup = await recordBackup(db, { ...backupRecord(result, environment.name, deployment.id), target: run.fleetTarget })
   } catch (error) {
     const message = safeErrorMessage(error)
     await recorder.log(`✗ Backup failed: ${message}`)

@@ -26,7 +26,7 @@ export async function rehearsalStep (
 ): Promise<Plan> {
   const { recorder, environment } = run
   await recorder.startStep('rehearsal')
-  const adminSource = settings.database_url_env ?? environment.database_url_env
+  const adminSource = settings.database_url_env ?? environment.database_url_env ?? 'the target\'s URL'
   const adminUrl = settings.database_url_env === undefined ? run.databaseUrl() : run.ctx.env[settings.database_url_env]
   if (adminUrl !== undefined && adminUrl !== '') registerUrlSecret(adminUrl)
   let rehearsal: RehearsalResult = adminUrl === undefined || adminUrl === ''

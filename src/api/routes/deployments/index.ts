@@ -21,6 +21,7 @@ import { decodeCursor, encodeCursor, toDeploymentResource, toDeploymentSummary }
 import { principalOf } from '../../plugins/auth.js'
 import { assertMayActIn } from '../../../auth/environment-scope.js'
 import { unwrapEnvelope } from './envelope.js'
+import { fleetTargetRoutes } from './fleet-targets.js'
 import { streamDeploymentEvents, toEventJson, wantsEventStream } from './event-stream.js'
 
 const READ_ROLES = ['viewer', 'deployer', 'approver'] as const
@@ -71,6 +72,7 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
   const enqueueTimeoutMs = app.services.enqueueTimeoutMs ?? DEFAULT_RELIABILITY.enqueueTimeoutMs
 
   const polled = createDeploymentReads(pool)
+  await app.register(fleetTargetRoutes)
   // Concurrent requests share round trips: their deployments are recorded by one transaction (each
   // token within its queued-work limit), and their jobs enqueued by one call to Redis (see batched).
   // Each still answers only after its own row is committed and its own job is queued.
