@@ -76,6 +76,7 @@ const OPERATION_IDS: Record<string, string> = {
   'GET /deployments/:id/log': 'getDeploymentLog',
   'GET /deployments/:id/targets': 'listDeploymentTargets',
   'POST /deployments/:id/retry': 'retryDeployment',
+  'POST /deployments/:id/override-window': 'overrideDeploymentWindow',
   'GET /deployments/:id/events': 'followDeploymentEvents'
 }
 

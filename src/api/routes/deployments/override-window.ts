@@ -20,6 +20,7 @@ const overrideWindowRoute: FastifyPluginAsyncZod = async (app) => {
   app.post('/deployments/:id/override-window', {
     onRequest: app.requireRole('admin'),
     schema: {
+      operationId: 'overrideDeploymentWindow',
       tags: ['deployments'],
       summary: 'Start a deployment waiting for its window now (admin; the reason is audited)',
       params: deploymentIdParams,
