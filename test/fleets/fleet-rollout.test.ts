@@ -1,42 +1,17 @@
 import t from 'tap'
 import { startHarness, type Harness } from '../helpers/harness.js'
-import { createEmptyDatabase, databaseUrl, dropDatabase, queryDatabase } from '../helpers/databases.js'
-import { appliedIn, migration, tenantUrlTemplate, TenantDatabases } from '../helpers/tenant-databases.js'
+import { databaseUrl, dropDatabase } from '../helpers/databases.js'
+import { appliedIn, tenantUrlTemplate, TenantDatabases } from '../helpers/tenant-databases.js'
+import { ALL, body, createCatalog, fleetEnvironment, M1, M2, M3 } from '../helpers/fleet-fixtures.js'
 
 // Fleets (SPEC §14, issue 21), the happy path at size (other cases: fleet-failures.test.ts) on real PostgreSQL: tenant databases cloned from one template per
 // history state, listed by a catalog query and reached through a URL template.
-const M1 = migration('20250101000000_init', 'CREATE TABLE accounts (id serial PRIMARY KEY, name text NOT NULL);\n')
-const M2 = migration('20250102000000_email', 'ALTER TABLE accounts ADD COLUMN email text;\n')
-const M3 = migration('20250103000000_orders', 'CREATE TABLE orders (id serial PRIMARY KEY, account_id int REFERENCES accounts (id));\n')
-const ALL = [M1, M2, M3]
-const body = (environment: string): Record<string, unknown> => ({ environment, migrations: ALL.map(({ name, sql }) => ({ name, sql })) })
-
 const tenants = new TenantDatabases()
 let catalog: string
 let h: Harness
 const template = tenantUrlTemplate()
 const fleets: Record<string, string[]> = {}
 const responses: string[] = []
-
-function fleetEnvironment (fleet: string, extra: Record<string, unknown>): Record<string, unknown> {
-  return {
-    database_url_env: undefined,
-    targets: { catalog_url_env: 'FLEET_CATALOG_URL', names_query: `SELECT slug FROM tenants WHERE fleet = '${fleet}' AND active`, url_template_env: 'FLEET_TENANT_URL' },
-    // One connection per check: connectivity is what a fleet's per-target check needs in a test.
-    health_check: { checks: ['connectivity'], timeout: '5s' },
-    backup_before_migrate: false,
-    ...extra
-  }
-}
-
-/** The catalog database: a tenants table listing each fleet's databases (and an inactive one in `inactiveIn`). */
-async function createCatalog (fleets: Record<string, string[]>, inactiveIn: string[]): Promise<string> {
-  const name = await createEmptyDatabase('md_catalog')
-  await queryDatabase(name, 'CREATE TABLE tenants (slug text PRIMARY KEY, fleet text NOT NULL, active boolean NOT NULL DEFAULT true)')
-  for (const [fleet, names] of Object.entries(fleets)) await queryDatabase(name, 'INSERT INTO tenants (slug, fleet) SELECT unnest($1::text[]), $2', [names, fleet])
-  for (const fleet of inactiveIn) await queryDatabase(name, "INSERT INTO tenants (slug, fleet, active) VALUES ('md_inactive_tenant', $1, false)", [fleet])
-  return name
-}
 
 t.before(async () => {
   const [empty, one, two] = await Promise.all([tenants.template([]), tenants.template([M1]), tenants.template([M1, M2])])

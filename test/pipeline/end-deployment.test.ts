@@ -64,7 +64,7 @@ t.test('endDeployment', async (t) => {
     environments: { staging: { backup_before_migrate: true, backup: { provider: 'pg_dump', dir: t.testdir({}) }, health_check: { checks: ['connectivity'] } } },
     extraConfig: {
       notifications: {
-        webhooks: [{ url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`, secret_env: 'TEST_WEBHOOK_SECRET', events: ['succeeded', 'failed'] }]
+        webhooks: [{ url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`, secret_env: 'TEST_WEBHOOK_SECRET', events: ['succeeded', 'failed'], allow_private_addresses: true, previews: true }]
       }
     }
   })
