@@ -434,23 +434,28 @@ live_redis_pid() {
   [ "$state" != Z ] && [ "$state" != X ] && [ "${comm#redis-server}" != "$comm" ]
 }
 
-# Stops the redis-server this project started on PORT (pid PID when recorded): SHUTDOWN through
-# the port, else TERM to the recorded pid. Prints what it did.
+# The pid of the redis-server answering on PORT (from INFO), empty if none answers.
+redis_pid_on() { redis-cli -h "$HOST" -p "$1" info server 2>/dev/null | tr -d '\r' | sed -n 's/^process_id:\([0-9]*\)$/\1/p'; }
+
+# Stops the redis-server this project started, pid PID, on PORT: SHUTDOWN through the port when the
+# Redis there is that process, else TERM to the pid. Without a pid nothing is ours to stop: a Redis
+# answering on the default port may be anyone's (another checkout's, CI's), so it is left alone.
 redis_stop() {
   local port="$1" pid="${2:-}" i
-  if command -v redis-cli >/dev/null 2>&1 && redis_answers "$port"; then
-    redis-cli -h "$HOST" -p "$port" shutdown nosave >/dev/null 2>&1 || true
-  elif live_redis_pid "$pid"; then
-    kill -TERM "$pid" 2>/dev/null || true
-  else
-    say "redis: not running"
+  if [ -z "$pid" ] || ! live_redis_pid "$pid"; then
+    say "redis: not running (none started from this folder)"
     return 0
   fi
+  if command -v redis-cli >/dev/null 2>&1 && [ "$(redis_pid_on "$port")" = "$pid" ]; then
+    redis-cli -h "$HOST" -p "$port" shutdown nosave >/dev/null 2>&1 || true
+  else
+    kill -TERM "$pid" 2>/dev/null || true
+  fi
   for i in $(seq 1 100); do
-    redis_answers "$port" || live_redis_pid "$pid" || break
+    live_redis_pid "$pid" || break
     sleep 0.05
   done
-  if redis_answers "$port" || live_redis_pid "$pid"; then die "redis: still running on $HOST:$port${pid:+ (pid $pid)}"; fi
+  if live_redis_pid "$pid"; then die "redis: still running on $HOST:$port (pid $pid)"; fi
   say "redis: stopped (was on $HOST:$port)"
 }
 

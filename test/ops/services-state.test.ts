@@ -82,3 +82,16 @@ t.test('status and down without the port variables act on what up started', asyn
   t.match(after.stdout, /postgres: down/)
   t.match(after.stdout, /redis: down/)
 })
+
+t.test('down with nothing recorded leaves alone a Redis this folder did not start (another checkout\'s, CI\'s)', async (t) => {
+  const port = await freePort()
+  const dir = mkdtempSync(path.join(tmpdir(), 'md-foreign-redis-'))
+  t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
+  await execa('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--daemonize', 'yes', '--dir', dir, '--save', '', '--appendonly', 'no'])
+  t.teardown(async () => { await execa('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'shutdown', 'nosave'], { reject: false }) })
+  t.ok(await redisAnswers(port), 'the other Redis runs')
+  const down = await services('down', { DEPLOYER_REDIS_PORT: String(port) })
+  t.equal(down.exitCode, 0, down.stderr)
+  t.match(down.stdout, /redis: not running \(none started from this folder\)/)
+  t.ok(await redisAnswers(port), 'it still runs after down')
+})
