@@ -53,3 +53,12 @@ GRANT SELECT, INSERT, DELETE ON "idempotency_keys" TO :"role";
 -- The webhook outbox: written by a trigger on deployment_events (as this role), marked
 -- dispatched, and pruned after notifications.outbox_retention.
 GRANT SELECT, INSERT, UPDATE, DELETE ON "deployment_notifications" TO :"role";
+
+-- Drift watch (SPEC §15): the state per environment, and the checks' history.
+GRANT SELECT, INSERT, UPDATE, DELETE ON "environment_drift" TO :"role";
+GRANT SELECT, INSERT, UPDATE, DELETE ON "drift_checks" TO :"role";
+GRANT USAGE ON SEQUENCE "drift_checks_id_seq" TO :"role";
+
+-- Fleets (SPEC §14): one row per target of a fleet deployment, and the retries that link deployments.
+GRANT SELECT, INSERT, UPDATE ON "fleet_targets" TO :"role";
+GRANT SELECT, INSERT ON "fleet_retries" TO :"role";

@@ -39,8 +39,8 @@ t.test('the review page shows what the plan will do, a predicted failure first',
     body: {
       environment: 'production',
       migrations: [
-        { name: '20250501000000_email_required', sql: 'ALTER TABLE "User" ALTER COLUMN email SET NOT NULL;\n' },
-        { name: '20250501000001_name_index', sql: 'CREATE INDEX "User_name_idx" ON "User" (name);\nALTER TABLE "User" ADD COLUMN score float8 DEFAULT random();\n' }
+        { name: '20250501000000_email_required', sql: 'ALTER TABLE "User" ALTER COLUMN email SET NOT NULL;\nSELECT pg_sleep(0.1);\n' },
+        { name: '20250501000001_name_index', sql: 'CREATE INDEX "User_name_idx" ON "User" (name);\nALTER TABLE "User" ADD COLUMN score float8 DEFAULT random();\nSELECT pg_sleep(0.1);\n' }
       ]
     }
   })

@@ -154,8 +154,10 @@ export async function startProcessHarness (
   t: { teardown: (fn: () => Promise<void>) => void },
   environments: Record<string, Record<string, unknown>>
 ): Promise<{ h: Harness; config: { file: string; cleanup: () => void }; processes: ServiceProcess[] }> {
-  const h = await startHarness({ environments, worker: false })
-  const config = writeServiceConfig(h, environments)
+  // Reliability tests post dozens of deployments from one token: past the default queued-work limit.
+  const limits = { limits: { queued_per_token: 1000 } }
+  const h = await startHarness({ environments, worker: false, extraConfig: limits })
+  const config = writeServiceConfig(h, environments, limits)
   const processes: ServiceProcess[] = []
   t.teardown(async () => {
     await killAll(processes)
