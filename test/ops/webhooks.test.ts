@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
-import { startNotifications } from '../../src/notifications/index.js'
+import { startHarnessNotifications } from '../helpers/notifications.js'
 import { startHarness, type Harness } from '../helpers/harness.js'
 import { until } from '../helpers/until.js'
 
@@ -72,15 +72,7 @@ t.test('webhooks: signed JSON on pending_approval and succeeded, retried after a
     }
   })
   t.teardown(h.close)
-  const notifications = await startNotifications({
-    pool: h.runtime.pool,
-    config: h.config,
-    logger: h.runtime.logger,
-    env: { TEST_WEBHOOK_SECRET: SECRET },
-    queueName: h.runtime.settings.queueName,
-    redis: h.runtime.redisConnections
-  })
-  t.teardown(async () => { await notifications.close(); await notifications.queue.obliterate({ force: true }).catch(() => {}) })
+  await startHarnessNotifications(t, h, { TEST_WEBHOOK_SECRET: SECRET })
 
   const created = await h.request('POST', '/deployments', { body: { environment: 'production', source: { commit: 'abc123def456' } } })
   const id = created.json().id as string
@@ -143,15 +135,7 @@ t.test('a receiver that keeps answering 4xx is given up at once, and a rejection
     extraConfig: { notifications: { webhooks: [{ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, secret_env: 'TEST_WEBHOOK_SECRET', events: ['rejected'], allow_private_addresses: true }], retry: { attempts: 5, initial_delay: '100ms' } } }
   })
   t.teardown(h.close)
-  const notifications = await startNotifications({
-    pool: h.runtime.pool,
-    config: h.config,
-    logger: h.runtime.logger,
-    env: { TEST_WEBHOOK_SECRET: SECRET },
-    queueName: h.runtime.settings.queueName,
-    redis: h.runtime.redisConnections
-  })
-  t.teardown(async () => { await notifications.close(); await notifications.queue.obliterate({ force: true }).catch(() => {}) })
+  await startHarnessNotifications(t, h, { TEST_WEBHOOK_SECRET: SECRET })
 
   const id = (await h.request('POST', '/deployments', { body: { environment: 'production' } })).json().id as string
   await h.waitFor(id, ['pending_approval'])

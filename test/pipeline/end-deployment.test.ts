@@ -1,7 +1,7 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
-import { startNotifications } from '../../src/notifications/index.js'
+import { startHarnessNotifications } from '../helpers/notifications.js'
 import { DeploymentRecorder } from '../../src/pipeline/deployment-recorder.js'
 import { endDeployment } from '../../src/pipeline/end-deployment.js'
 import { claimDeployment, insertDeployment } from '../../src/store/deployments.js'
@@ -106,15 +106,7 @@ t.test('endDeployment', async (t) => {
   })
 
   await t.test('a restore dry run ends like every other deployment: status_changed, webhook, metric', async (t) => {
-    const notifications = await startNotifications({
-      pool: h.runtime.pool,
-      config: h.config,
-      logger: h.runtime.logger,
-      env: { TEST_WEBHOOK_SECRET: SECRET },
-      queueName: h.runtime.settings.queueName,
-      redis: h.runtime.redisConnections
-    })
-    t.teardown(async () => { await notifications.close(); await notifications.queue.obliterate({ force: true }).catch(() => {}) })
+    await startHarnessNotifications(t, h, { TEST_WEBHOOK_SECRET: SECRET })
     const deployed = await h.request('POST', '/deployments', { body: { environment: 'staging', migrations: [widgets] } })
     const done = await h.waitFor(deployed.json().id, ['succeeded', 'failed'])
     t.equal(done.status, 'succeeded', JSON.stringify(done.report))

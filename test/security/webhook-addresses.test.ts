@@ -8,7 +8,7 @@ import { parseConfig } from '../../src/config/load.js'
 import { ConfigError } from '../../src/errors/index.js'
 import { nonPublicAddressReason } from '../../src/lib/public-address.js'
 import { guardedLookup } from '../../src/notifications/guarded-lookup.js'
-import { startNotifications } from '../../src/notifications/index.js'
+import { startHarnessNotifications } from '../helpers/notifications.js'
 import { PROJECT_ROOT, startHarness, type Harness } from '../helpers/harness.js'
 
 /**
@@ -37,17 +37,8 @@ async function startReceiver (host = '127.0.0.1'): Promise<{ port: number, recei
   return { port: (server.address() as AddressInfo).port, received, close: async () => { await new Promise<void>((resolve) => server.close(() => resolve())) } }
 }
 
-async function startDelivering (t: Test, h: Harness): Promise<Awaited<ReturnType<typeof startNotifications>>> {
-  const notifications = await startNotifications({
-    pool: h.runtime.pool,
-    config: h.config,
-    logger: h.runtime.logger,
-    env: { TEST_WEBHOOK_SECRET: SECRET },
-    queueName: h.runtime.settings.queueName,
-    redis: h.runtime.redisConnections
-  })
-  t.teardown(async () => { await notifications.close(); await notifications.queue.obliterate({ force: true }).catch(() => {}) })
-  return notifications
+async function startDelivering (t: Test, h: Harness): ReturnType<typeof startHarnessNotifications> {
+  return await startHarnessNotifications(t, h, { TEST_WEBHOOK_SECRET: SECRET })
 }
 
 /** The deployment's webhook_delivery audit events, once there are at least `count` (bounded). */
