@@ -169,13 +169,21 @@ export async function startHarness (options: HarnessOptions = {}): Promise<Harne
 
   const waitFor: Harness['waitFor'] = async (id, statuses, timeoutMs = 60_000) => {
     let last: DeploymentResource | undefined
+    // The last answer that was not a deployment (an error), so a give-up names what the API said.
+    let lastError: string | undefined
     try {
       return await until(async () => {
-        last = (await request('GET', `/deployments/${id}`, { as: 'viewer' })).json<DeploymentResource>()
+        const response = await request('GET', `/deployments/${id}`, { as: 'viewer' })
+        if (response.statusCode !== 200) {
+          lastError = `HTTP ${response.statusCode} ${response.body.slice(0, 500)}`
+          return undefined
+        }
+        last = response.json<DeploymentResource>()
         return statuses.includes(last.status) ? last : undefined
       }, `deployment ${id} to be ${statuses.join('|')}`, timeoutMs, 25)
     } catch (error) {
-      throw new Error(`${(error as Error).message}: it is ${last?.status ?? 'unknown'}, report ${JSON.stringify(last?.report ?? null)}`)
+      const said = lastError === undefined ? '' : `; the last error answer was ${lastError}`
+      throw new Error(`${(error as Error).message}: it is ${last?.status ?? 'unknown'}, report ${JSON.stringify(last?.report ?? null)}${said}`)
     }
   }
 

@@ -154,10 +154,12 @@ export async function startProcessHarness (
   t: { teardown: (fn: () => Promise<void>) => void },
   environments: Record<string, Record<string, unknown>>
 ): Promise<{ h: Harness; config: { file: string; cleanup: () => void }; processes: ServiceProcess[] }> {
-  // Reliability tests post dozens of deployments from one token: past the default queued-work limit.
-  const limits = { limits: { queued_per_token: 1000 } }
-  const h = await startHarness({ environments, worker: false, extraConfig: limits })
-  const config = writeServiceConfig(h, environments, limits)
+  // Reliability tests post dozens of deployments from one token (past the default queued-work
+  // limit) and poll each of them hard (past the default rate limit): the in-process API and the
+  // spawned processes get the same limits.
+  const limits = { queued_per_token: 1000, rate_limit: { max: 1_000_000, window: '1m' } }
+  const h = await startHarness({ environments, worker: false, limits })
+  const config = writeServiceConfig(h, environments, { limits })
   const processes: ServiceProcess[] = []
   t.teardown(async () => {
     await killAll(processes)
