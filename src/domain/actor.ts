@@ -13,6 +13,11 @@ export interface ActorIdentity {
   provider?: string
   /** The person behind it: a person's SSO name, or what a CI rule's `person` template names (the `actor` claim). */
   person?: string
+  /**
+   * The roles it held in the deployment's environment when it requested (recorded on a
+   * deployment only): an OIDC or SSO principal is in no config list, so auto-approval reads them here.
+   */
+  roles?: string[]
 }
 
 /** Something that acts or acted: a principal, or the requester a deployment recorded. */

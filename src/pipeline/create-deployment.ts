@@ -92,7 +92,7 @@ export async function createDeployment (
     environment: environment.name,
     mode: environment.mode,
     requested_by: principal.name,
-    requested_identity: principal.identity ?? null,
+    requested_identity: principal.identity === undefined ? null : { ...principal.identity, roles: [...principal.roles] },
     dry_run: dryRun,
     skip_backup: input.skip_backup,
     skip_health_check: input.skip_health_check,
