@@ -16,3 +16,19 @@ export function assertMayActIn (principal: Principal, environment: string): void
     throw new ForbiddenError(`${principal.name} may act only in ${principal.environments.join(', ')} (its OIDC rule's environments), not in "${environment}"`)
   }
 }
+
+/**
+ * The environments whose deployments and status the principal may read: its OIDC rule's
+ * `environments`, narrowed to the environment a bound token was issued for; undefined for
+ * everywhere (static tokens, people's sessions, rules without a list). A role granted for some
+ * environments holds only there, reading included.
+ */
+export function readableEnvironments (principal: Principal): readonly string[] | undefined {
+  if (principal.boundEnvironment === undefined) return principal.environments
+  return (principal.environments ?? [principal.boundEnvironment]).filter((environment) => environment === principal.boundEnvironment)
+}
+
+/** Whether the principal may read what happens in `environment` (see readableEnvironments). */
+export function mayReadIn (principal: Principal, environment: string): boolean {
+  return readableEnvironments(principal)?.includes(environment) ?? true
+}

@@ -96,6 +96,12 @@ export async function deploymentExists (db: Queryable, id: string): Promise<bool
   return (rowCount ?? 0) > 0
 }
 
+/** The environment of a deployment, or undefined when there is no such deployment. */
+export async function deploymentEnvironment (db: Queryable, id: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ environment: string }>('SELECT environment FROM deployments WHERE id = $1', [id])
+  return rows[0]?.environment
+}
+
 export async function getDeployment (db: Queryable, id: string, options: { forUpdate?: boolean } = {}): Promise<DeploymentRow | undefined> {
   const { rows } = await db.query<DeploymentRow>(`SELECT * FROM deployments WHERE id = $1${options.forUpdate === true ? ' FOR UPDATE' : ''}`, [id])
   return rows[0]
@@ -103,6 +109,8 @@ export async function getDeployment (db: Queryable, id: string, options: { forUp
 
 export interface ListFilter {
   environment?: string | undefined
+  /** Only these environments (a principal's readable ones); undefined: all. */
+  environments?: readonly string[] | undefined
   status?: DeploymentStatus | undefined
   limit: number
   /** Keyset cursor: the last row of the previous page. */
@@ -114,6 +122,7 @@ export async function listDeployments (db: Queryable, filter: ListFilter): Promi
   const conditions: string[] = []
   const values: unknown[] = []
   if (filter.environment !== undefined) { values.push(filter.environment); conditions.push(`environment = $${values.length}`) }
+  if (filter.environments !== undefined) { values.push(filter.environments); conditions.push(`environment = ANY($${values.length})`) }
   if (filter.status !== undefined) { values.push(filter.status); conditions.push(`status = $${values.length}`) }
   if (filter.before !== undefined) {
     values.push(filter.before.createdAt, filter.before.id)

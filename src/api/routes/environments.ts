@@ -8,7 +8,7 @@ import { listBackups } from '../../store/backups.js'
 import { listDeployments } from '../../store/deployments.js'
 import { authErrors, errorBodySchema } from '../../schemas/common.js'
 import { principalOf } from '../plugins/auth.js'
-import { assertMayActIn } from '../../auth/environment-scope.js'
+import { assertMayActIn, mayReadIn } from '../../auth/environment-scope.js'
 
 const READ_ROLES = ['viewer', 'deployer', 'approver'] as const
 
@@ -87,8 +87,8 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: z.object({ environments: z.array(environmentSchema) }), ...authErrors }
       }
     },
-    async () => ({
-      environments: Object.values(config.environments).map((environment) => ({
+    async (request) => ({
+      environments: Object.values(config.environments).filter((environment) => mayReadIn(principalOf(request), environment.name)).map((environment) => ({
         name: environment.name,
         mode: environment.mode,
         migration_tool: environment.migration_tool,
@@ -120,6 +120,7 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
       response: { 200: statusSchema, 404: errorBodySchema, 503: errorBodySchema, ...authErrors }
     }
   }, async (request) => {
+    assertMayActIn(principalOf(request), request.params.name)
     const { environment, status, schema } = await environmentStatus(config, env, request.params.name)
     const [lastDeployment] = await listDeployments(pool, { environment: environment.name, limit: 1 })
     const [lastBackup] = await listBackups(pool, environment.name, { limit: 1 })
@@ -185,6 +186,7 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
     }
   }, async (request) => {
     const environment = environmentOrThrow(config, request.params.name)
+    assertMayActIn(principalOf(request), environment.name)
     const backups = await listBackups(pool, environment.name, { limit: request.query.limit })
     return {
       environment: environment.name,

@@ -1,15 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { NotFoundError } from '../../../errors/index.js'
 import { retryFleetDeployment } from '../../../pipeline/fleet/retry-fleet.js'
 import { enqueueDeploymentPhase } from '../../../queue/deployment-jobs.js'
 import { authErrors, deploymentIdParams, errorBodySchema } from '../../../schemas/common.js'
 import { createdDeploymentSchema } from '../../../schemas/create-deployment-response.js'
 import { fleetTargetListSchema, listFleetTargetsQuery } from '../../../schemas/fleet.js'
-import { deploymentExists } from '../../../store/deployments.js'
 import { fleetSummary, listFleetTargets } from '../../../store/fleet-targets.js'
 import { safeErrorMessage } from '../../../lib/mask-secrets.js'
 import { toDeploymentResource } from '../../deployment-resource.js'
 import { principalOf } from '../../plugins/auth.js'
+import { assertReadableDeployment } from './readable-deployment.js'
 
 /** A fleet deployment's targets (paged, by status) and its retry (SPEC §14). */
 export const fleetTargetRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -29,7 +28,7 @@ export const fleetTargetRoutes: FastifyPluginAsyncZod = async (app) => {
   }, async (request) => {
     const { id } = request.params
     const { status, limit, cursor } = request.query
-    if (!await deploymentExists(pool, id)) throw new NotFoundError(`deployment ${id} not found`)
+    await assertReadableDeployment(pool, principalOf(request), id)
     const rows = await listFleetTargets(pool, id, { status, afterPosition: cursor === undefined ? -1 : Number(cursor), limit: limit + 1 })
     const page = rows.slice(0, limit)
     const summary = await fleetSummary(pool, id) ?? { total: 0, succeeded: 0, failed: 0, skipped: 0, running: 0, pending: 0 }

@@ -1,6 +1,6 @@
+import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { NotFoundError } from '../../../errors/index.js'
 import { batched } from '../../../lib/batched.js'
 import { safeErrorMessage } from '../../../lib/mask-secrets.js'
 import { withTimeout } from '../../../lib/with-timeout.js'
@@ -12,14 +12,15 @@ import { approveDeployment, cancelDeployment, rejectDeployment } from '../../../
 import { createDeployment, recordWithinQueuedWorkLimit } from '../../../pipeline/create-deployment.js'
 import { authErrors, deploymentIdParams, errorBodySchema } from '../../../schemas/common.js'
 import { approveBody, createDeploymentBody, deploymentListSchema, deploymentSchema, listDeploymentsQuery, rejectBody } from '../../../schemas/deployment.js'
-import { deploymentExists, listDeployments, type DeploymentToInsert } from '../../../store/deployments.js'
+import { listDeployments, type DeploymentToInsert } from '../../../store/deployments.js'
 import type { DeploymentRow } from '../../../domain/index.js'
 import { listEvents, listLogLines } from '../../../store/events.js'
 import { matchesEntityTag } from '../../entity-tag.js'
 import { createDeploymentReads, loadDeploymentResource } from '../../deployment-reads.js'
 import { decodeCursor, encodeCursor, toDeploymentResource, toDeploymentSummary } from '../../deployment-resource.js'
 import { principalOf } from '../../plugins/auth.js'
-import { assertMayActIn } from '../../../auth/environment-scope.js'
+import { assertMayActIn, readableEnvironments } from '../../../auth/environment-scope.js'
+import { assertReadableDeployment, isScoped } from './readable-deployment.js'
 import { unwrapEnvelope } from './envelope.js'
 import { fleetTargetRoutes } from './fleet-targets.js'
 import { streamDeploymentEvents, toEventJson, wantsEventStream } from './event-stream.js'
@@ -85,8 +86,9 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
     return jobs.map(() => undefined)
   }, ENQUEUE_BATCHES)
 
-  async function mustExist (id: string): Promise<void> {
-    if (!await deploymentExists(pool, id)) throw new NotFoundError(`deployment ${id} not found`)
+  /** A 404 for a deployment that does not exist, or that the caller's environments do not cover. */
+  async function mustBeReadable (request: FastifyRequest, id: string): Promise<void> {
+    await assertReadableDeployment(pool, principalOf(request), id)
   }
 
   /**
@@ -171,7 +173,9 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: { operationId: 'listDeployments', tags: ['deployments'], summary: 'List deployments, newest first', querystring: listDeploymentsQuery, response: { 200: deploymentListSchema, 400: errorBodySchema, ...authErrors } }
   }, async (request) => {
     const { environment, status, limit, cursor } = request.query
-    const rows = await listDeployments(pool, { environment, status, limit: limit + 1, before: cursor === undefined ? undefined : decodeCursor(cursor) })
+    const environments = readableEnvironments(principalOf(request))
+    const before = cursor === undefined ? undefined : decodeCursor(cursor)
+    const rows = await listDeployments(pool, { environment, environments, status, limit: limit + 1, before })
     const page = rows.slice(0, limit)
     const last = page[page.length - 1]
     return { deployments: page.map(toDeploymentSummary), next_cursor: rows.length > limit && last !== undefined ? encodeCursor(last) : null }
@@ -189,6 +193,8 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
       response: { 200: deploymentSchema, 304: notModified, 404: errorBodySchema, ...authErrors }
     }
   }, async (request, reply) => {
+    // Only a scoped principal pays the extra read: the poll of a static token stays one cached lookup.
+    if (isScoped(principalOf(request))) await mustBeReadable(request, request.params.id)
     const { bytes, etag } = await polled.get(request.params.id)
     void reply.header('etag', etag).header('cache-control', 'private, no-cache')
     if (matchesEntityTag(request.headers['if-none-match'], etag)) return await reply.code(304).send(null)
@@ -225,7 +231,7 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
     onRequest: app.requireRole(...READ_ROLES),
     schema: { operationId: 'getDeploymentLog', tags: ['deployments'], summary: 'The human log (text/plain)', params: deploymentIdParams, produces: ['text/plain'], response: { 200: z.string(), 404: errorBodySchema, ...authErrors } }
   }, async (request, reply) => {
-    await mustExist(request.params.id)
+    await mustBeReadable(request, request.params.id)
     const lines = await listLogLines(pool, request.params.id)
     return await reply.type('text/plain; charset=utf-8').send(lines.length === 0 ? '' : `${lines.join('\n')}\n`)
   })
@@ -246,7 +252,7 @@ const deploymentRoutes: FastifyPluginAsyncZod = async (app) => {
   }, async (request, reply) => {
     const header = request.headers['last-event-id']
     const afterId = request.query.last_event_id ?? (header === undefined ? 0 : Number(header))
-    await mustExist(request.params.id)
+    await mustBeReadable(request, request.params.id)
     if (wantsEventStream(request.headers.accept)) {
       await streamDeploymentEvents(request, reply, { hub: app.eventHub, deploymentId: request.params.id, afterId })
       return reply
