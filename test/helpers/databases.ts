@@ -48,24 +48,52 @@ function controlTemplateName (): string {
 }
 
 /**
- * Creates a fresh control database by cloning a migrated template (made once, under an
- * advisory lock, so parallel test files share it): fast isolation per test file.
+ * The server's CREATE DATABASE copy strategy for test databases: FILE_COPY where the server has
+ * one (PostgreSQL 15 and later), which copies a small template's files at once, where the default
+ * WAL_LOG writes every block through the WAL: two to three times faster here, and each test file
+ * creates four or more databases. Asked once per process.
+ */
+let strategyClause: Promise<string> | undefined
+async function createStrategy (admin: pg.Client | pg.Pool): Promise<string> {
+  strategyClause ??= admin.query<{ v: string }>('SHOW server_version_num')
+    .then(({ rows }) => Number(rows[0]?.v) >= 150000 ? ' STRATEGY FILE_COPY' : '')
+    .catch(() => '')
+  return await strategyClause
+}
+
+/** The statement that creates database `name` (from `template`, or the server's default). */
+export async function createDatabaseStatement (admin: pg.Client | pg.Pool, name: string, template?: string): Promise<string> {
+  return `CREATE DATABASE "${name}"${template === undefined ? '' : ` TEMPLATE "${template}"`}${await createStrategy(admin)}`
+}
+
+/**
+ * Creates a fresh control database by cloning a migrated template. The template is made once,
+ * under an advisory lock, so parallel test files (and later runs on the same server) share it;
+ * the clone itself runs outside the lock, so parallel files clone at the same time.
  */
 export async function createControlDatabase (): Promise<string> {
   const template = controlTemplateName()
   const name = uniqueName('md_control')
   await withAdmin(async (admin) => {
-    await admin.query('SELECT pg_advisory_lock(4242001)')
-    try {
-      const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [template])
-      if (rowCount === 0) {
-        await admin.query(`CREATE DATABASE "${template}"`)
-        await migrateControlDatabase(databaseUrl(template))
+    const exists = async (): Promise<boolean> => ((await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [template])).rowCount ?? 0) > 0
+    if (!await exists()) {
+      await admin.query('SELECT pg_advisory_lock(4242001)')
+      try {
+        // Made under another name and renamed when complete, so that a template that exists is
+        // always fully migrated (a file that finds it needs no lock, and an interrupted run
+        // leaves no half-made template behind under the real name).
+        if (!await exists()) {
+          const building = `${template}_building`
+          await admin.query(`DROP DATABASE IF EXISTS "${building}" WITH (FORCE)`)
+          await admin.query(`CREATE DATABASE "${building}"`)
+          await migrateControlDatabase(databaseUrl(building))
+          await admin.query(`ALTER DATABASE "${building}" RENAME TO "${template}"`)
+        }
+      } finally {
+        await admin.query('SELECT pg_advisory_unlock(4242001)')
       }
-      await admin.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`)
-    } finally {
-      await admin.query('SELECT pg_advisory_unlock(4242001)')
     }
+    await admin.query(await createDatabaseStatement(admin, name, template))
   })
   return name
 }
@@ -73,7 +101,7 @@ export async function createControlDatabase (): Promise<string> {
 /** Creates an empty database. */
 export async function createEmptyDatabase (prefix = 'md_target'): Promise<string> {
   const name = uniqueName(prefix)
-  await withAdmin(async (admin) => { await admin.query(`CREATE DATABASE "${name}"`) })
+  await withAdmin(async (admin) => { await admin.query(await createDatabaseStatement(admin, name)) })
   return name
 }
 

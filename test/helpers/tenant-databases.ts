@@ -2,7 +2,7 @@ import pg from 'pg'
 import { handlerFor } from '../../src/handlers/index.js'
 import type { MigrationFile } from '../../src/handlers/types.js'
 import { sha256Hex } from '../../src/lib/checksum.js'
-import { adminUrl, createEmptyDatabase, databaseUrl, dropDatabase, queryDatabase, uniqueName } from './databases.js'
+import { adminUrl, createDatabaseStatement, createEmptyDatabase, databaseUrl, dropDatabase, queryDatabase, uniqueName } from './databases.js'
 
 /** A migration as the API takes it inline, with its checksum. */
 export function migration (name: string, sql: string): MigrationFile {
@@ -47,7 +47,7 @@ export class TenantDatabases {
     const names = Array.from({ length: count }, (_, i) => uniqueName(`${prefix}_${String(i).padStart(3, '0')}`))
     const admin = new pg.Pool({ connectionString: adminUrl(), max: 4 })
     try {
-      await Promise.all(names.map(async (name) => { await admin.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`) }))
+      await Promise.all(names.map(async (name) => { await admin.query(await createDatabaseStatement(admin, name, template)) }))
     } finally {
       await admin.end()
     }
