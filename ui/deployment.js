@@ -93,7 +93,7 @@ export class DeploymentView {
     this.part('effects', JSON.stringify([deployment.plan?.checksum, deployment.report?.error]), () => [effectsSection(deployment)])
     this.part('plan', deployment.plan?.checksum ?? `none-${deployment.status}`, () => [planSection(deployment)])
     this.fleet.update(deployment)
-    this.part('progress', JSON.stringify(deployment.steps), () => [h('p', { class: 'current', 'aria-live': 'polite' }, this.currentState(deployment)), stepList(deployment.steps)])
+    this.part('progress', JSON.stringify([deployment.status, deployment.steps]), () => [h('p', { class: 'current', 'aria-live': 'polite' }, this.currentState(deployment)), stepList(deployment.steps)])
     this.part('report', JSON.stringify(deployment.report), () => [deployment.report === null ? null : reportSection(deployment.report)])
     this.part('log', deployment.updated_at, () => { void this.refreshLog(); return null })
   }
