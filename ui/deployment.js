@@ -12,6 +12,7 @@ import { followDeployment, isFinished, PENDING_POLL_INTERVAL_MS, POLL_INTERVAL_M
 import { sourceSummary } from './overview.js'
 import { planSection } from './plan.js'
 import { effectsSection } from './effects.js'
+import { FleetPanel } from './fleet.js'
 import { reportSection } from './report.js'
 
 const STEP_ICONS = { passed: '✓', failed: '✗', running: '…', skipped: '–', pending: '·' }
@@ -47,6 +48,8 @@ export class DeploymentView {
     /** True while this page's own approve, reject or cancel is in flight: its notice is its own. */
     this.acting = false
     this.logRequests = 0
+    /** A fleet deployment's targets by status (SPEC §14); empty otherwise. */
+    this.fleet = new FleetPanel(signal)
     this.slots = {
       status: h('span', { class: 'status-slot' }),
       facts: h('div'),
@@ -70,7 +73,7 @@ export class DeploymentView {
     replaceChildren(this.main,
       h('p', { class: 'back' }, h('a', { href: '#/' }, '← All deployments')),
       h('div', { class: 'title-row' }, h('h1', { tabindex: '-1' }, `Deployment to ${deployment.environment}`), s.status),
-      s.facts, s.notice, s.decision, s.cancel, s.gate, s.effects, s.plan,
+      s.facts, s.notice, s.decision, s.cancel, s.gate, s.effects, s.plan, this.fleet.element,
       h('section', { 'aria-labelledby': 'progress-heading' }, h('h2', { id: 'progress-heading' }, 'Progress'), s.liveMode, s.progress, s.live),
       s.report, s.log)
     this.update(deployment)
@@ -89,7 +92,8 @@ export class DeploymentView {
     this.part('gate', JSON.stringify(gate), () => [this.gate(gate)])
     this.part('effects', JSON.stringify([deployment.plan?.checksum, deployment.report?.error]), () => [effectsSection(deployment)])
     this.part('plan', deployment.plan?.checksum ?? `none-${deployment.status}`, () => [planSection(deployment)])
-    this.part('progress', JSON.stringify(deployment.steps), () => [h('p', { class: 'current', 'aria-live': 'polite' }, this.currentState(deployment)), stepList(deployment.steps)])
+    this.fleet.update(deployment)
+    this.part('progress', JSON.stringify([deployment.status, deployment.steps]), () => [h('p', { class: 'current', 'aria-live': 'polite' }, this.currentState(deployment)), stepList(deployment.steps)])
     this.part('report', JSON.stringify(deployment.report), () => [deployment.report === null ? null : reportSection(deployment.report)])
     this.part('log', deployment.updated_at, () => { void this.refreshLog(); return null })
   }

@@ -14,6 +14,8 @@ async function runClient (command: string, args: string[]): Promise<number> {
   if (client === undefined) throw new Error(`client command ${command} is not registered`)
   return await runClientCommand(client, args, {
     out: (text) => { process.stdout.write(`${text}\n`) },
+    write: (text) => { process.stdout.write(text) },
+    stdoutIsTTY: process.stdout.isTTY,
     err: (text) => { process.stderr.write(`${text}\n`) },
     env: process.env,
     cwd: process.cwd()

@@ -39,6 +39,13 @@ export const migrationDuration = new Histogram({
   registers: [processRegistry]
 })
 
+export const fleetTargetsFinished = new Counter({
+  name: 'migration_deployer_fleet_targets_finished_total',
+  help: 'Targets of finished fleet deployments (SPEC §14), by environment and how each ended (succeeded, failed, skipped)',
+  labelNames: ['environment', 'status'] as const,
+  registers: [processRegistry]
+})
+
 export const webhookDeliveries = new Counter({
   name: 'migration_deployer_webhook_deliveries_total',
   help: 'Webhook delivery attempts, by event and outcome (delivered, failed = will retry, gave_up)',

@@ -3,8 +3,9 @@ import type pg from 'pg'
 import type { Logger } from 'pino'
 import type { Config } from '../config/load.js'
 import type { WebhookEvent } from '../config/schema.js'
-import { approvalWait, deploymentsFinished, migrationDuration, pipelineDuration } from '../metrics/process-metrics.js'
+import { approvalWait, deploymentsFinished, fleetTargetsFinished, migrationDuration, pipelineDuration } from '../metrics/process-metrics.js'
 import { migrationsAppliedBy } from '../store/applied-migrations.js'
+import { fleetSummary } from '../store/fleet-targets.js'
 import { markNotificationsDispatched, takeUndispatchedNotifications, type NotificationRow } from '../store/notifications.js'
 import { withTransaction } from '../store/pool.js'
 import { buildWebhookPayload } from './webhook-payload.js'
@@ -73,6 +74,13 @@ async function metricsOf (db: pg.PoolClient, row: Notification): Promise<Array<(
     observations.push(() => pipelineDuration.observe({ environment, status: row.kind }, ran))
     for (const migration of await migrationsAppliedBy(db, row.id)) {
       observations.push(() => migrationDuration.observe({ environment }, migration.durationMs / 1000))
+    }
+  }
+  // A fleet's targets by how they ended (its migrations are counted above, one per target applied to).
+  const targets = await fleetSummary(db, row.id)
+  if (targets !== undefined) {
+    for (const status of ['succeeded', 'failed', 'skipped'] as const) {
+      if (targets[status] > 0) observations.push(() => fleetTargetsFinished.inc({ environment, status }, targets[status]))
     }
   }
   return observations

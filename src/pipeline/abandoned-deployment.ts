@@ -19,7 +19,8 @@ export async function failAbandonedDeployment (ctx: PipelineContext, deploymentI
     if (!await tryAdvisoryLock(session, LOCK_NAMESPACES.deploymentLease, deploymentId)) return false
     const deployment = await getDeployment(session, deploymentId)
     if (deployment === undefined || (deployment.status !== 'queued' && deployment.status !== 'running') || deployment.phase !== phase) return false
-    const applied = (await migrationsAppliedBy(session, deploymentId)).map((migration) => migration.name)
+    // A fleet's rows are per target: each migration is named once.
+    const applied = [...new Set((await migrationsAppliedBy(session, deploymentId)).map((migration) => migration.name))]
     const error = `The worker running this deployment stopped (crashed or was killed) too many times during its ${phase} phase (WORKER_MAX_STALLED)`
     const suggestions = [
       'Nothing is half-applied: each migration commits together with its history row, or not at all',

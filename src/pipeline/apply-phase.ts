@@ -138,7 +138,8 @@ async function noteResume (run: DeploymentRun, earlier: EarlierApplied[], remain
   const { deployment } = run
   for (const migration of earlier) {
     const { name, checksum, durationMs } = migration
-    await recordAppliedMigration(run.ctx.pool, { environment: deployment.environment, name, checksum, durationMs, deploymentId: deployment.id })
+    const row = { environment: deployment.environment, name, checksum, durationMs, deploymentId: deployment.id, target: run.fleetTarget }
+    await recordAppliedMigration(run.ctx.pool, row)
   }
   const were = `${earlier.length} migration${earlier.length === 1 ? ' was' : 's were'}`
   await run.recorder.log(
@@ -175,7 +176,8 @@ async function applyPending (run: DeploymentRun, work: UnderLock): Promise<Appli
         const data = { migration: name, checksum, duration_ms: Math.round(durationMs) }
         const event = recorder.logEvent(`✓ Deploying migration: ${name} (${formatSeconds(durationMs)})`, 'migration_applied', data)
         await records.push(async () => {
-          await recordAppliedMigration(ctx.pool, { environment: environment.name, name, checksum, durationMs, deploymentId: deployment.id }, event)
+          const row = { environment: environment.name, name, checksum, durationMs, deploymentId: deployment.id, target: run.fleetTarget }
+          await recordAppliedMigration(ctx.pool, row, event)
         })
       },
       // An external tool's output (command handler), line by line, as it runs.

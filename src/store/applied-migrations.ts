@@ -1,26 +1,30 @@
 import type { NewEvent } from './events.js'
 import type { Queryable } from './pool.js'
 
+/** The `target` of a row applied to the environment's own database (a deployment that is not a fleet's). */
+export const OWN_DATABASE = ''
+
 /**
  * Records a migration a deployment applied (checksum and duration) for gates and estimates, and,
  * when given, the deployment's event that says so (its human-log line) in the same statement: one
- * round trip to the control database per migration applied.
+ * round trip to the control database per migration applied. A fleet deployment records one row
+ * per migration per target (`target`: the target's name); a resumed apply records nothing twice.
  */
 export async function recordAppliedMigration (
   db: Queryable,
-  row: { environment: string; name: string; checksum: string; durationMs: number; deploymentId: string },
+  row: { environment: string; name: string; checksum: string; durationMs: number; deploymentId: string; target?: string | null },
   event?: NewEvent
 ): Promise<void> {
-  const values = [row.environment, row.name, row.checksum, Math.round(row.durationMs), row.deploymentId]
-  const recorded = `INSERT INTO applied_migrations (environment, migration_name, checksum, duration_ms, deployment_id) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (deployment_id, migration_name) DO NOTHING`
+  const values = [row.environment, row.name, row.checksum, Math.round(row.durationMs), row.deploymentId, row.target ?? OWN_DATABASE]
+  const recorded = `INSERT INTO applied_migrations (environment, migration_name, checksum, duration_ms, deployment_id, target) VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (deployment_id, target, migration_name) DO NOTHING`
   if (event === undefined) {
     await db.query(recorded, values)
     return
   }
   await db.query(
     `WITH recorded AS (${recorded})
-     INSERT INTO deployment_events (deployment_id, type, actor, message, data) VALUES ($6, $7, $8, $9, $10)`,
+     INSERT INTO deployment_events (deployment_id, type, actor, message, data) VALUES ($7, $8, $9, $10, $11)`,
     [...values, event.deploymentId, event.type, event.actor ?? null, event.message ?? null, event.data == null ? null : JSON.stringify(event.data)]
   )
 }
@@ -51,11 +55,14 @@ export async function checksumsAppliedIn (db: Queryable, environment: string, ch
   return new Set(rows.map((row) => row.checksum))
 }
 
-/** What one deployment applied, in the order it applied them: names and durations. */
-export async function migrationsAppliedBy (db: Queryable, deploymentId: string): Promise<Array<{ name: string, durationMs: number }>> {
-  const { rows } = await db.query<{ migration_name: string, duration_ms: number }>(
-    'SELECT migration_name, duration_ms FROM applied_migrations WHERE deployment_id = $1 ORDER BY applied_at, migration_name',
+/**
+ * What one deployment applied, in the order it applied them: names, durations and, for a fleet,
+ * the target (one row per migration per target; `target` is '' for the environment's own database).
+ */
+export async function migrationsAppliedBy (db: Queryable, deploymentId: string): Promise<Array<{ name: string, durationMs: number, target: string }>> {
+  const { rows } = await db.query<{ migration_name: string, duration_ms: number, target: string }>(
+    'SELECT migration_name, duration_ms, target FROM applied_migrations WHERE deployment_id = $1 ORDER BY applied_at, target, migration_name',
     [deploymentId]
   )
-  return rows.map((row) => ({ name: row.migration_name, durationMs: row.duration_ms }))
+  return rows.map((row) => ({ name: row.migration_name, durationMs: row.duration_ms, target: row.target }))
 }

@@ -1,6 +1,10 @@
 /** Where a command writes and what it reads from its process. */
 export interface CliIo {
   out: (text: string) => void
+  /** Writes to stdout as is (no newline added): a progress line redrawn in place. */
+  write?: (text: string) => void
+  /** Whether stdout is a terminal (a line may update in place) rather than a pipe or a CI log. */
+  stdoutIsTTY?: boolean
   err: (text: string) => void
   env: NodeJS.ProcessEnv
   cwd: string

@@ -7,6 +7,8 @@ import { TERMINAL } from './exit-codes.js'
 export interface FollowOptions {
   /** Each human-log line as it arrives (multi-line banners come as one string). */
   onLine: (line: string) => void
+  /** Each event before its line: returns true when it showed the event itself (its line is then not passed to onLine). */
+  onEvent?: (event: StreamedEvent) => Promise<boolean> | boolean
   /** Called once when the deployment stops for approval (and is still waiting). */
   onPendingApproval: (deployment: DeploymentResource) => Promise<void> | void
   /** Progress notes (reconnecting …), for stderr. */
@@ -20,7 +22,8 @@ export interface FollowResult {
   timedOut: boolean
 }
 
-interface StreamedEvent { id: number, type: string, message: string | null, data: Record<string, unknown> | null }
+/** One event of the stream, as the server sends it. */
+export interface StreamedEvent { id: number, type: string, message: string | null, data: Record<string, unknown> | null }
 
 /**
  * Follows a deployment's Server-Sent Events until the server ends the stream for a finished
@@ -45,7 +48,7 @@ export async function followDeployment (client: ApiClient, id: string, options: 
           lastId = parsed.id
           retryMs = 500
           if (parsed.type === 'status_changed' && parsed.data?.to === 'pending_approval') pendingSeen = true
-          if (parsed.message === null) continue
+          if (await options.onEvent?.(parsed) === true || parsed.message === null) continue
           options.onLine(parsed.message)
           // After the log line that follows the change (the "waiting for approval" line), if it still waits.
           if (pendingSeen && !pendingShown) {
