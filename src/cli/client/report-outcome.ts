@@ -4,6 +4,7 @@ import { describePendingApproval } from './approval-notice.js'
 import type { CliIo } from './command.js'
 import { EXIT, exitCodeForStatus } from './exit-codes.js'
 import { followDeployment } from './follow.js'
+import { describeWindowWait } from './window-commands.js'
 
 /**
  * What `deploy` and `restore` do once the deployment exists: without `--wait`, say how to follow
@@ -28,7 +29,8 @@ export async function reportOutcome (
       if (!options.json) io.out(line)
     },
     onNotice: (text) => io.err(text),
-    onPendingApproval: async (pending) => note(await describePendingApproval(client, pending))
+    onPendingApproval: async (pending) => note(await describePendingApproval(client, pending)),
+    onWaitingForWindow: (waiting) => note(describeWindowWait(waiting))
   })
   if (timedOut) {
     const message = `${deployment.id} is still ${deployment.status} after --timeout ${options.timeoutText ?? ''}; it goes on without this command (migration-deployer log ${deployment.id} --follow)`
