@@ -9,7 +9,8 @@ import { restoreCommand } from './restore.js'
 import { overrideWindowCommand } from './window-commands.js'
 
 export const CLIENT_COMMANDS: readonly ClientCommand[] = [
-  deployCommand, restoreCommand, approveCommand, rejectCommand, cancelCommand, overrideWindowCommand, statusCommand, logCommand, envsCommand, envStatusCommand, devDbCommand
+  deployCommand, restoreCommand, approveCommand, rejectCommand, cancelCommand, overrideWindowCommand,
+  statusCommand, logCommand, envsCommand, envStatusCommand, devDbCommand
 ]
 
 export function findClientCommand (name: string): ClientCommand | undefined {
