@@ -3,6 +3,7 @@ import path from 'node:path'
 import t from 'tap'
 import { deploymentJobId } from '../../src/queue/deployment-jobs.js'
 import { tokenOf } from '../helpers/harness.js'
+import { until } from '../helpers/until.js'
 import { freePort, serviceEnv, slowMigrations, spawnService, startProcessHarness, type ServiceProcess } from './helpers/processes.js'
 import { migrationStates } from './helpers/target-state.js'
 
@@ -46,13 +47,14 @@ t.test('a deployment waiting for its window survives a restart of every process,
   let server = await start('serve')
   let worker = await start('worker')
   const created = await api(server, 'POST', '/deployments', { environment: 'frozen', migrations: MIGRATIONS })
-  t.equal(created.status, 202, JSON.stringify(created.json))
+  t.equal(created.status, 202, 'created through the API process')
   const id = created.json.id as string
   const waiting = await h.waitFor(id, ['waiting_for_window', 'succeeded', 'failed'], 60_000)
   t.equal(waiting.status, 'waiting_for_window')
   const nextWindowAt = waiting.next_window_at as string
   t.equal(nextWindowAt, new Date(Math.floor(freezeEnds / 60_000) * 60_000).toISOString(), 'the freeze\'s end')
-  const before = await snapshot(id)
+  // The row says waiting a moment before its delayed job is added: wait for the job.
+  const before = await until(async () => { const s = await snapshot(id) as { job: unknown }; return s.job === null ? undefined : s }, 'the window job', 30_000, 50)
   t.match(before, { job: { state: 'delayed', due: Date.parse(nextWindowAt) } }, 'a delayed job due when the window opens')
 
   // Every process dies at once and comes back: the row, the job and the target are as they were.
