@@ -37,7 +37,7 @@ export function windowSection (d, context, now = Date.now()) {
 /** The admin's break-glass: a required reason, then POST /deployments/:id/override-window. @param {any} d @param {any} context */
 function overrideForm (d, context) {
   const error = h('p', { class: 'error', role: 'alert' })
-  const reason = /** @type {HTMLInputElement} */ (h('input', { id: 'override-reason', name: 'reason', type: 'text', required: true, autocomplete: 'off' }))
+  const reason = /** @type {HTMLInputElement} */ (h('input', { id: 'override-reason', name: 'reason', type: 'text', autocomplete: 'off' }))
   const button = h('button', { type: 'submit', class: 'reject' }, 'Start now (override the window)')
   const form = h('form', { class: 'override-window' },
     h('label', { for: 'override-reason' }, 'Reason (audited, sent to the webhooks)'), reason,

@@ -60,7 +60,7 @@ t.test('waiting for the window: when it starts, and the drift watch of its envir
   await admin.page.getByLabel('Reason (audited, sent to the webhooks)').fill('INC-4711 hotfix')
   await override.click()
   await admin.page.locator('.status-slot [data-status="succeeded"]').waitFor({ timeout: 90_000 })
-  t.equal(await admin.page.locator('.window-overridden').textContent().then((text) => text?.replace(/ at .+?:/, ' at …:')), 'Overridden by admin at …: INC-4711 hotfix')
+  t.equal(await admin.page.locator('.window-overridden').textContent().then((text) => text?.replace(/ at .+: /, ' at …: ')), 'Overridden by admin at …: INC-4711 hotfix')
   t.match((await h.request('GET', `/deployments/${waiting.id}`)).json(), { status: 'succeeded', window_override: { by: 'admin', reason: 'INC-4711 hotfix' } })
 })
 
