@@ -14,6 +14,7 @@ import swaggerPlugin from './api/plugins/swagger.js'
 import deploymentRoutes from './api/routes/deployments/index.js'
 import overrideWindowRoute from './api/routes/deployments/override-window.js'
 import environmentRoutes from './api/routes/environments.js'
+import environmentDriftRoute from './api/routes/environment-drift.js'
 import healthRoutes from './api/routes/health.js'
 import meRoutes from './api/routes/me.js'
 import ssoRoutes from './api/routes/sso.js'
@@ -41,6 +42,7 @@ export default fp(async function app (instance: FastifyInstance, options: { serv
   await instance.register(healthRoutes)
   await instance.register(metricsRoutes)
   await instance.register(environmentRoutes)
+  await instance.register(environmentDriftRoute)
   await instance.register(deploymentRoutes)
   await instance.register(overrideWindowRoute)
   await instance.register(meRoutes)

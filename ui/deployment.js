@@ -14,6 +14,8 @@ import { planSection } from './plan.js'
 import { effectsSection } from './effects.js'
 import { FleetPanel } from './fleet.js'
 import { reportSection } from './report.js'
+import { driftSection } from './drift.js'
+import { windowSection } from './window.js'
 
 const STEP_ICONS = { passed: '✓', failed: '✗', running: '…', skipped: '–', pending: '·' }
 
@@ -56,6 +58,8 @@ export class DeploymentView {
       notice: h('p', { class: 'notice', role: 'status', tabindex: '-1' }),
       decision: h('div'),
       cancel: h('div'),
+      window: h('div'),
+      drift: h('div'),
       gate: h('div'),
       effects: h('div'),
       plan: h('div'),
@@ -73,7 +77,7 @@ export class DeploymentView {
     replaceChildren(this.main,
       h('p', { class: 'back' }, h('a', { href: '#/' }, '← All deployments')),
       h('div', { class: 'title-row' }, h('h1', { tabindex: '-1' }, `Deployment to ${deployment.environment}`), s.status),
-      s.facts, s.notice, s.decision, s.cancel, s.gate, s.effects, s.plan, this.fleet.element,
+      s.facts, s.notice, s.decision, s.cancel, s.window, s.drift, s.gate, s.effects, s.plan, this.fleet.element,
       h('section', { 'aria-labelledby': 'progress-heading' }, h('h2', { id: 'progress-heading' }, 'Progress'), s.liveMode, s.progress, s.live),
       s.report, s.log)
     this.update(deployment)
@@ -88,6 +92,9 @@ export class DeploymentView {
     this.part('facts', JSON.stringify([deployment.status, deployment.finished_at]), () => [this.facts(deployment)])
     this.part('decision', JSON.stringify([deployment.status, deployment.approval]), () => [decisionSection(deployment, { me: this.me, environment: this.environment, act: (...args) => this.act(...args) })])
     this.part('cancel', deployment.status, () => [cancelSection(deployment, { me: this.me, act: (...args) => this.act(...args) })])
+    this.part('window', JSON.stringify([deployment.status, deployment.next_window_at, deployment.window_override]),
+      () => [windowSection(deployment, { me: this.me, act: (...args) => this.act(...args) })])
+    this.part('drift', deployment.environment, () => [driftSection(deployment.environment, this.signal)])
     const gate = promotionGate(deployment, this.environment)
     this.part('gate', JSON.stringify(gate), () => [this.gate(gate)])
     this.part('effects', JSON.stringify([deployment.plan?.checksum, deployment.report?.error]), () => [effectsSection(deployment)])

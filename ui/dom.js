@@ -86,6 +86,7 @@ const STATUS_TONES = {
   expired: 'muted',
   cancelled: 'muted',
   pending_approval: 'attention',
+  waiting_for_window: 'attention',
   running: 'info',
   queued: 'info'
 }

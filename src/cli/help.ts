@@ -63,6 +63,7 @@ client (talks to DEPLOYER_URL with DEPLOYER_TOKEN, or --server/--token):
   approve     <id> [--comment <text>]
   reject      <id> --reason <text>
   cancel      <id>
+  override-window <id> --reason <text>   start a deployment waiting for its window now (admin)
   status      <id> [--json]
   log         <id> [--follow]
   envs        [--json]

@@ -4,7 +4,7 @@ import { safeErrorMessage } from '../lib/mask-secrets.js'
 import { asksForHelp, GENERAL_USAGE, MIGRATE_USAGE, packageVersion, PROCESS_COMMANDS, processUsage, type ProcessCommand } from './help.js'
 
 // The commands of src/cli/client, by name: listed here so that the process commands do not load them.
-const CLIENT_COMMAND_NAMES = ['deploy', 'restore', 'approve', 'reject', 'cancel', 'status', 'log', 'envs', 'env-status', 'dev-db']
+const CLIENT_COMMAND_NAMES = ['deploy', 'restore', 'approve', 'reject', 'cancel', 'override-window', 'status', 'log', 'envs', 'env-status', 'dev-db']
 
 const isProcessCommand = (command: string | undefined): command is ProcessCommand => PROCESS_COMMANDS.includes(command as ProcessCommand)
 

@@ -223,13 +223,19 @@ const tokenSchema = z.strictObject({
   roles: z.array(roleName).nonempty()
 })
 
-/** The deployment moments a webhook can subscribe to. */
-export const WEBHOOK_EVENTS = ['pending_approval', 'succeeded', 'failed', 'rejected', 'expired', 'cancelled', 'waiting_for_window', 'window.overridden'] as const
+/** The moments of a deployment a webhook can subscribe to. */
+export const DEPLOYMENT_WEBHOOK_EVENTS = ['pending_approval', 'succeeded', 'failed', 'rejected', 'expired', 'cancelled', 'waiting_for_window', 'window.overridden'] as const
+export type DeploymentWebhookEvent = typeof DEPLOYMENT_WEBHOOK_EVENTS[number]
+/** The moments of an environment (the drift watch, SPEC §15): their payload names the environment, not a deployment. */
+export const ENVIRONMENT_WEBHOOK_EVENTS = ['drift.detected', 'drift.resolved'] as const
+export type EnvironmentWebhookEvent = typeof ENVIRONMENT_WEBHOOK_EVENTS[number]
+/** Every moment a webhook can subscribe to. */
+export const WEBHOOK_EVENTS = [...DEPLOYMENT_WEBHOOK_EVENTS, ...ENVIRONMENT_WEBHOOK_EVENTS] as const
 export type WebhookEvent = typeof WEBHOOK_EVENTS[number]
 
 const webhookSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
-  /** The moments this webhook hears about. */
+  /** The moments this webhook hears about (the drift watch's `drift.detected` / `drift.resolved` only when listed). */
   events: z.array(z.enum(WEBHOOK_EVENTS)).nonempty().default(['pending_approval', 'succeeded', 'failed', 'rejected', 'expired', 'window.overridden']),
   /** Also dry runs (previews): off by default, since a CI previewing every commit would flood the receiver. */
   previews: z.boolean().default(false),

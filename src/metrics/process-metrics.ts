@@ -52,3 +52,11 @@ export const webhookDeliveries = new Counter({
   labelNames: ['event', 'outcome'] as const,
   registers: [processRegistry]
 })
+
+export const driftCheckDuration = new Histogram({
+  name: 'migration_deployer_drift_check_duration_seconds',
+  help: 'Time one drift check took to read the target\'s schema fingerprint, by environment',
+  labelNames: ['environment'] as const,
+  buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  registers: [processRegistry]
+})

@@ -3,6 +3,7 @@ import type { Queue } from 'bullmq'
 import type pg from 'pg'
 import { Gauge, Registry } from 'prom-client'
 import { countUnfinishedDeployments } from '../store/deployments.js'
+import { registerDriftMetrics } from './drift-gauges.js'
 
 // Each gauge registers itself in the registry it names (`registers`): `new` is all it takes.
 /* eslint-disable no-new */
@@ -92,5 +93,6 @@ export function createStateRegistry (sources: StateSources): Registry {
     }
   })
 
+  registerDriftMetrics(registry, sources)
   return registry
 }

@@ -5,7 +5,8 @@ import type { Config } from '../config/load.js'
 import type { WebhookEvent } from '../config/schema.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
 import { webhookDeliveries } from '../metrics/process-metrics.js'
-import { appendEvent } from '../store/events.js'
+import { SYSTEM_ACTOR } from '../domain/index.js'
+import { appendEnvironmentEvent, appendEvent } from '../store/events.js'
 import { WebhookAddressRefusedError } from './guarded-lookup.js'
 import { postWebhook } from './post-webhook.js'
 import type { WebhookJobData } from './webhook-queue.js'
@@ -26,7 +27,7 @@ const retryable = (status: number): boolean => status >= 500 || status === 408 |
 
 /**
  * One delivery attempt, as a BullMQ processor: POST the queued body signed with the webhook's
- * secret, record the attempt in the deployment's audit trail, and throw to have BullMQ retry
+ * secret, record the attempt in the audit trail (the deployment's, or the environment's), and throw to have BullMQ retry
  * with backoff (or UnrecoverableError when retrying cannot help).
  */
 export async function deliverWebhook (ctx: DeliveryContext, job: Job<WebhookJobData, void, WebhookEvent>): Promise<void> {
@@ -75,23 +76,21 @@ export async function deliverWebhook (ctx: DeliveryContext, job: Job<WebhookJobD
   }
   const outcome = error === null ? 'delivered' : permanent || attempt >= attempts ? 'gave_up' : 'failed'
   webhookDeliveries.inc({ event: data.event, outcome })
-  await appendEvent(ctx.pool, {
-    deploymentId: data.deploymentId,
-    type: 'webhook_delivery',
-    data: {
-      delivery_id: data.deliveryId,
-      event: data.event,
-      webhook: data.webhook,
-      // The host only: webhook URLs often carry their own secret in the path.
-      host: webhook === undefined ? null : new URL(webhook.url).host,
-      attempt,
-      attempts,
-      status_code: statusCode,
-      outcome,
-      error,
-      duration_ms: Math.round(performance.now() - started)
-    }
-  })
+  const audited = {
+    delivery_id: data.deliveryId,
+    event: data.event,
+    webhook: data.webhook,
+    // The host only: webhook URLs often carry their own secret in the path.
+    host: webhook === undefined ? null : new URL(webhook.url).host,
+    attempt,
+    attempts,
+    status_code: statusCode,
+    outcome,
+    error,
+    duration_ms: Math.round(performance.now() - started)
+  }
+  if (data.deploymentId !== null) await appendEvent(ctx.pool, { deploymentId: data.deploymentId, type: 'webhook_delivery', data: audited })
+  else await appendEnvironmentEvent(ctx.pool, { environment: data.environment ?? '', type: 'webhook_delivery', actor: SYSTEM_ACTOR, data: audited })
   if (error === null) return
   if (permanent) throw new UnrecoverableError(error)
   throw new Error(error)

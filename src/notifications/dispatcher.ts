@@ -2,11 +2,14 @@ import type { JobsOptions } from 'bullmq'
 import type pg from 'pg'
 import type { Logger } from 'pino'
 import type { Config } from '../config/load.js'
-import type { WebhookEvent } from '../config/schema.js'
+import type { DeploymentWebhookEvent, EnvironmentWebhookEvent, WebhookEvent } from '../config/schema.js'
 import { approvalWait, deploymentsFinished, fleetTargetsFinished, migrationDuration, pipelineDuration } from '../metrics/process-metrics.js'
 import { migrationsAppliedBy } from '../store/applied-migrations.js'
 import { fleetSummary } from '../store/fleet-targets.js'
-import { markNotificationsDispatched, takeUndispatchedNotifications, type NotificationRow } from '../store/notifications.js'
+import {
+  markNotificationsDispatched, takeUndispatchedEnvironmentNotifications, takeUndispatchedNotifications, type EnvironmentNotificationRow, type NotificationRow
+} from '../store/notifications.js'
+import { buildEnvironmentWebhookPayload } from './environment-payload.js'
 import { withTransaction } from '../store/pool.js'
 import { buildWebhookPayload } from './webhook-payload.js'
 import { webhookSubscribes } from './webhook-subscription.js'
@@ -20,22 +23,30 @@ export interface DispatchContext {
 }
 
 /** An outbox row; the trigger only writes the kinds webhooks know. */
-type Notification = NotificationRow & { kind: WebhookEvent }
+type Notification = NotificationRow & { kind: DeploymentWebhookEvent }
+/** An environment's outbox row (the drift watch's moments). */
+type EnvironmentNotification = EnvironmentNotificationRow & { kind: EnvironmentWebhookEvent }
 
 const seconds = (from: Date | string, to: Date | string): number => (new Date(to).getTime() - new Date(from).getTime()) / 1000
 
 /**
- * Takes undispatched rows of the notification outbox (SKIP LOCKED: many workers share the work,
- * each row goes to one), queues one webhook delivery per subscribed webhook with a deterministic
- * job id, marks the rows dispatched, and then records the deployment's metrics. Returns the
+ * Takes undispatched rows of the notification outbox, a deployment's moments and an environment's
+ * (SKIP LOCKED: many workers share the work, each row goes to one), queues one webhook delivery per subscribed webhook with a deterministic
+ * job id, marks the rows dispatched, and then records the deployments' metrics. Returns the
  * number of rows handled; a Redis failure rolls the batch back for the next sweep.
  */
 export async function dispatchNotifications (ctx: DispatchContext, batchSize = 50): Promise<number> {
   const observations: Array<() => void> = []
   const count = await withTransaction(ctx.pool, async (db) => {
     const rows = await takeUndispatchedNotifications(db, batchSize) as Notification[]
-    if (rows.length === 0) return 0
+    const environmentRows = await takeUndispatchedEnvironmentNotifications(db, batchSize) as EnvironmentNotification[]
+    if (rows.length === 0 && environmentRows.length === 0) return 0
     const jobs: Array<{ name: WebhookEvent, data: WebhookJobData, opts: JobsOptions }> = []
+    const delivery = (deliveryId: string): JobsOptions => ({
+      jobId: `delivery.${deliveryId}`,
+      attempts: ctx.config.notifications.retry.attempts,
+      backoff: { type: 'exponential', delay: ctx.config.notifications.retry.initial_delay }
+    })
     for (const row of rows) {
       ctx.config.notifications.webhooks.forEach((webhook, index) => {
         if (!webhookSubscribes(webhook, row)) return
@@ -44,14 +55,23 @@ export async function dispatchNotifications (ctx: DispatchContext, batchSize = 5
         jobs.push({
           name: row.kind,
           data: { deliveryId, deploymentId: row.id, event: row.kind, webhook: index, body },
-          opts: { jobId: `delivery.${deliveryId}`, attempts: ctx.config.notifications.retry.attempts, backoff: { type: 'exponential', delay: ctx.config.notifications.retry.initial_delay } }
+          opts: delivery(deliveryId)
         })
       })
       observations.push(...await metricsOf(db, row))
     }
+    for (const row of environmentRows) {
+      ctx.config.notifications.webhooks.forEach((webhook, index) => {
+        if (!webhookSubscribes(webhook, { kind: row.kind, environment: row.environment, dry_run: false })) return
+        const deliveryId = `${row.event_id}.${index}`
+        const body = JSON.stringify(buildEnvironmentWebhookPayload({ event: row.kind, deliveryId, row, config: ctx.config }))
+        const data = { deliveryId, deploymentId: null, environment: row.environment, event: row.kind, webhook: index, body }
+        jobs.push({ name: row.kind, data, opts: delivery(deliveryId) })
+      })
+    }
     if (jobs.length > 0) await ctx.queue.addBulk(jobs)
-    await markNotificationsDispatched(db, rows.map((row) => row.event_id))
-    return rows.length
+    await markNotificationsDispatched(db, [...rows, ...environmentRows].map((row) => row.event_id))
+    return rows.length + environmentRows.length
   })
   // After the commit, so a rolled-back batch is not counted twice.
   for (const observe of observations) observe()

@@ -1,10 +1,10 @@
 import type { Config } from '../config/load.js'
-import type { WebhookEvent } from '../config/schema.js'
+import type { DeploymentWebhookEvent } from '../config/schema.js'
 import { maskSecrets } from '../lib/mask-secrets.js'
 import type { DeploymentRow } from '../domain/index.js'
 
 export interface WebhookPayload {
-  event: WebhookEvent
+  event: DeploymentWebhookEvent
   delivery_id: string
   occurred_at: string
   /** One line a chat tool (Slack, Mattermost, Teams) shows as is. */
@@ -26,7 +26,7 @@ function whoApproves (config: Config, environment: string): string {
   return `someone with the role ${approval.roles.join(' or ')}`
 }
 
-function describe (event: WebhookEvent, row: DeploymentRow, config: Config, link: Record<string, string>): string {
+function describe (event: DeploymentWebhookEvent, row: DeploymentRow, config: Config, link: Record<string, string>): string {
   const target = `${row.id} → ${row.environment}`
   const commit = row.source?.commit === undefined ? '' : ` at ${row.source.commit.slice(0, 12)}`
   const report = row.report as { message?: string, error?: string } | null
@@ -54,7 +54,7 @@ function describe (event: WebhookEvent, row: DeploymentRow, config: Config, link
  * masked; target URLs are never part of a deployment, so none can leak.
  */
 export function buildWebhookPayload (input: {
-  event: WebhookEvent
+  event: DeploymentWebhookEvent
   deliveryId: string
   occurredAt: Date
   deployment: DeploymentRow

@@ -5,7 +5,10 @@ import type { WebhookEvent } from '../config/schema.js'
 /** One webhook delivery: the exact body is fixed when it is queued, so every retry signs the same bytes. */
 export interface WebhookJobData {
   deliveryId: string
-  deploymentId: string
+  /** The deployment it is about; null for an environment's moment (the drift watch). */
+  deploymentId: string | null
+  /** For an environment's moment: which environment (its delivery attempts go in its audit trail). */
+  environment?: string
   event: WebhookEvent
   /** Index of the webhook in `notifications.webhooks`; its URL and secret are read from config on delivery. */
   webhook: number

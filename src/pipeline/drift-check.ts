@@ -1,6 +1,7 @@
 import type { EnvironmentConfig } from '../config/load.js'
 import { SYSTEM_ACTOR } from '../domain/index.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
+import { driftCheckDuration } from '../metrics/process-metrics.js'
 import { deploymentRunning, getDriftState, recordDriftCheck, saveBaseline, type DriftChange } from '../store/drift.js'
 import { appendEnvironmentEvent } from '../store/events.js'
 import { withTransaction } from '../store/pool.js'
@@ -44,6 +45,7 @@ export async function checkDrift (ctx: PipelineContext, environmentName: string)
     return { outcome: 'error', changes: [], durationMs: null }
   }
   const durationMs = Math.round(performance.now() - started)
+  driftCheckDuration.observe({ environment: environmentName }, durationMs / 1000)
   if (await deploymentRunning(ctx.pool, environmentName)) return await skipped('a deployment to this environment started during the check')
 
   return await withTransaction(ctx.pool, async (db) => {
@@ -60,7 +62,7 @@ export async function checkDrift (ctx: PipelineContext, environmentName: string)
     if (changes.length === 0) {
       const resolved = state.state === 'drifted'
       await recordDriftCheck(db, { environment: environmentName, outcome: 'clean', fingerprint: taken.fingerprint, changes, durationMs, detail: null, state: { state: 'clean', driftFingerprint: null, detectedAt: null } })
-      if (resolved) await appendEnvironmentEvent(db, { environment: environmentName, type: 'drift.resolved', actor: SYSTEM_ACTOR, data: { fingerprint: taken.fingerprint } })
+      if (resolved) await appendEnvironmentEvent(db, { environment: environmentName, type: 'drift.resolved', actor: SYSTEM_ACTOR, data: { fingerprint: taken.fingerprint, baseline_deployment_id: state.baseline_deployment_id } })
       return { outcome: 'clean', changes, durationMs, ...(resolved ? { notified: 'drift.resolved' as const } : {}) }
     }
     const isNew = state.state !== 'drifted' || state.drift_fingerprint !== taken.fingerprint

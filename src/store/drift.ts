@@ -75,3 +75,17 @@ export async function listDriftChecks (db: Queryable, environment: string, limit
   )
   return rows
 }
+
+/** Each watched environment's drift state (the drift metric reads it at scrape time). */
+export async function listDriftStates (db: Queryable): Promise<Array<{ environment: string, state: DriftState['state'] }>> {
+  const { rows } = await db.query<{ environment: string, state: DriftState['state'] }>('SELECT environment, state FROM environment_drift ORDER BY environment')
+  return rows
+}
+
+/** How many times new drift was detected per environment, ever (the audit trail keeps every `drift.detected`). */
+export async function countDriftDetections (db: Queryable): Promise<Array<{ environment: string, n: number }>> {
+  const { rows } = await db.query<{ environment: string, n: number }>(
+    `SELECT environment, count(*)::int AS n FROM deployment_events WHERE environment IS NOT NULL AND deployment_id IS NULL AND type = 'drift.detected' GROUP BY environment`
+  )
+  return rows
+}

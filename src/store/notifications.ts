@@ -26,6 +26,33 @@ export async function takeUndispatchedNotifications (db: Queryable, limit: numbe
   return rows
 }
 
+/** A row of the notification outbox about an environment (the drift watch), with its event's data. */
+export interface EnvironmentNotificationRow {
+  event_id: number
+  environment: string
+  /** `drift.detected` or `drift.resolved`. */
+  kind: string
+  occurred_at: Date
+  data: Record<string, unknown> | null
+}
+
+/**
+ * Takes up to `limit` undispatched environment-level rows of the outbox (no deployment), oldest
+ * first, locked like takeUndispatchedNotifications. Call inside a transaction.
+ */
+export async function takeUndispatchedEnvironmentNotifications (db: Queryable, limit: number): Promise<EnvironmentNotificationRow[]> {
+  const { rows } = await db.query<EnvironmentNotificationRow>(
+    `SELECT n.event_id, n.environment, n.kind, n.created_at AS occurred_at, e.data
+       FROM deployment_notifications n JOIN deployment_events e ON e.id = n.event_id
+      WHERE n.dispatched_at IS NULL AND n.deployment_id IS NULL
+      ORDER BY n.event_id
+      LIMIT $1
+        FOR UPDATE OF n SKIP LOCKED`,
+    [limit]
+  )
+  return rows
+}
+
 /** Marks outbox rows dispatched (their webhook deliveries are queued). */
 export async function markNotificationsDispatched (db: Queryable, eventIds: number[]): Promise<void> {
   await db.query('UPDATE deployment_notifications SET dispatched_at = now() WHERE event_id = ANY($1)', [eventIds])

@@ -65,6 +65,7 @@ const OPERATION_IDS: Record<string, string> = {
   'POST /auth/logout': 'signOut',
   'GET /environments': 'listEnvironments',
   'GET /environments/:name/status': 'getEnvironmentStatus',
+  'GET /environments/:name/drift': 'getEnvironmentDrift',
   'GET /environments/:name/backups': 'listEnvironmentBackups',
   'POST /environments/:name/migrations/:migration/resolve': 'resolveMigration',
   'POST /deployments': 'createDeployment',

@@ -1,14 +1,12 @@
-import { createHmac, timingSafeEqual } from 'node:crypto'
-import { createServer, type IncomingHttpHeaders } from 'node:http'
+import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { startHarnessNotifications } from '../helpers/notifications.js'
 import { startHarness, type Harness } from '../helpers/harness.js'
 import { until } from '../helpers/until.js'
+import { startReceiver, WEBHOOK_SECRET } from '../helpers/webhook-receiver.js'
 
-interface Received { headers: IncomingHttpHeaders, body: string, verified: boolean, answered: number }
-
-const SECRET = 'whsec-test-9f2c1a'
+const SECRET = WEBHOOK_SECRET
 
 /** The deployment's webhook_delivery audit events, once there are at least `count`. */
 async function auditedDeliveries (h: Harness, id: string, count: number): Promise<Array<Record<string, unknown>>> {
@@ -17,44 +15,6 @@ async function auditedDeliveries (h: Harness, id: string, count: number): Promis
     const deliveries = events.filter((e) => e.type === 'webhook_delivery').map((e) => e.data)
     return deliveries.length >= count ? deliveries : undefined
   }, `${count} audited webhook deliveries of ${id}`, 30_000, 50)
-}
-
-/** A webhook receiver on loopback that verifies each signature and answers 500 to the first `failFirst` deliveries. */
-async function startReceiver (
-  failFirst: number
-): Promise<{ url: string; received: Received[]; waitFor: (count: number) => Promise<void>; close: () => Promise<void> }> {
-  const received: Received[] = []
-  const waiters: Array<{ count: number; resolve: () => void }> = []
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = []
-    request.on('data', (chunk: Buffer) => chunks.push(chunk))
-    request.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8')
-      const expected = Buffer.from(`sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`)
-      const given = Buffer.from(String(request.headers['x-deployer-signature'] ?? ''))
-      const verified = given.length === expected.length && timingSafeEqual(given, expected)
-      const answered = !verified ? 401 : received.filter((r) => r.verified).length < failFirst ? 500 : 204
-      received.push({ headers: request.headers, body, verified, answered })
-      response.writeHead(answered).end()
-      for (const waiter of [...waiters]) {
-        if (received.length >= waiter.count) {
-          waiters.splice(waiters.indexOf(waiter), 1)
-          waiter.resolve()
-        }
-      }
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/deployer`,
-    received,
-    waitFor: async (count) => {
-      if (received.length < count) await new Promise<void>((resolve) => waiters.push({ count, resolve }))
-    },
-    close: async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    }
-  }
 }
 
 t.test('webhooks: signed JSON on pending_approval and succeeded, retried after a 500, each attempt audited', async (t) => {

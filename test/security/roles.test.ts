@@ -35,6 +35,7 @@ const ROUTES: RouteRule[] = [
   { method: 'POST', path: '/deployments/{id}/override-window', roles: ['admin'], body: { reason: 'break glass' } },
   { method: 'GET', path: '/environments', roles: READ },
   { method: 'GET', path: '/environments/{name}/status', roles: READ },
+  { method: 'GET', path: '/environments/{name}/drift', roles: READ },
   { method: 'GET', path: '/environments/{name}/backups', roles: READ },
   { method: 'GET', path: '/me', roles: READ },
   { method: 'GET', path: '/metrics', roles: READ },

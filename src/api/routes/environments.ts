@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { getDriftState } from '../../store/drift.js'
+import { driftWatchOf } from './environment-drift.js'
 import { driftWatchSchema } from '../../schemas/drift.js'
 import { environmentOrThrow, environmentStatus, resolveEnvironmentMigration } from '../../pipeline/environment-actions.js'
 import { deploymentSource, type DeploymentSource } from '../../store/deployment-source.js'
@@ -125,17 +125,8 @@ const environmentRoutes: FastifyPluginAsyncZod = async (app) => {
     const [lastDeployment] = await listDeployments(pool, { environment: environment.name, limit: 1 })
     const [lastBackup] = await listBackups(pool, environment.name, { limit: 1 })
     const lastSource = lastDeployment === undefined ? undefined : await deploymentSource(pool, lastDeployment.id)
-    const drift = environment.drift_check === undefined ? undefined : await getDriftState(pool, environment.name)
     return {
-      drift_watch: environment.drift_check === undefined
-        ? null
-        : {
-            state: drift?.state ?? 'unknown',
-            detected_at: drift?.detected_at?.toISOString() ?? null,
-            checked_at: drift?.checked_at?.toISOString() ?? null,
-            changes: drift?.state === 'drifted' ? drift.changes : [],
-            baseline_deployment_id: drift?.baseline_deployment_id === '' ? null : drift?.baseline_deployment_id ?? null
-          },
+      drift_watch: await driftWatchOf(pool, environment),
       environment: environment.name,
       migration_tool: environment.migration_tool,
       working_directory: environment.working_directory ?? null,

@@ -11,6 +11,8 @@ export interface FollowOptions {
   onEvent?: (event: StreamedEvent) => Promise<boolean> | boolean
   /** Called once when the deployment stops for approval (and is still waiting). */
   onPendingApproval: (deployment: DeploymentResource) => Promise<void> | void
+  /** Called each time the deployment starts waiting for its deployment window (and still waits). */
+  onWaitingForWindow?: (deployment: DeploymentResource) => Promise<void> | void
   /** Progress notes (reconnecting …), for stderr. */
   onNotice: (text: string) => void
   /** Give up after this long; undefined waits until the deployment finishes. */
@@ -37,6 +39,7 @@ export async function followDeployment (client: ApiClient, id: string, options: 
   let ended = false
   let pendingSeen = false
   let pendingShown = false
+  let windowSeen = false
   let retryMs = 500
   try {
     while (!ended && !controller.signal.aborted) {
@@ -48,8 +51,14 @@ export async function followDeployment (client: ApiClient, id: string, options: 
           lastId = parsed.id
           retryMs = 500
           if (parsed.type === 'status_changed' && parsed.data?.to === 'pending_approval') pendingSeen = true
+          if (parsed.type === 'status_changed' && parsed.data?.to === 'waiting_for_window') windowSeen = true
           if (await options.onEvent?.(parsed) === true || parsed.message === null) continue
           options.onLine(parsed.message)
+          if (windowSeen) {
+            windowSeen = false
+            const current = await client.json<DeploymentResource>('GET', `/deployments/${encodeURIComponent(id)}`)
+            if (current.status === 'waiting_for_window') await options.onWaitingForWindow?.(current)
+          }
           // After the log line that follows the change (the "waiting for approval" line), if it still waits.
           if (pendingSeen && !pendingShown) {
             pendingShown = true

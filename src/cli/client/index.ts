@@ -6,9 +6,11 @@ import { CliError, UsageError } from './errors.js'
 import { EXIT } from './exit-codes.js'
 import { envsCommand, envStatusCommand, logCommand, statusCommand } from './read-commands.js'
 import { restoreCommand } from './restore.js'
+import { overrideWindowCommand } from './window-commands.js'
 
 export const CLIENT_COMMANDS: readonly ClientCommand[] = [
-  deployCommand, restoreCommand, approveCommand, rejectCommand, cancelCommand, statusCommand, logCommand, envsCommand, envStatusCommand, devDbCommand
+  deployCommand, restoreCommand, approveCommand, rejectCommand, cancelCommand, overrideWindowCommand,
+  statusCommand, logCommand, envsCommand, envStatusCommand, devDbCommand
 ]
 
 export function findClientCommand (name: string): ClientCommand | undefined {

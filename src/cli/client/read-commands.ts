@@ -1,11 +1,13 @@
 import type { DeploymentResource } from '../../schemas/deployment.js'
 import { ApiClient } from './api-client.js'
 import { describePendingApproval } from './approval-notice.js'
+import { driftLines, type DriftWatchView } from './drift-summary.js'
 import { CONNECTION_HELP, type ClientCommand, type CliIo } from './command.js'
 import { UsageError } from './errors.js'
 import { EXIT, exitCodeForStatus, TERMINAL } from './exit-codes.js'
 import { followDeployment } from './follow.js'
 import { onePositional, parseCommandArgs, resolveConnection, timeoutOption } from './options.js'
+import { describeWindowWait } from './window-commands.js'
 
 const STEP_MARK: Record<string, string> = { passed: '✓', failed: '✗', skipped: '-', running: '…', pending: ' ' }
 
@@ -39,6 +41,7 @@ export const statusCommand: ClientCommand = {
       if (report !== null) lines.push(`result:    ${report.message ?? report.error ?? ''}`)
       io.out(lines.join('\n'))
       if (d.status === 'pending_approval') io.out(await describePendingApproval(client, d))
+      if (d.status === 'waiting_for_window') io.out(describeWindowWait(d))
     }
     return TERMINAL.has(d.status) ? exitCodeForStatus(d.status) : EXIT.ok
   }
@@ -65,7 +68,8 @@ export const logCommand: ClientCommand = {
       timeoutMs,
       onLine: (line) => io.out(line),
       onNotice: (text) => io.err(text),
-      onPendingApproval: async (pending) => io.out(await describePendingApproval(client, pending))
+      onPendingApproval: async (pending) => io.out(await describePendingApproval(client, pending)),
+      onWaitingForWindow: (waiting) => io.out(describeWindowWait(waiting))
     })
     if (timedOut) {
       io.err(`⌛ ${id} is still ${deployment.status} after --timeout`)
@@ -121,6 +125,7 @@ interface StatusView {
     working_directory?: string | null
   } | null
   last_backup: { id: string, created_at: string, restore_command: string } | null
+  drift_watch?: DriftWatchView | null
 }
 
 /** An environment's migrations, its last deployment and last backup (`env-status`, `status --env`). */
@@ -141,6 +146,7 @@ async function printEnvironmentStatus (name: string, values: Record<string, unkn
     if (note !== undefined) lines.push(note)
   }
   if (s.last_backup !== null) lines.push(`last backup:     ${s.last_backup.id} (${s.last_backup.created_at}); restore: ${s.last_backup.restore_command}`)
+  lines.push(...driftLines(s.drift_watch))
   io.out(lines.join('\n'))
   return EXIT.ok
 }

@@ -5,6 +5,7 @@ import type { CliIo } from './command.js'
 import { EXIT, exitCodeForStatus } from './exit-codes.js'
 import { FleetProgress } from './fleet-progress.js'
 import { followDeployment, type StreamedEvent } from './follow.js'
+import { describeWindowWait } from './window-commands.js'
 
 /**
  * What `deploy` and `restore` do once the deployment exists: without `--wait`, say how to follow
@@ -39,7 +40,8 @@ export async function reportOutcome (
     },
     onEvent: async (event) => !options.json && await onFleetEvent(event),
     onNotice: (text) => io.err(text),
-    onPendingApproval: async (pending) => note(await describePendingApproval(client, pending))
+    onPendingApproval: async (pending) => note(await describePendingApproval(client, pending)),
+    onWaitingForWindow: (waiting) => note(describeWindowWait(waiting))
   })
   if (!options.json) fleet.finish(deployment)
   if (timedOut) {
