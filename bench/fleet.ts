@@ -138,7 +138,8 @@ export async function measureFleet (settings: FleetSettings): Promise<FleetResul
       environments[`fleet_idle_c${c}`] = { targets: catalog(idlePrefix), rollout: rollout(c) }
       for (let rep = 0; rep < settings.repetitions; rep++) environments[`fleet_busy_r${rep}_c${c}`] = { targets: catalog(`mdb_fb${rep}${suffix}`), rollout: rollout(c) }
     }
-    environments.fleet_idle_small = { targets: catalog(idlePrefix, Math.max(1, Math.round(settings.idle / 10))), rollout: rollout(settings.concurrencies[0] ?? 8) }
+    const smallCount = Math.max(1, Math.round(settings.idle / 10))
+    environments.fleet_idle_small = { targets: catalog(idlePrefix, smallCount), rollout: rollout(settings.concurrencies[0] ?? 8) }
     sample.forEach((name, i) => {
       environments[`tenant_${i}`] = { database_url_env: `BENCH_TENANT_${i}` }
       env[`BENCH_TENANT_${i}`] = databaseUrl(name)

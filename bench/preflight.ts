@@ -114,11 +114,22 @@ const stepMs = (steps: Array<{ name: string, started_at: string | null, finished
   return Date.parse(step.finished_at) - Date.parse(step.started_at)
 }
 
+interface GateRow {
+  status: string
+  created_ms: number
+  steps: Array<{ name: string, started_at: string | null, finished_at: string | null }>
+  report: unknown
+  checks: number
+  predicted: number
+  rehearsal_status: string
+  rehearsed: number
+}
+
 async function throughService (service: ServiceUnderTest): Promise<Omit<PreflightRun, 'psql_ms' | 'psql_load'>> {
   const load = load1()
   const id = await postDeployment(service.apiUrl, service.tokens.deployer, { environment: 'rehearsed', source: { ref: 'bench' } })
   const planned = await waitForStatus(service.control, id, ['pending_approval', 'failed'], { everyMs: 20, timeoutMs: 20 * 60_000 })
-  const read = async (): Promise<{ status: string, created_ms: number, steps: Array<{ name: string, started_at: string | null, finished_at: string | null }>, report: unknown, checks: number, predicted: number, rehearsal_status: string, rehearsed: number }> =>
+  const read = async (): Promise<GateRow> =>
     (await service.control.query(
       `SELECT status, steps, report, extract(epoch FROM created_at)::float8 * 1000 AS created_ms,
               coalesce(jsonb_array_length(plan->'preflight'), 0) AS checks,

@@ -274,7 +274,9 @@ async function main (): Promise<void> {
 }
 
 /** The preflight and fleet parts, run with their default settings: their own results file and README block. */
-async function recordParts (results: Results, partLoad: Partial<Record<Part, number[][]>>, commit: string, machine: { cpus: number, cpu_model: string, node: string }): Promise<void> {
+async function recordParts (
+  results: Results, partLoad: Partial<Record<Part, number[][]>>, commit: string, machine: { cpus: number, cpu_model: string, node: string }
+): Promise<void> {
   const parts = { preflight: preflightFigures, fleet: fleetFigures } as const
   for (const part of ['preflight', 'fleet'] as const) {
     const result = results[part]
