@@ -29,6 +29,8 @@ export interface FleetSettings {
   baseline: number
   concurrencies: number[]
   repetitions: number
+  /** Runs of the busy fleet and of its psql baseline (each makes 2 × `busy` databases). */
+  busyRepetitions: number
 }
 
 interface Run {
@@ -136,7 +138,7 @@ export async function measureFleet (settings: FleetSettings): Promise<FleetResul
     const rollout = (concurrency: number): Record<string, unknown> => ({ canary: 1, batch_size: '25%', concurrency })
     for (const c of settings.concurrencies) {
       environments[`fleet_idle_c${c}`] = { targets: catalog(idlePrefix), rollout: rollout(c) }
-      for (let rep = 0; rep < settings.repetitions; rep++) environments[`fleet_busy_r${rep}_c${c}`] = { targets: catalog(`mdb_fb${rep}${suffix}`), rollout: rollout(c) }
+      for (let rep = 0; rep < settings.busyRepetitions; rep++) environments[`fleet_busy_r${rep}_c${c}`] = { targets: catalog(`mdb_fb${rep}${suffix}`), rollout: rollout(c) }
     }
     const smallCount = Math.max(1, Math.round(settings.idle / 10))
     environments.fleet_idle_small = { targets: catalog(idlePrefix, smallCount), rollout: rollout(settings.concurrencies[0] ?? 8) }
@@ -180,8 +182,8 @@ export async function measureFleet (settings: FleetSettings): Promise<FleetResul
     const psqlMs: number[] = []
     const psqlLoad: number[] = []
     const empty = await tenants.template([])
-    for (let rep = 0; rep < settings.repetitions; rep++) {
-      say(`${settings.busy} empty tenants × 5 migrations, concurrency ${best}, run ${rep + 1} of ${settings.repetitions}`)
+    for (let rep = 0; rep < settings.busyRepetitions; rep++) {
+      say(`${settings.busy} empty tenants × 5 migrations, concurrency ${best}, run ${rep + 1} of ${settings.busyRepetitions}`)
       const busy = await tenants.clone(empty, `mdb_fb${rep}${suffix}`, settings.busy)
       busyRuns.push(await deploy(service, `fleet_busy_r${rep}_c${best}`, 30 * 60_000))
       const applied = await service.control.query<{ n: string }>(
@@ -189,7 +191,7 @@ export async function measureFleet (settings: FleetSettings): Promise<FleetResul
         [`fleet_busy_r${rep}_c${best}`])
       if (Number(applied.rows[0]?.n) !== settings.busy * FIVE.length) throw new Error(`the busy fleet applied ${String(applied.rows[0]?.n)} migrations, expected ${settings.busy * FIVE.length}`)
       await dropAll(busy)
-      say(`the same work with one psql per target, run ${rep + 1} of ${settings.repetitions}`)
+      say(`the same work with one psql per target, run ${rep + 1} of ${settings.busyRepetitions}`)
       const forPsql = await tenants.clone(empty, `mdb_fp${rep}${suffix}`, settings.busy)
       psqlLoad.push(load1())
       psqlMs.push(await psqlLoop(forPsql))

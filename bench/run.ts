@@ -51,7 +51,8 @@ const SETTINGS = {
   fleet_busy: int('BENCH_FLEET_BUSY', 200),
   fleet_baseline: int('BENCH_FLEET_BASELINE', 100),
   fleet_concurrencies: process.env.BENCH_FLEET_CONCURRENCIES ?? '8,16,32',
-  fleet_repetitions: int('BENCH_FLEET_REPETITIONS', 3)
+  fleet_repetitions: int('BENCH_FLEET_REPETITIONS', 3),
+  fleet_busy_repetitions: int('BENCH_FLEET_BUSY_REPETITIONS', 2)
 }
 const DEFAULTS = {
   poll_connections: 100,
@@ -68,7 +69,8 @@ const DEFAULTS = {
   fleet_busy: 200,
   fleet_baseline: 100,
   fleet_concurrencies: '8,16,32',
-  fleet_repetitions: 3
+  fleet_repetitions: 3,
+  fleet_busy_repetitions: 2
 }
 
 interface Results {
@@ -250,7 +252,8 @@ async function main (): Promise<void> {
       busy: SETTINGS.fleet_busy,
       baseline: SETTINGS.fleet_baseline,
       concurrencies: SETTINGS.fleet_concurrencies.split(',').map(Number),
-      repetitions: SETTINGS.fleet_repetitions
+      repetitions: SETTINGS.fleet_repetitions,
+      busyRepetitions: SETTINGS.fleet_busy_repetitions
     })
     partLoad.fleet = [before, loadavg()]
   }
@@ -273,21 +276,26 @@ async function main (): Promise<void> {
   await recordParts(results, partLoad, output.commit, machine)
 }
 
-/** The preflight and fleet parts, run with their default settings: their own results file and README block. */
+/**
+ * The preflight and fleet parts, run at their default sizes (rows, tenants; repetitions may be
+ * fewer on a busy machine, and the results say so): their own results file and README block.
+ */
 async function recordParts (
   results: Results, partLoad: Partial<Record<Part, number[][]>>, commit: string, machine: { cpus: number, cpu_model: string, node: string }
 ): Promise<void> {
   const parts = { preflight: preflightFigures, fleet: fleetFigures } as const
   for (const part of ['preflight', 'fleet'] as const) {
     const result = results[part]
-    const keys = Object.keys(SETTINGS).filter((key) => key.startsWith(`${part}_`)) as Array<keyof typeof SETTINGS>
+    const keys = (['preflight_rows', 'fleet_idle', 'fleet_busy'] as const).filter((key) => key.startsWith(`${part}_`))
     if (result === undefined || keys.some((key) => SETTINGS[key] !== DEFAULTS[key])) continue
     const figures = (parts[part] as (r: typeof result) => Figure[])(result)
     const load = (partLoad[part] ?? []).map((l) => l.map((v) => round(v, 2)).join(' '))
     const at = new Date().toISOString()
-    await writeJson(path.join(PROJECT_ROOT, 'bench', 'results', `${part}.json`), { generated_at: at, commit, machine, load_average_before_after: load, figures, result })
+    const settings = Object.fromEntries(Object.entries(SETTINGS).filter(([key]) => key.startsWith(`${part}_`)))
+    await writeJson(path.join(PROJECT_ROOT, 'bench', 'results', `${part}.json`), { generated_at: at, commit, machine, load_average_before_after: load, settings, figures, result })
     await updateReadmeBlock(path.join(PROJECT_ROOT, 'bench', 'README.md'),
-      `Run ${at} on commit ${commit}; ${machine.cpus} × ${machine.cpu_model}, Node ${machine.node}; load average before/after: ${load.join(' / ')}.\n\n${markdownTable(figures)}`, part)
+      `Run ${at} on commit ${commit}; ${machine.cpus} × ${machine.cpu_model}, Node ${machine.node}; load average before/after: ${load.join(' / ')}; ` +
+      `settings ${JSON.stringify(settings)}.\n\n${markdownTable(figures)}`, part)
     say(`wrote bench/results/${part}.json and its table in bench/README.md`)
   }
 }
