@@ -29,7 +29,7 @@ async function migrationFiles (corpus: string): Promise<string[]> {
 }
 
 /** The baseline: one psql session, `BEGIN; \i <file> COMMIT;` per file, stopping at the first error. */
-async function applyWithPsql (files: string[], database: string, scriptFile: string): Promise<number> {
+export async function applyWithPsql (files: string[], database: string, scriptFile: string): Promise<number> {
   const script = files.map((file) => `BEGIN;\n\\i '${file.replace(/'/g, "''")}'\nCOMMIT;\n`).join('')
   await writeFile(scriptFile, script)
   const started = performance.now()

@@ -6,6 +6,8 @@ import type pg from 'pg'
 import { redisConnectionOptions } from '../src/config/runtime.js'
 import { measureAccept, type AcceptResult } from './accept.js'
 import { measureApply, type ApplyResult } from './apply.js'
+import { fleetFigures, measureFleet, type FleetResult } from './fleet.js'
+import { measurePreflight, preflightFigures, type PreflightResult } from './preflight.js'
 import { measureLatency, type LatencyResult } from './latency.js'
 import { measurePlanning, type PlanningResult } from './planning.js'
 import { measurePolling, type PollingResult } from './polling.js'
@@ -25,8 +27,11 @@ import { round } from './lib/stats.js'
  * BENCH_API_NODE_ARGS adds node flags to the API process (profiling).
  * BENCH_ONLY=polling,latency,apply,planning,accept runs a subset (then nothing is committed-ready:
  * results go to bench/results/partial.json.tmp and the README is left alone).
+ * The preflight and fleet parts (issues 19 and 21) run on services of their own, after the others;
+ * run with their default settings, each writes bench/results/<part>.json and its own README block.
  */
-const ALL = ['polling', 'latency', 'apply', 'planning', 'accept'] as const
+const ALL = ['polling', 'latency', 'apply', 'planning', 'accept', 'preflight', 'fleet'] as const
+const MAIN: readonly Part[] = ['polling', 'latency', 'apply', 'planning', 'accept']
 type Part = typeof ALL[number]
 const only = (process.env.BENCH_ONLY ?? ALL.join(',')).split(',').map((part) => part.trim()) as Part[]
 const runs = (part: Part): boolean => only.includes(part)
@@ -39,7 +44,15 @@ const SETTINGS = {
   apply_repetitions: int('BENCH_APPLY_REPETITIONS', 3),
   planning_repetitions: int('BENCH_PLANNING_REPETITIONS', 3),
   accept_connections: int('BENCH_ACCEPT_CONNECTIONS', 100),
-  accept_seconds: int('BENCH_ACCEPT_SECONDS', 10)
+  accept_seconds: int('BENCH_ACCEPT_SECONDS', 10),
+  preflight_rows: int('BENCH_PREFLIGHT_ROWS', 100_000),
+  preflight_repetitions: int('BENCH_PREFLIGHT_REPETITIONS', 3),
+  fleet_idle: int('BENCH_FLEET_IDLE', 1000),
+  fleet_busy: int('BENCH_FLEET_BUSY', 200),
+  fleet_baseline: int('BENCH_FLEET_BASELINE', 100),
+  fleet_concurrencies: process.env.BENCH_FLEET_CONCURRENCIES ?? '8,16,32',
+  fleet_repetitions: int('BENCH_FLEET_REPETITIONS', 3),
+  fleet_busy_repetitions: int('BENCH_FLEET_BUSY_REPETITIONS', 2)
 }
 const DEFAULTS = {
   poll_connections: 100,
@@ -49,7 +62,15 @@ const DEFAULTS = {
   apply_repetitions: 3,
   planning_repetitions: 3,
   accept_connections: 100,
-  accept_seconds: 10
+  accept_seconds: 10,
+  preflight_rows: 100_000,
+  preflight_repetitions: 3,
+  fleet_idle: 1000,
+  fleet_busy: 200,
+  fleet_baseline: 100,
+  fleet_concurrencies: '8,16,32',
+  fleet_repetitions: 3,
+  fleet_busy_repetitions: 2
 }
 
 interface Results {
@@ -58,6 +79,8 @@ interface Results {
   apply?: ApplyResult
   planning?: PlanningResult
   accept?: AcceptResult
+  preflight?: PreflightResult
+  fleet?: FleetResult
 }
 
 const say = (text: string): void => { process.stderr.write(`bench: ${text}\n`) }
@@ -135,7 +158,7 @@ async function measureAll (env: BenchEnv, results: Results): Promise<void> {
 
 function figuresOf (results: Results): Figure[] {
   const figures: Figure[] = []
-  const { polling, accept, latency, apply, planning } = results
+  const { polling, accept, latency, apply, planning, preflight, fleet } = results
   if (polling !== undefined) {
     figures.push(
       targeted('polling.ratio', `1. Polling: API req/s ÷ bare Fastify req/s (${polling.connections} connections, ${polling.seconds} s)`, round(polling.ratio, 3), '×', '>=', 0.5),
@@ -182,6 +205,8 @@ function figuresOf (results: Results): Figure[] {
       info('memory.api_idle_rss_mb', '5. Memory: API RSS before the load / mean during it', `${polling.memory.idle_mb} / ${polling.memory.mean_mb}`, 'MB')
     )
   }
+  if (preflight !== undefined) figures.push(...preflightFigures(preflight))
+  if (fleet !== undefined) figures.push(...fleetFigures(fleet))
   return figures
 }
 
@@ -197,18 +222,40 @@ function gitCommit (): string {
 
 async function main (): Promise<void> {
   const loadBefore = loadavg()
-  const env = await createBenchEnv()
   const results: Results = {}
-  const stop = (): void => { void env.cleanup().finally(() => process.exit(130)) }
-  process.once('SIGINT', stop)
-  try {
-    await measureAll(env, results)
-  } finally {
-    const queue = new Queue(env.queueName, { connection: redisConnectionOptions(process.env.REDIS_URL as string) })
-    await queue.obliterate({ force: true }).catch(() => {})
-    await queue.close()
-    await env.cleanup()
-    process.off('SIGINT', stop)
+  if (MAIN.some(runs)) {
+    const env = await createBenchEnv()
+    const stop = (): void => { void env.cleanup().finally(() => process.exit(130)) }
+    process.once('SIGINT', stop)
+    try {
+      await measureAll(env, results)
+    } finally {
+      const queue = new Queue(env.queueName, { connection: redisConnectionOptions(process.env.REDIS_URL as string) })
+      await queue.obliterate({ force: true }).catch(() => {})
+      await queue.close()
+      await env.cleanup()
+      process.off('SIGINT', stop)
+    }
+  }
+  const partLoad: Partial<Record<Part, number[][]>> = {}
+  if (runs('preflight')) {
+    say(`preflight: documenso's history on a target seeded with ${SETTINGS.preflight_rows} rows, ${SETTINGS.preflight_repetitions} runs`)
+    const before = loadavg()
+    results.preflight = await measurePreflight({ rows: SETTINGS.preflight_rows, repetitions: SETTINGS.preflight_repetitions })
+    partLoad.preflight = [before, loadavg()]
+  }
+  if (runs('fleet')) {
+    say(`fleet: ${SETTINGS.fleet_idle} idle tenants, ${SETTINGS.fleet_busy} × 5 migrations`)
+    const before = loadavg()
+    results.fleet = await measureFleet({
+      idle: SETTINGS.fleet_idle,
+      busy: SETTINGS.fleet_busy,
+      baseline: SETTINGS.fleet_baseline,
+      concurrencies: SETTINGS.fleet_concurrencies.split(',').map(Number),
+      repetitions: SETTINGS.fleet_repetitions,
+      busyRepetitions: SETTINGS.fleet_busy_repetitions
+    })
+    partLoad.fleet = [before, loadavg()]
   }
   const figures = figuresOf(results)
   const complete = ALL.every(runs) && JSON.stringify(SETTINGS) === JSON.stringify(DEFAULTS)
@@ -225,6 +272,31 @@ async function main (): Promise<void> {
   } else {
     await writeJson(path.join(PROJECT_ROOT, 'bench', 'results', 'partial.json.tmp'), output)
     say('partial run (BENCH_ONLY or changed settings): wrote bench/results/partial.json.tmp only')
+  }
+  await recordParts(results, partLoad, output.commit, machine)
+}
+
+/**
+ * The preflight and fleet parts, run at their default sizes (rows, tenants; repetitions may be
+ * fewer on a busy machine, and the results say so): their own results file and README block.
+ */
+async function recordParts (
+  results: Results, partLoad: Partial<Record<Part, number[][]>>, commit: string, machine: { cpus: number, cpu_model: string, node: string }
+): Promise<void> {
+  const parts = { preflight: preflightFigures, fleet: fleetFigures } as const
+  for (const part of ['preflight', 'fleet'] as const) {
+    const result = results[part]
+    const keys = (['preflight_rows', 'fleet_idle', 'fleet_busy'] as const).filter((key) => key.startsWith(`${part}_`))
+    if (result === undefined || keys.some((key) => SETTINGS[key] !== DEFAULTS[key])) continue
+    const figures = (parts[part] as (r: typeof result) => Figure[])(result)
+    const load = (partLoad[part] ?? []).map((l) => l.map((v) => round(v, 2)).join(' '))
+    const at = new Date().toISOString()
+    const settings = Object.fromEntries(Object.entries(SETTINGS).filter(([key]) => key.startsWith(`${part}_`)))
+    await writeJson(path.join(PROJECT_ROOT, 'bench', 'results', `${part}.json`), { generated_at: at, commit, machine, load_average_before_after: load, settings, figures, result })
+    await updateReadmeBlock(path.join(PROJECT_ROOT, 'bench', 'README.md'),
+      `Run ${at} on commit ${commit}; ${machine.cpus} × ${machine.cpu_model}, Node ${machine.node}; load average before/after: ${load.join(' / ')}; ` +
+      `settings ${JSON.stringify(settings)}.\n\n${markdownTable(figures)}`, part)
+    say(`wrote bench/results/${part}.json and its table in bench/README.md`)
   }
 }
 

@@ -37,11 +37,10 @@ export function markdownTable (figures: Figure[]): string {
   return lines.join('\n')
 }
 
-const START = '<!-- bench:latest:start -->'
-const END = '<!-- bench:latest:end -->'
-
-/** Replaces the generated block of a README (between the bench markers) with `content`. */
-export async function updateReadmeBlock (readme: string, content: string): Promise<void> {
+/** Replaces a generated block of a README (between the `bench:<block>` markers; `latest` by default) with `content`. */
+export async function updateReadmeBlock (readme: string, content: string, block = 'latest'): Promise<void> {
+  const START = `<!-- bench:${block}:start -->`
+  const END = `<!-- bench:${block}:end -->`
   const text = await readFile(readme, 'utf8')
   const start = text.indexOf(START)
   const end = text.indexOf(END)
