@@ -6,6 +6,7 @@ import type pg from 'pg'
 import { redisConnectionOptions } from '../src/config/runtime.js'
 import { measureAccept, type AcceptResult } from './accept.js'
 import { measureApply, type ApplyResult } from './apply.js'
+import { measureHistories, type HistoryResult } from './histories.js'
 import { measureLatency, type LatencyResult } from './latency.js'
 import { measurePlanning, type PlanningResult } from './planning.js'
 import { measurePolling, type PollingResult } from './polling.js'
@@ -14,7 +15,7 @@ import { createBenchEnv, PROJECT_ROOT, type BenchEnv } from './lib/bench-env.js'
 import { connect } from './lib/databases.js'
 import { freePort, startApi, startWorker, type BenchProcess } from './lib/processes.js'
 import { info, markdownTable, targeted, updateReadmeBlock, writeJson, type Figure } from './lib/report.js'
-import { round } from './lib/stats.js'
+import { median, round } from './lib/stats.js'
 
 /**
  * `npm run bench`: the five measurements of the performance issue side by side in one run, each
@@ -23,10 +24,10 @@ import { round } from './lib/stats.js'
  * and the built service (npm run bench builds it).
  *
  * BENCH_API_NODE_ARGS adds node flags to the API process (profiling).
- * BENCH_ONLY=polling,latency,apply,planning,accept runs a subset (then nothing is committed-ready:
+ * BENCH_ONLY=polling,latency,apply,planning,accept,histories runs a subset (then nothing is committed-ready:
  * results go to bench/results/partial.json.tmp and the README is left alone).
  */
-const ALL = ['polling', 'latency', 'apply', 'planning', 'accept'] as const
+const ALL = ['polling', 'latency', 'apply', 'planning', 'accept', 'histories'] as const
 type Part = typeof ALL[number]
 const only = (process.env.BENCH_ONLY ?? ALL.join(',')).split(',').map((part) => part.trim()) as Part[]
 const runs = (part: Part): boolean => only.includes(part)
@@ -39,7 +40,9 @@ const SETTINGS = {
   apply_repetitions: int('BENCH_APPLY_REPETITIONS', 3),
   planning_repetitions: int('BENCH_PLANNING_REPETITIONS', 3),
   accept_connections: int('BENCH_ACCEPT_CONNECTIONS', 100),
-  accept_seconds: int('BENCH_ACCEPT_SECONDS', 10)
+  accept_seconds: int('BENCH_ACCEPT_SECONDS', 10),
+  history_repetitions: int('BENCH_HISTORY_REPETITIONS', 3),
+  peer_repetitions: int('BENCH_PEER_REPETITIONS', 1)
 }
 const DEFAULTS = {
   poll_connections: 100,
@@ -49,7 +52,9 @@ const DEFAULTS = {
   apply_repetitions: 3,
   planning_repetitions: 3,
   accept_connections: 100,
-  accept_seconds: 10
+  accept_seconds: 10,
+  history_repetitions: 3,
+  peer_repetitions: 1
 }
 
 interface Results {
@@ -58,6 +63,7 @@ interface Results {
   apply?: ApplyResult
   planning?: PlanningResult
   accept?: AcceptResult
+  histories?: HistoryResult[]
 }
 
 const say = (text: string): void => { process.stderr.write(`bench: ${text}\n`) }
@@ -113,6 +119,21 @@ async function measureAll (env: BenchEnv, results: Results): Promise<void> {
     if (runs('planning')) {
       say('planning: read, checksum, parse and lint the corpus in this process')
       results.planning = await measurePlanning(env.corpus, SETTINGS.planning_repetitions)
+    }
+    if (runs('histories')) {
+      say(`histories: ${env.histories.map((h) => h.label).join(' and ')}, each through the service (dev), one psql session and prisma migrate deploy, ${SETTINGS.history_repetitions} times (the peer ${SETTINGS.peer_repetitions})`)
+      results.histories = await measureHistories({
+        apiUrl,
+        token: env.tokens.deployer,
+        control,
+        histories: env.histories,
+        psqlDb: env.psqlDb,
+        peerDb: env.peerDb,
+        tmp: env.tmp,
+        repetitions: SETTINGS.history_repetitions,
+        peerRepetitions: SETTINGS.peer_repetitions
+      })
+      for (const history of results.histories) if (history.prisma_skipped !== undefined) say(`histories: ${history.prisma_skipped}`)
     }
     if (runs('accept')) {
       // Last, with the worker stopped: the burst's dry runs stay queued and are dropped with the bench's databases and queue.
@@ -175,6 +196,22 @@ function figuresOf (results: Results): Figure[] {
   }
   if (planning !== undefined) {
     figures.push(info('planning.total_ms', `4. Planning alone: ${planning.migrations} migrations (read ${planning.read_and_checksum_ms} + parse ${planning.parse_ms} + lint ${planning.lint_ms} ms apart)`, planning.total_ms, 'ms'))
+  }
+  for (const [index, history] of (results.histories ?? []).entries()) {
+    const key = `histories.${index}`
+    const name = `6. ${history.label} (${history.migrations}, ${history.non_transactional} outside a transaction)`
+    const spread = (samples: number[]): string => samples.length === 0 ? 'skipped' : `${round(median(samples))} (${samples.join(', ')})`
+    figures.push(
+      targeted(`${key}.deploy_ratio`, `${name}: service deploy step ÷ one psql session (median of ${history.psql_ms.length})`, round(history.deploy_ratio, 2), '×', '<=', 1.15),
+      targeted(`${key}.end_to_end_ratio`, `${name}: service POST → succeeded ÷ one psql session`, round(history.end_to_end_ratio, 2), '×', '<=', 1.5),
+      info(`${key}.psql_ms`, `${name}: psql, median (each run)`, spread(history.psql_ms), 'ms'),
+      info(`${key}.service_deploy_ms`, `${name}: service deploy step, median (each run)`, spread(history.service_deploy_ms), 'ms'),
+      info(`${key}.service_end_to_end_ms`, `${name}: service POST → succeeded, median (each run)`, spread(history.service_end_to_end_ms), 'ms'),
+      info(`${key}.steps_ms`, `${name}: service steps, last run`, Object.entries(history.service_steps_ms.at(-1) ?? {}).map(([step, ms]) => `${step} ${ms}`).join(', '), 'ms'),
+      info(`${key}.prisma_ms`, `${name}: prisma migrate deploy (6.19.3), median (each run)`, history.prisma_skipped ?? spread(history.prisma_ms), history.prisma_skipped === undefined ? 'ms' : ''),
+      info(`${key}.prisma_ratio`, `${name}: prisma migrate deploy ÷ one psql session`, history.prisma_ratio === undefined ? 'skipped' : round(history.prisma_ratio, 2), history.prisma_ratio === undefined ? '' : '×'),
+      info(`${key}.load`, `${name}: 1-minute load average at each repetition`, history.load.join(', '))
+    )
   }
   if (polling !== undefined) {
     figures.push(
