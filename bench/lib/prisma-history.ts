@@ -75,11 +75,14 @@ export async function writePrismaHistory (folder: string, shape: HistoryShape = 
   take('enum_add_value', Math.round(total * 0.03))
   take('odd_name', ODD_NAMES.length)
 
+  let backfillTable: string | undefined
   const createTable = (): string => {
     const name = fresh('Model')
     const columns = ['label', 'note', 'score'].map((c) => `${c}${counter}`)
     tables.push({ name, columns: [...columns], unindexed: [...columns], enums: [] })
-    const parent = tables.length > 1 ? tables[Math.floor(rand() * (tables.length - 1))] as Table : undefined
+    // Parents have TEXT ids (the backfill table's is a serial).
+    const parents = tables.slice(0, -1).filter((table) => table.name !== backfillTable)
+    const parent = parents.length > 0 ? pick(parents) : undefined
     const lines = [
       '-- CreateTable',
       `CREATE TABLE "${name}" (`,
@@ -124,7 +127,8 @@ export async function writePrismaHistory (folder: string, shape: HistoryShape = 
       return `-- CreateIndex\nCREATE INDEX "${table.name}_${column}_idx" ON "${table.name}"("${column}");\n`
     }
     if (roll < 0.82) {
-      const column = pick(table.columns)
+      // Text columns only (the score columns are integers).
+      const column = pick(table.columns.filter((name) => !name.startsWith('score')))
       return `-- AlterTable\nALTER TABLE "${table.name}" ALTER COLUMN "${column}" SET DEFAULT '${fresh('d')}';\n`
     }
     if (roll < 0.9) {
@@ -179,7 +183,6 @@ export async function writePrismaHistory (folder: string, shape: HistoryShape = 
     target.values.push(value)
     return `-- AlterEnum\nALTER TYPE "${target.name}" ADD VALUE '${value}';\n`
   }
-  let backfillTable: string | undefined
   const backfill = (): string => {
     if (backfillTable === undefined) {
       backfillTable = fresh('AuditEvent')
