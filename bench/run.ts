@@ -7,6 +7,7 @@ import { redisConnectionOptions } from '../src/config/runtime.js'
 import { measureAccept, type AcceptResult } from './accept.js'
 import { measureApply, type ApplyResult } from './apply.js'
 import { fleetFigures, measureFleet, type FleetResult } from './fleet.js'
+import { measureHistories, type HistoryResult } from './histories.js'
 import { measurePreflight, preflightFigures, type PreflightResult } from './preflight.js'
 import { measureLatency, type LatencyResult } from './latency.js'
 import { measurePlanning, type PlanningResult } from './planning.js'
@@ -16,7 +17,7 @@ import { createBenchEnv, PROJECT_ROOT, type BenchEnv } from './lib/bench-env.js'
 import { connect } from './lib/databases.js'
 import { freePort, startApi, startWorker, type BenchProcess } from './lib/processes.js'
 import { info, markdownTable, targeted, updateReadmeBlock, writeJson, type Figure } from './lib/report.js'
-import { round } from './lib/stats.js'
+import { median, round } from './lib/stats.js'
 
 /**
  * `npm run bench`: the five measurements of the performance issue side by side in one run, each
@@ -25,13 +26,13 @@ import { round } from './lib/stats.js'
  * and the built service (npm run bench builds it).
  *
  * BENCH_API_NODE_ARGS adds node flags to the API process (profiling).
- * BENCH_ONLY=polling,latency,apply,planning,accept runs a subset (then nothing is committed-ready:
+ * BENCH_ONLY=polling,latency,apply,planning,accept,histories runs a subset (then nothing is committed-ready:
  * results go to bench/results/partial.json.tmp and the README is left alone).
  * The preflight and fleet parts (issues 19 and 21) run on services of their own, after the others;
  * run with their default settings, each writes bench/results/<part>.json and its own README block.
  */
-const ALL = ['polling', 'latency', 'apply', 'planning', 'accept', 'preflight', 'fleet'] as const
-const MAIN: readonly Part[] = ['polling', 'latency', 'apply', 'planning', 'accept']
+const ALL = ['polling', 'latency', 'apply', 'planning', 'accept', 'histories', 'preflight', 'fleet'] as const
+const MAIN: readonly Part[] = ['polling', 'latency', 'apply', 'planning', 'accept', 'histories']
 type Part = typeof ALL[number]
 const only = (process.env.BENCH_ONLY ?? ALL.join(',')).split(',').map((part) => part.trim()) as Part[]
 const runs = (part: Part): boolean => only.includes(part)
@@ -45,6 +46,8 @@ const SETTINGS = {
   planning_repetitions: int('BENCH_PLANNING_REPETITIONS', 3),
   accept_connections: int('BENCH_ACCEPT_CONNECTIONS', 100),
   accept_seconds: int('BENCH_ACCEPT_SECONDS', 10),
+  history_repetitions: int('BENCH_HISTORY_REPETITIONS', 3),
+  peer_repetitions: int('BENCH_PEER_REPETITIONS', 1),
   preflight_rows: int('BENCH_PREFLIGHT_ROWS', 100_000),
   preflight_repetitions: int('BENCH_PREFLIGHT_REPETITIONS', 3),
   fleet_idle: int('BENCH_FLEET_IDLE', 1000),
@@ -63,6 +66,8 @@ const DEFAULTS = {
   planning_repetitions: 3,
   accept_connections: 100,
   accept_seconds: 10,
+  history_repetitions: 3,
+  peer_repetitions: 1,
   preflight_rows: 100_000,
   preflight_repetitions: 3,
   fleet_idle: 1000,
@@ -79,6 +84,7 @@ interface Results {
   apply?: ApplyResult
   planning?: PlanningResult
   accept?: AcceptResult
+  histories?: HistoryResult[]
   preflight?: PreflightResult
   fleet?: FleetResult
 }
@@ -136,6 +142,21 @@ async function measureAll (env: BenchEnv, results: Results): Promise<void> {
     if (runs('planning')) {
       say('planning: read, checksum, parse and lint the corpus in this process')
       results.planning = await measurePlanning(env.corpus, SETTINGS.planning_repetitions)
+    }
+    if (runs('histories')) {
+      say(`histories: ${env.histories.map((h) => h.label).join(' and ')}, each through the service (dev), one psql session and prisma migrate deploy, ${SETTINGS.history_repetitions} times (the peer ${SETTINGS.peer_repetitions})`)
+      results.histories = await measureHistories({
+        apiUrl,
+        token: env.tokens.deployer,
+        control,
+        histories: env.histories,
+        psqlDb: env.psqlDb,
+        peerDb: env.peerDb,
+        tmp: env.tmp,
+        repetitions: SETTINGS.history_repetitions,
+        peerRepetitions: SETTINGS.peer_repetitions
+      })
+      for (const history of results.histories) if (history.prisma_skipped !== undefined) say(`histories: ${history.prisma_skipped}`)
     }
     if (runs('accept')) {
       // Last, with the worker stopped: the burst's dry runs stay queued and are dropped with the bench's databases and queue.
@@ -198,6 +219,25 @@ function figuresOf (results: Results): Figure[] {
   }
   if (planning !== undefined) {
     figures.push(info('planning.total_ms', `4. Planning alone: ${planning.migrations} migrations (read ${planning.read_and_checksum_ms} + parse ${planning.parse_ms} + lint ${planning.lint_ms} ms apart)`, planning.total_ms, 'ms'))
+    if (planning.total_warm_ms !== undefined) {
+      figures.push(targeted('planning.total_warm_ms', `4. Planning alone: ${planning.migrations} migrations again, checksums seen before`, planning.total_warm_ms, 'ms', '<=', 50))
+    }
+  }
+  for (const [index, history] of (results.histories ?? []).entries()) {
+    const key = `histories.${index}`
+    const name = `6. ${history.label} (${history.migrations}, ${history.non_transactional} outside a transaction)`
+    const spread = (samples: number[]): string => samples.length === 0 ? 'skipped' : `${round(median(samples))} (${samples.join(', ')})`
+    figures.push(
+      targeted(`${key}.deploy_ratio`, `${name}: service deploy step ÷ one psql session (median of ${history.psql_ms.length})`, round(history.deploy_ratio, 2), '×', '<=', 1.15),
+      targeted(`${key}.end_to_end_ratio`, `${name}: service POST → succeeded ÷ one psql session`, round(history.end_to_end_ratio, 2), '×', '<=', 1.5),
+      info(`${key}.psql_ms`, `${name}: psql, median (each run)`, spread(history.psql_ms), 'ms'),
+      info(`${key}.service_deploy_ms`, `${name}: service deploy step, median (each run)`, spread(history.service_deploy_ms), 'ms'),
+      info(`${key}.service_end_to_end_ms`, `${name}: service POST → succeeded, median (each run)`, spread(history.service_end_to_end_ms), 'ms'),
+      info(`${key}.steps_ms`, `${name}: service steps, last run`, Object.entries(history.service_steps_ms.at(-1) ?? {}).map(([step, ms]) => `${step} ${ms}`).join(', '), 'ms'),
+      info(`${key}.prisma_ms`, `${name}: prisma migrate deploy (6.19.3), median (each run)`, history.prisma_skipped ?? spread(history.prisma_ms), history.prisma_skipped === undefined ? 'ms' : ''),
+      info(`${key}.prisma_ratio`, `${name}: prisma migrate deploy ÷ one psql session`, history.prisma_ratio === undefined ? 'skipped' : round(history.prisma_ratio, 2), history.prisma_ratio === undefined ? '' : '×'),
+      info(`${key}.load`, `${name}: 1-minute load average at each repetition`, history.load.join(', '))
+    )
   }
   if (polling !== undefined) {
     figures.push(

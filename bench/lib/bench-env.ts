@@ -6,6 +6,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { migrateControlDatabase } from '../../src/process/migrate-control-database.js'
 import { createDatabase, databaseUrl, dropDatabase } from './databases.js'
+import { writePrismaHistory } from './prisma-history.js'
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -30,10 +31,25 @@ export interface BenchEnv {
   /** The psql baseline's database, recreated before every psql run. */
   psqlDb: string
   corpus: string
+  /** The histories the `histories` part deploys to a dev environment each (through the service, psql and the Prisma peer). */
+  histories: BenchHistory[]
+  /** The Prisma peer's database, recreated before each of its runs. */
+  peerDb: string
   tokens: { deployer: string, viewer: string }
   /** The environment of the service processes (URLs, config, queue). */
   serviceEnv: NodeJS.ProcessEnv
   cleanup: () => Promise<void>
+}
+
+/** A Prisma history deployed whole into a fresh database by the `histories` part. */
+export interface BenchHistory {
+  label: string
+  /** Its dev-mode environment in the bench's config. */
+  environment: string
+  /** The migrations folder (in the workspace). */
+  folder: string
+  /** The environment's database, recreated before each deployment. */
+  database: string
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex')
@@ -62,6 +78,7 @@ export async function createBenchEnv (): Promise<BenchEnv> {
   }
   try {
     const [controlDb, devDb, corpusDb, psqlDb] = [await make('mdb_control'), await make('mdb_dev'), await make('mdb_corpus'), await make('mdb_psql')]
+    const [largeDb, documensoDevDb, peerDb] = [await make('mdb_large'), await make('mdb_docdev'), await make('mdb_peer')]
     // The service's own schema is in place before its processes start, as on any start after the
     // first install: the processes measured are in their steady state (a process that applies
     // control migrations at start also loads the SQL parser, which an API process never needs again).
@@ -70,6 +87,12 @@ export async function createBenchEnv (): Promise<BenchEnv> {
     await mkdir(workspace)
     await cp(path.join(PROJECT_ROOT, 'migrations-fixtures', 'app'), path.join(workspace, 'app'), { recursive: true })
     await cp(corpus, path.join(workspace, 'documenso'), { recursive: true })
+    // The shape of the 434-migration public history (bench/lib/prisma-history.ts), written afresh each run.
+    await writePrismaHistory(path.join(workspace, 'large-history'))
+    const histories: BenchHistory[] = [
+      { label: 'generated 434-migration history', environment: 'large-dev', folder: path.join(workspace, 'large-history'), database: largeDb },
+      { label: 'documenso', environment: 'documenso-dev', folder: path.join(workspace, 'documenso'), database: documensoDevDb }
+    ]
 
     const tokens = { deployer: `bench-ci-${randomBytes(16).toString('hex')}`, viewer: `bench-viewer-${randomBytes(16).toString('hex')}` }
     const config = {
@@ -77,7 +100,10 @@ export async function createBenchEnv (): Promise<BenchEnv> {
       environments: {
         dev: { database_url_env: 'BENCH_DEV_DATABASE_URL', working_directory: 'app' },
         // Not dev/test by name: deploy mode, unprotected, so it applies without approval or backup.
-        corpus: { database_url_env: 'BENCH_CORPUS_DATABASE_URL', working_directory: 'documenso' }
+        corpus: { database_url_env: 'BENCH_CORPUS_DATABASE_URL', working_directory: 'documenso' },
+        // The histories part: dev mode, as the issue measures it.
+        'large-dev': { mode: 'dev', database_url_env: 'BENCH_LARGE_DATABASE_URL', working_directory: 'large-history' },
+        'documenso-dev': { mode: 'dev', database_url_env: 'BENCH_DOCUMENSO_DEV_DATABASE_URL', working_directory: 'documenso' }
       },
       auth: {
         tokens: [
@@ -101,9 +127,11 @@ export async function createBenchEnv (): Promise<BenchEnv> {
       DEPLOYER_QUEUE: queueName,
       BENCH_DEV_DATABASE_URL: databaseUrl(devDb),
       BENCH_CORPUS_DATABASE_URL: databaseUrl(corpusDb),
+      BENCH_LARGE_DATABASE_URL: databaseUrl(largeDb),
+      BENCH_DOCUMENSO_DEV_DATABASE_URL: databaseUrl(documensoDevDb),
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info'
     }
-    return { suffix, tmp, configPath, queueName, controlDb, devDb, corpusDb, psqlDb, corpus, tokens, serviceEnv, cleanup }
+    return { suffix, tmp, configPath, queueName, controlDb, devDb, corpusDb, psqlDb, corpus, histories, peerDb, tokens, serviceEnv, cleanup }
   } catch (error) {
     await cleanup()
     throw error

@@ -114,9 +114,11 @@ export async function startApi (env: NodeJS.ProcessEnv, port: number, logFile: s
   return await startProcess('api', [...nodeArgs, builtCli(), 'serve'], { env: { ...env, NODE_OPTIONS: shippedNodeOptions(), HOST: '127.0.0.1', PORT: String(port) }, logFile, isReady: (line) => line.includes('"msg":"migration-deployer ready"') })
 }
 
-/** The worker only (`migration-deployer worker`). */
+/** The worker only (`migration-deployer worker`); BENCH_WORKER_NODE_ARGS adds node flags. */
 export async function startWorker (env: NodeJS.ProcessEnv, logFile: string): Promise<BenchProcess> {
-  return await startProcess('worker', [builtCli(), 'worker'], { env: { ...env, NODE_OPTIONS: shippedNodeOptions(), LOG_LEVEL: 'info' }, logFile, isReady: (line) => line.includes('"msg":"migration-deployer ready"') })
+  // BENCH_WORKER_NODE_ARGS: node flags for the worker (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof to profile it).
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '')
+  return await startProcess('worker', [...nodeArgs, builtCli(), 'worker'], { env: { ...env, NODE_OPTIONS: shippedNodeOptions(), LOG_LEVEL: 'info' }, logFile, isReady: (line) => line.includes('"msg":"migration-deployer ready"') })
 }
 
 /** The reference: a bare Fastify route answering `bodyFile`'s bytes from memory. */

@@ -1,6 +1,7 @@
 import { MigrationTooLargeError } from '../errors/index.js'
 import { analyzeOffThread, type AnalysisLimits } from './analysis-pool.js'
 import type { SqlAnalysis } from './analyze-sql.js'
+import { clearLintCache } from './lint-cache.js'
 
 // Bounded by the SQL it holds (the analyses hold about as much again, as statement texts).
 const MAX_CACHED_CHARS = 16 * 1024 * 1024
@@ -50,8 +51,9 @@ function forget (sql: string, entry: Promise<SqlAnalysis>): void {
   cachedChars -= sql.length
 }
 
-/** Forgets every analysis (benchmarks measure cold parses with it). */
+/** Forgets every analysis and lint result (benchmarks measure cold plans with it). */
 export function clearAnalysisCache (): void {
   cache.clear()
   cachedChars = 0
+  clearLintCache()
 }

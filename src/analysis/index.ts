@@ -2,6 +2,7 @@ export { analyzeMigrationSql, type AnalyzedStatement, type SqlAnalysis, type Sql
 export { analyzeMigrationSqlCached, clearAnalysisCache } from './analysis-cache.js'
 export { analyzeOffThread, closeAnalysisPool, DEFAULT_PARSE_TIMEOUT_MS, lintOffThread, type AnalysisLimits } from './analysis-pool.js'
 export { findInvalidIndexes, type InvalidIndex } from './invalid-indexes.js'
+export { lintCached } from './lint-cache.js'
 export { lintMigrations, type LintOptions, type LintWarning } from './lint.js'
 export { LintError } from './lint-error.js'
 export { findStatementKinds, statementKinds, type StatementMatch } from './statement-kinds.js'

@@ -1,3 +1,4 @@
+import type pg from 'pg'
 import type { MigrationFile, MigrationIdentity } from '../domain/index.js'
 
 // A migration's vocabulary is the domain's; handlers speak it too.
@@ -94,6 +95,11 @@ export interface MigrationHandler {
   orderSource: (migrations: MigrationFile[]) => MigrationFile[]
   /** Read-only status; never creates or changes anything on the target. */
   status: <T extends MigrationIdentity>(databaseUrl: string, source: T[]) => Promise<MigrationStatus<T>>
+  /**
+   * Optional: the same status read on a connection to the target the caller already holds (the
+   * health check's), so a deployment does not open another (SCRAM and a new backend each).
+   */
+  statusOn?: <T extends MigrationIdentity>(client: pg.Client, source: T[]) => Promise<MigrationStatus<T>>
   /** Takes the migration lock (waiting at most `waitMs`). */
   lock: (databaseUrl: string, options: { waitMs: number }) => Promise<LockedTarget>
   /** Optional: shows what applying would do (the command handler's `preview` argv), line by line. */

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { analyzeMigrationSqlCached, lintOffThread, type LintWarning } from '../analysis/index.js'
+import { analyzeMigrationSqlCached, lintCached, type LintWarning } from '../analysis/index.js'
 import type { Config, EnvironmentConfig } from '../config/load.js'
 import { MigrationTooLargeError, ParseTimeoutError } from '../errors/index.js'
 import type { MigrationFile } from '../handlers/types.js'
@@ -93,7 +93,7 @@ export async function analyzePlan (
 async function lint (pending: MigrationFile[], environment: EnvironmentConfig, logger: Logger): Promise<Map<string, LintWarning[]>> {
   if (!environment.lint.enabled || pending.length === 0) return new Map()
   try {
-    return await lintOffThread(pending, { excludedRules: environment.lint.exclude, assumeInTransaction: true })
+    return await lintCached(pending, { excludedRules: environment.lint.exclude, assumeInTransaction: true })
   } catch (error) {
     // Lint informs the reviewer; if squawk cannot run, say so in every migration's warnings rather than block.
     logger.warn({ err: { message: safeErrorMessage(error) } }, 'squawk lint failed')

@@ -58,12 +58,24 @@ const options = schema === undefined ? undefined : "-c search_path=" + ('"' + sc
 export default defineConfig({
   experimental: { adapter: true },
   engine: "js",
-  adapter: async () => new PrismaPg(
-    new pg.Pool({
-      connectionString: url.toString(), ...(options === undefined ? {} : { options }),
-      Client: FixClient as any, allowExitOnIdle: true, idleTimeoutMillis: 200
-    }),
-    schema === undefined ? undefined : { schema }),
+  adapter: async () => {
+    const factory = new PrismaPg(
+      new pg.Pool({
+        connectionString: url.toString(), ...(options === undefined ? {} : { options }),
+        Client: FixClient as any, allowExitOnIdle: true, idleTimeoutMillis: 200
+      }),
+      schema === undefined ? undefined : { schema });
+    if (process.env.WHOLE_SCRIPT) {
+      // The shared config's: each migration as one simple query, as the native engine sends it.
+      const connect = factory.connect.bind(factory);
+      (factory as any).connect = async () => {
+        const a: any = await connect();
+        a.executeScript = async (script: string) => { try { await a.client.query(script); } catch (e) { a.onError(e); } };
+        return a;
+      };
+    }
+    return factory;
+  },
   schema: "prisma/schema.prisma",
   migrations: { path: process.env.MIG_DIR ?? "prisma/migrations" },
 });
@@ -71,7 +83,7 @@ export default defineConfig({
 
 export interface Prisma6 {
   /** Runs `prisma <args>` against `databaseUrl` (in the environment, never in argv) and a migrations folder. */
-  run: (args: string[], target: { databaseUrl: string, migrationsDir: string }) => Promise<{ exitCode: number, output: string }>
+  run: (args: string[], target: { databaseUrl: string, migrationsDir: string, wholeScript?: boolean }) => Promise<{ exitCode: number, output: string }>
 }
 
 /** Installs (once; about 15 s, then cached) and returns the real Prisma CLI with the schema-parameter config. */
@@ -85,7 +97,8 @@ export async function preparePrisma6 (): Promise<Prisma6> {
       const script = '. "$1" && shift && exec "$P6/node_modules/.bin/prisma" "$@"'
       const result = await execa('bash', ['-c', script, 'prisma6', path.join(PRISMA6_SHARED, 'env.sh'), ...args, `--config=${config}`], {
         cwd: PRISMA6_DIR,
-        env: { PRISMA6_DIR, DATABASE_URL: target.databaseUrl, MIG_DIR: target.migrationsDir },
+        // wholeScript: each migration as one simple query ($$ bodies intact), not split on ';' by adapter-pg.
+        env: { PRISMA6_DIR, DATABASE_URL: target.databaseUrl, MIG_DIR: target.migrationsDir, ...(target.wholeScript === true ? { WHOLE_SCRIPT: '1' } : {}) },
         reject: false,
         all: true,
         timeout: 180_000

@@ -83,6 +83,9 @@ export const prismaHistoryTable: HistoryTable = {
   async markFailed (client, id, logs) {
     await client.query('UPDATE "_prisma_migrations" SET logs = $2 WHERE id = $1', [id, logs])
   },
+  async markUnfinishedFailed (client, name, logs) {
+    await client.query('UPDATE "_prisma_migrations" SET logs = $2 WHERE migration_name = $1 AND finished_at IS NULL AND rolled_back_at IS NULL', [name, logs])
+  },
   async markUnfinishedRolledBack (client, name) {
     const { rowCount } = await client.query('UPDATE "_prisma_migrations" SET rolled_back_at = now() WHERE migration_name = $1 AND finished_at IS NULL AND rolled_back_at IS NULL', [name])
     return rowCount ?? 0

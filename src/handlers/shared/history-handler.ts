@@ -50,6 +50,8 @@ export function createHistoryHandler (spec: HistoryHandlerSpec): MigrationHandle
       }
     },
 
+    statusOn: async (client, source) => await readStatus(client, table, source),
+
     async lock (databaseUrl, { waitMs }): Promise<LockedTarget> {
       const schemaUrl = parseSchemaUrl(databaseUrl)
       const lock: HeldAdvisoryLock = await takeAdvisoryLock(databaseUrl, spec.lockKey, waitMs)

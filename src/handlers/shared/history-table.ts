@@ -28,6 +28,11 @@ export interface HistoryTable {
   inTransactionSql: (client: pg.Client, migration: MigrationFile, id?: string) => { started: string, finished: string }
   /** Stores the error of a migration that failed outside a transaction; its row stays unfinished. */
   markFailed: (client: pg.Client, id: string, logs: string) => Promise<void>
+  /**
+   * markFailed by name: the error goes on the live, unfinished row of `name` (under the migration
+   * lock, with no unfinished row allowed before an apply starts, the row just inserted).
+   */
+  markUnfinishedFailed: (client: pg.Client, name: string, logs: string) => Promise<void>
   /** Sets `rolled_back_at` on the unfinished rows of `name`; returns how many. */
   markUnfinishedRolledBack: (client: pg.Client, name: string) => Promise<number>
   /** Records a migration as applied without running it (resolve as applied). */

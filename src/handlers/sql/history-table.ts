@@ -70,6 +70,9 @@ export function sqlHistoryTable (name: string): HistoryTable {
     async markFailed (client, id, logs) {
       await client.query(`UPDATE ${quoted} SET logs = $2 WHERE id = $1`, [id, logs])
     },
+    async markUnfinishedFailed (client, migration, logs) {
+      await client.query(`UPDATE ${quoted} SET logs = $2 WHERE name = $1 AND finished_at IS NULL AND rolled_back_at IS NULL`, [migration, logs])
+    },
     async markUnfinishedRolledBack (client, migration) {
       const { rowCount } = await client.query(`UPDATE ${quoted} SET rolled_back_at = now() WHERE name = $1 AND finished_at IS NULL AND rolled_back_at IS NULL`, [migration])
       return rowCount ?? 0

@@ -58,13 +58,17 @@ export async function runHealthCheckStep (run: DeploymentRun, check: HealthCheck
     ...(check.inspectRole === undefined ? {} : { inspectRole: check.inspectRole })
   })
   if (result.passed) {
-    await logTargetRoleWarnings(recorder, result.details)
-    await recorder.finishStep(step, 'passed', result.details.map((d) => `${d.check}: ${d.message}`).join('; '))
-    await recorder.log(`✓ ${check.label}: passed`)
+    await recorder.together(async () => {
+      await logTargetRoleWarnings(recorder, result.details)
+      await recorder.finishStep(step, 'passed', result.details.map((d) => `${d.check}: ${d.message}`).join('; '))
+      await recorder.log(`✓ ${check.label}: passed`)
+    })
     return { outcome: 'passed', result }
   }
   const failures = result.details.filter((d) => !d.passed).map((d) => `${d.check}: ${d.message}`).join('; ')
-  await recorder.finishStep(step, 'failed', failures)
-  await recorder.log(`✗ ${check.label}: failed (${failures})`)
+  await recorder.together(async () => {
+    await recorder.finishStep(step, 'failed', failures)
+    await recorder.log(`✗ ${check.label}: failed (${failures})`)
+  })
   return { outcome: 'failed', result, failures }
 }

@@ -1,3 +1,4 @@
+import type pg from 'pg'
 import type { EnvironmentConfig } from '../../config/load.js'
 import { connectTarget } from '../../lib/target-connection.js'
 import type { MigrationHandler, MigrationIdentity, MigrationStatus } from '../../handlers/types.js'
@@ -38,8 +39,11 @@ async function withTimeout<T> (ms: number, what: string, promise: Promise<T>): P
   }
 }
 
-/** `connectivity` and the custom `sql` checks, on one connection bounded by the configured timeout. */
-async function runConnectionChecks (input: HealthCheckInput, details: HealthCheckDetail[]): Promise<boolean> {
+/**
+ * `connectivity` and the custom `sql` checks, on one connection bounded by the configured timeout;
+ * the connection is handed back, open, for the history checks (undefined when it failed).
+ */
+async function runConnectionChecks (input: HealthCheckInput, details: HealthCheckDetail[]): Promise<pg.Client | undefined> {
   const { environment } = input
   const timeoutMs = environment.health_check.timeout
   const started = performance.now()
@@ -51,7 +55,7 @@ async function runConnectionChecks (input: HealthCheckInput, details: HealthChec
   } catch (error) {
     await client?.end().catch(() => {})
     details.push({ check: 'connectivity', passed: false, message: safeErrorMessage(error) })
-    return false
+    return undefined
   }
   try {
     if (environment.health_check.checks.includes('connectivity')) {
@@ -68,19 +72,24 @@ async function runConnectionChecks (input: HealthCheckInput, details: HealthChec
       }
     }
     if (input.inspectRole === true) details.push(...await inspectTargetRole(client, environment))
-  } finally {
+  } catch (error) {
     await client.end().catch(() => {})
+    throw error
   }
-  return true
+  return client
 }
 
 /** `schema` (history readable, nothing unfinished) and `migrations` (no drift) from the handler's status. */
-async function runHistoryChecks (input: HealthCheckInput, details: HealthCheckDetail[]): Promise<MigrationStatus<MigrationIdentity> | undefined> {
+async function runHistoryChecks (
+  input: HealthCheckInput, details: HealthCheckDetail[], client: pg.Client
+): Promise<MigrationStatus<MigrationIdentity> | undefined> {
   const checks = input.environment.health_check.checks
   if (!checks.includes('schema') && !checks.includes('migrations')) return undefined
   let status: MigrationStatus<MigrationIdentity>
   try {
-    status = await withTimeout(input.environment.health_check.timeout, 'reading the history table', input.handler.status(input.databaseUrl, input.source))
+    // On the health check's connection when the handler can (its statement_timeout bounds the read too).
+    const reading = input.handler.statusOn === undefined ? input.handler.status(input.databaseUrl, input.source) : input.handler.statusOn(client, input.source)
+    status = await withTimeout(input.environment.health_check.timeout, 'reading the history table', reading)
   } catch (error) {
     details.push({ check: 'schema', passed: false, message: `history table not readable: ${safeErrorMessage(error)}` })
     return undefined
@@ -107,7 +116,13 @@ async function runHistoryChecks (input: HealthCheckInput, details: HealthCheckDe
  */
 export async function runHealthChecks (input: HealthCheckInput): Promise<HealthCheckResult> {
   const details: HealthCheckDetail[] = []
-  if (!await runConnectionChecks(input, details)) return { passed: false, details }
-  const status = await runHistoryChecks(input, details)
+  const client = await runConnectionChecks(input, details)
+  if (client === undefined) return { passed: false, details }
+  let status
+  try {
+    status = await runHistoryChecks(input, details, client)
+  } finally {
+    await client.end().catch(() => {})
+  }
   return { passed: details.every((d) => d.passed), details, ...(status === undefined ? {} : { status }) }
 }

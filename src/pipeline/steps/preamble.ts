@@ -30,13 +30,18 @@ export async function validateEnvironment (ctx: PipelineContext, deployment: Dep
  */
 export async function runPreamble<T> (run: DeploymentRun, loadConfiguration: () => Promise<{ value: T, detail: string }>): Promise<T> {
   const { environment, recorder } = run
-  await recorder.log(startBanner(environment), 'banner')
-  await recorder.startStep('load_configuration')
+  // Two writes to the control database, not seven: what a watcher sees before and after the load.
+  await recorder.together(async () => {
+    await recorder.log(startBanner(environment), 'banner')
+    await recorder.startStep('load_configuration')
+  })
   const loaded = await loadConfiguration()
-  await recorder.finishStep('load_configuration', 'passed', loaded.detail)
-  await recorder.log('✓ Configuration loaded')
-  await recorder.finishStep('validate_environment', 'passed', environment.name)
-  await recorder.log(`✓ Environment validated: ${environment.name}`)
-  await recorder.finishStep('determine_mode', 'passed', modeDescription(environment))
+  await recorder.together(async () => {
+    await recorder.finishStep('load_configuration', 'passed', loaded.detail)
+    await recorder.log('✓ Configuration loaded')
+    await recorder.finishStep('validate_environment', 'passed', environment.name)
+    await recorder.log(`✓ Environment validated: ${environment.name}`)
+    await recorder.finishStep('determine_mode', 'passed', modeDescription(environment))
+  })
   return loaded.value
 }
