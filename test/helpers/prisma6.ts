@@ -1,7 +1,8 @@
-import { existsSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { execa } from 'execa'
 import { PROJECT_ROOT } from './harness.js'
+import { until } from './until.js'
 
 /**
  * The real Prisma Migrate 6.19.3 CLI, run offline through its wasm schema engine, as prepared by
@@ -86,9 +87,35 @@ export interface Prisma6 {
   run: (args: string[], target: { databaseUrl: string, migrationsDir: string, wholeScript?: boolean }) => Promise<{ exitCode: number, output: string }>
 }
 
+/** A lock older than this was left by a killed run: setup.sh never takes that long. */
+const STALE_LOCK_MS = 600_000
+
+/**
+ * Runs setup.sh under a lock (a directory: mkdir is atomic): test files run in parallel, and two
+ * `npm i` into one folder at once fail, or one sees the other's half-installed prisma and skips.
+ */
+async function setUpOnce (): Promise<void> {
+  mkdirSync(PRISMA6_DIR, { recursive: true })
+  const lock = path.join(PRISMA6_DIR, '.setup-lock')
+  await until(() => {
+    try {
+      mkdirSync(lock)
+      return true
+    } catch {
+      if (Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > STALE_LOCK_MS) rmSync(lock, { recursive: true, force: true })
+      return undefined
+    }
+  }, `the Prisma 6 setup lock ${lock}`, STALE_LOCK_MS + 60_000, 250)
+  try {
+    await execa('bash', [path.join(PRISMA6_SHARED, 'setup.sh')], { env: { PRISMA6_DIR }, timeout: 300_000 })
+  } finally {
+    rmSync(lock, { recursive: true, force: true })
+  }
+}
+
 /** Installs (once; about 15 s, then cached) and returns the real Prisma CLI with the schema-parameter config. */
 export async function preparePrisma6 (): Promise<Prisma6> {
-  await execa('bash', [path.join(PRISMA6_SHARED, 'setup.sh')], { env: { PRISMA6_DIR }, timeout: 300_000 })
+  await setUpOnce()
   const config = path.join(PRISMA6_DIR, 'migration-deployer-schema-param.config.ts')
   writeFileSync(config, SCHEMA_PARAM_CONFIG)
   return {

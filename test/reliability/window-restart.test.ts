@@ -53,9 +53,18 @@ t.test('a deployment waiting for its window survives a restart of every process,
   t.equal(waiting.status, 'waiting_for_window')
   const nextWindowAt = waiting.next_window_at as string
   t.equal(nextWindowAt, new Date(Math.floor(freezeEnds / 60_000) * 60_000).toISOString(), 'the freeze\'s end')
-  // The row says waiting a moment before its delayed job is added: wait for the job.
-  const before = await until(async () => { const s = await snapshot(id) as { job: unknown }; return s.job === null ? undefined : s }, 'the window job', 30_000, 50)
-  t.match(before, { job: { state: 'delayed', due: Date.parse(nextWindowAt) } }, 'a delayed job due when the window opens')
+  // The row says waiting a moment before its delayed job is added, and the job that planned it
+  // ends after that: wait for both, so the restart below hits a deployment that only waits (a
+  // worker killed while still finishing that job is crash-resume's case, and records its resume).
+  const before = await until(async () => {
+    const s = await snapshot(id) as { job: { due: number } | null }
+    const planJob = await h.runtime.queue.getJob(deploymentJobId(id, 'plan'))
+    return s.job === null || planJob !== undefined ? undefined : s
+  }, 'the window job, and the planning job done', 30_000, 50)
+  const due = (before as { job: { state: string, due: number } }).job
+  t.equal(due.state, 'delayed')
+  // The delay is computed a moment before BullMQ stamps the job: due at the opening or a few ms after, never before.
+  t.ok(due.due >= Date.parse(nextWindowAt) && due.due < Date.parse(nextWindowAt) + 5_000, `a delayed job due when the window opens (${due.due - Date.parse(nextWindowAt)} ms after)`)
 
   // Every process dies at once and comes back: the row, the job and the target are as they were.
   server.kill('SIGKILL')

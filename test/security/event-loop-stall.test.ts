@@ -11,7 +11,7 @@ import { until } from '../helpers/until.js'
  * Measured from outside, as a client sees it: /healthz and polls of a deployment, sent at a steady
  * rate whether or not earlier ones came back (a stall counts once per request it held). The goal
  * is a p99 under 50 ms. The bound asserted is that plus six times the p99 the same requests had
- * on the same machine just before the flood: a shared or loaded machine answers slower whatever
+ * on the same machine just before the flood (and at least 500 ms): a shared or loaded machine answers slower whatever
  * the code does (the flood adds its own work on other cores: the analysis thread, squawk,
  * PostgreSQL), but a loop held for seconds (the code before issue 17: 17 s per
  * 200,000-statement parse on an idle machine) fails it by far anywhere.
@@ -29,6 +29,10 @@ const TERMINAL = ['succeeded', 'failed', 'rejected', 'cancelled', 'expired']
 
 type Kind = 'healthz' | 'poll'
 const NOISE_FACTOR = 6
+// Never a bound below half a second: with another test file running beside this one, the load
+// can change between the quiet and the flood samples (a CI run measured 303 ms against a bound
+// of 209 ms). A stalled loop is held for seconds, so it still fails by far.
+const STALL_FLOOR_MS = 500
 
 const statements = (count: number): string => Array.from({ length: count }, (_unused, i) => `SELECT ${i % 10};`).join('\n')
 
@@ -143,7 +147,7 @@ t.test('huge dry runs and deeply nested bodies do not stall /healthz or polling 
   }
   const flood = [...samples.healthz, ...samples.poll]
   const quietP99 = percentile([...quiet.healthz, ...quiet.poll], 0.99)
-  const bound = GOAL_MS + NOISE_FACTOR * quietP99
+  const bound = Math.max(STALL_FLOOR_MS, GOAL_MS + NOISE_FACTOR * quietP99)
   t.ok(flood.length >= 80, `enough samples (${flood.length})`)
-  t.ok(percentile(flood, 0.99) < bound, `p99 ${percentile(flood, 0.99).toFixed(0)} ms during the flood < ${GOAL_MS} ms + ${NOISE_FACTOR} × the quiet p99 of ${quietP99.toFixed(0)} ms (${bound.toFixed(0)} ms)`)
+  t.ok(percentile(flood, 0.99) < bound, `p99 ${percentile(flood, 0.99).toFixed(0)} ms during the flood < the larger of ${STALL_FLOOR_MS} ms and ${GOAL_MS} ms + ${NOISE_FACTOR} × the quiet p99 of ${quietP99.toFixed(0)} ms (${bound.toFixed(0)} ms)`)
 })
