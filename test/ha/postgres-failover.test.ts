@@ -2,7 +2,7 @@ import t from 'tap'
 import { startHarness } from '../helpers/harness.js'
 import { queryDatabase } from '../helpers/databases.js'
 import { startReconciler } from '../../src/worker.js'
-import { slowMigrations } from '../reliability/helpers/processes.js'
+import { freePorts, slowMigrations } from '../reliability/helpers/processes.js'
 import { until } from '../helpers/until.js'
 import { appliedCount } from '../reliability/helpers/target-state.js'
 import { checkAccounting, type Posted } from './helpers/accounting.js'
@@ -11,7 +11,7 @@ import { startPostgresPair } from './helpers/postgres-pair.js'
 // The control database on a primary and a synchronous hot standby (ports of this file's own),
 // reached through one DATABASE_URL listing both with target_session_attrs=read-write. The
 // primary crashes while deployments apply; the standby is promoted (pg_ctl promote).
-const PORTS: [number, number] = [57480, 57481]
+const PORTS = await freePorts(2) as [number, number]
 const HEALTH = { checks: ['connectivity'], timeout: '5s' }
 const GATED = { protected: true, backup_before_migrate: false, approval: { required_approvals: 1, roles: ['approver'] }, health_check: HEALTH }
 const environments: Record<string, Record<string, unknown>> = {

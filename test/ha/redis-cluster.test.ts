@@ -1,7 +1,7 @@
 import pg from 'pg'
 import t from 'tap'
 import { startHarness } from '../helpers/harness.js'
-import { killAll, serviceEnv, slowMigrations, spawnService, writeServiceConfig, type ServiceProcess } from '../reliability/helpers/processes.js'
+import { freePorts, killAll, serviceEnv, slowMigrations, spawnService, writeServiceConfig, type ServiceProcess } from '../reliability/helpers/processes.js'
 import { until } from '../helpers/until.js'
 import { appliedCount, migrationStates, unfinishedRows } from '../reliability/helpers/target-state.js'
 import { startRedisCluster } from './helpers/redis-cluster.js'
@@ -9,8 +9,7 @@ import { startRedisCluster } from './helpers/redis-cluster.js'
 // A Redis Cluster of three masters (redis-cli --cluster create, ports of this file's own); the
 // service knows only REDIS_CLUSTER_NODES. BullMQ's scripts touch several keys of a queue at once:
 // each queue's keys carry a hash tag, so they share one slot.
-const PORTS = [57487, 57488, 57489]
-const BUS_PORTS = [57490, 57491, 57492]
+const [PORTS, BUS_PORTS] = await (async () => { const ports = await freePorts(6); return [ports.slice(0, 3), ports.slice(3)] })()
 const HEALTH = { checks: ['connectivity'], timeout: '5s' }
 const GATED = { protected: true, backup_before_migrate: false, approval: { required_approvals: 1, roles: ['approver'] }, health_check: HEALTH }
 

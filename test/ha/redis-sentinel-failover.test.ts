@@ -2,7 +2,7 @@ import t from 'tap'
 import { startHarness } from '../helpers/harness.js'
 import { queryDatabase } from '../helpers/databases.js'
 import { startReconciler } from '../../src/worker.js'
-import { slowMigrations } from '../reliability/helpers/processes.js'
+import { freePorts, slowMigrations } from '../reliability/helpers/processes.js'
 import { until } from '../helpers/until.js'
 import { appliedCount } from '../reliability/helpers/target-state.js'
 import { checkAccounting, type Posted } from './helpers/accounting.js'
@@ -11,7 +11,7 @@ import { startRedisSentinelSet } from './helpers/redis-sentinel.js'
 // Redis as production runs it behind Sentinel: a primary, a replica, three sentinels (ports of
 // this file's own). The service knows only REDIS_SENTINELS + REDIS_SENTINEL_NAME. Eighteen
 // deployments are in flight (applying, queued, waiting for approval) when the primary is SIGKILLed.
-const PORTS: [number, number, number, number, number] = [57482, 57483, 57484, 57485, 57486]
+const PORTS = await freePorts(5) as [number, number, number, number, number]
 const HEALTH = { checks: ['connectivity'], timeout: '5s' }
 const GATED = { protected: true, backup_before_migrate: false, approval: { required_approvals: 1, roles: ['approver'] }, health_check: HEALTH }
 const APPLYING = 12

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { createServer, type AddressInfo, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createHash } from 'node:crypto'
@@ -32,6 +32,22 @@ export async function freePort (): Promise<number> {
       server.close(() => { resolve(typeof address === 'object' && address !== null ? address.port : 0) })
     })
   })
+}
+
+/**
+ * `count` distinct TCP ports nobody listens on right now (all held open while choosing, so no two
+ * are the same). Tests that start servers take these rather than fixed numbers: a fixed port sits
+ * in the ephemeral range, where any client connection of a busy machine may hold it.
+ */
+export async function freePorts (count: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: count }, async () => await new Promise<Server>((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => { resolve(server) })
+  })))
+  const ports = servers.map((server) => (server.address() as AddressInfo).port)
+  await Promise.all(servers.map(async (server) => { await new Promise((resolve) => server.close(resolve)) }))
+  return ports
 }
 
 /** Thirty (or `count`) migrations that each take a little time: `pg_sleep` plus a table. */
