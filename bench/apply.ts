@@ -32,6 +32,11 @@ async function migrationFiles (corpus: string): Promise<string[]> {
 export async function applyWithPsql (files: string[], database: string, scriptFile: string): Promise<number> {
   const script = files.map((file) => `BEGIN;\n\\i '${file.replace(/'/g, "''")}'\nCOMMIT;\n`).join('')
   await writeFile(scriptFile, script)
+  return await runPsqlScript(scriptFile, database)
+}
+
+/** Runs one psql session over `scriptFile` (stopping at the first error); its wall time in ms. */
+export async function runPsqlScript (scriptFile: string, database: string): Promise<number> {
   const started = performance.now()
   await new Promise<void>((resolve, reject) => {
     // Credentials go through the libpq environment, never the arguments.

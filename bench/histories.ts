@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { loadavg } from 'node:os'
 import path from 'node:path'
 import type pg from 'pg'
 import { analyzeMigrationSql } from '../src/analysis/index.js'
-import { childEnvironment, libpqEnvironment } from '../src/backup/libpq-env.js'
 import { readPrismaMigrations } from '../src/handlers/prisma/read-migrations.js'
+import { runPsqlScript } from './apply.js'
 import { assertSucceeded, postDeployment, waitForTerminal, wallMs } from './lib/api-client.js'
 import type { BenchHistory } from './lib/bench-env.js'
 import { databaseUrl, recreateDatabase } from './lib/databases.js'
@@ -67,19 +66,6 @@ async function psqlScript (folder: string, scriptFile: string): Promise<{ migrat
   return { migrations: files.length, nonTransactional }
 }
 
-async function runPsql (scriptFile: string, database: string): Promise<number> {
-  const started = performance.now()
-  await new Promise<void>((resolve, reject) => {
-    // Credentials go through the libpq environment, never the arguments.
-    const child = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', scriptFile], { env: childEnvironment(libpqEnvironment(databaseUrl(database), 'migration-deployer bench psql')), stdio: ['ignore', 'ignore', 'pipe'] })
-    let stderr = ''
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8') })
-    child.once('error', reject)
-    child.once('exit', (code) => { code === 0 ? resolve() : reject(new Error(`psql exited ${String(code)}: ${stderr.slice(-2000)}`)) })
-  })
-  return performance.now() - started
-}
-
 const stepMs = (step: { started_at: string | null, finished_at: string | null }): number =>
   step.started_at === null || step.finished_at === null ? Number.NaN : Date.parse(step.finished_at) - Date.parse(step.started_at)
 
@@ -127,7 +113,7 @@ export async function measureHistories (input: HistoriesInput): Promise<HistoryR
     for (let rep = 0; rep < input.repetitions; rep++) {
       result.load.push(round(loadavg()[0] ?? Number.NaN, 2))
       await recreateDatabase(input.psqlDb)
-      result.psql_ms.push(round(await runPsql(scriptFile, input.psqlDb)))
+      result.psql_ms.push(round(await runPsqlScript(scriptFile, input.psqlDb)))
       await recreateDatabase(history.database)
       const service = await deployThroughService(input, history, migrations)
       result.service_deploy_ms.push(service.deployMs)
