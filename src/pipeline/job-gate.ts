@@ -54,8 +54,10 @@ export async function enterDeploymentJob (ctx: PipelineContext, deploymentId: st
   if (waiting !== undefined) return waiting
 
   // The pid in the name tells operators (pg_stat_activity) which worker process runs what.
-  const session = await openControlSession(ctx.pool, `migration-deployer job pid ${process.pid}`)
-  const close = async (): Promise<void> => { await session.end().catch(() => {}) }
+  const sessions = ctx.sessions
+  const session = sessions === undefined ? await openControlSession(ctx.pool, `migration-deployer job pid ${process.pid}`) : await sessions.acquire()
+  // Releasing the session releases its locks (parked after pg_advisory_unlock_all, or closed).
+  const close = async (): Promise<void> => { await (sessions === undefined ? session.end() : sessions.release(session)).catch(() => {}) }
   try {
     if (!await tryAdvisoryLock(session, LOCK_NAMESPACES.deploymentLease, deploymentId)) {
       await close()

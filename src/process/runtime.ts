@@ -8,6 +8,7 @@ import { createDeploymentQueue, type DeploymentQueue } from '../queue/deployment
 import { createRedisConnections, type RedisClient, type RedisConnections } from '../redis/connections.js'
 import { migrateControlDatabase } from './migrate-control-database.js'
 import { createControlPool, currentControlUrl } from '../store/pool.js'
+import { ControlSessions } from '../store/control-sessions.js'
 import type { PipelineContext } from '../pipeline/pipeline-context.js'
 
 /** The shared parts of an API or worker process, built once at start. */
@@ -49,7 +50,8 @@ export async function createRuntime (settings: RuntimeSettings, options: Runtime
   const queue = createDeploymentQueue(settings.queueName, redisConnections.queue(settings.queueName))
   queue.on('error', (error) => logger.warn({ err: { message: safeErrorMessage(error) } }, 'queue connection error'))
   const redis = redisConnections.client()
-  const pipeline: PipelineContext = { config, pool, queue, logger, env: options.env ?? process.env }
+  const sessions = new ControlSessions(pool, settings.workerConcurrency)
+  const pipeline: PipelineContext = { config, pool, queue, logger, env: options.env ?? process.env, sessions }
   return {
     settings,
     config,
@@ -62,6 +64,7 @@ export async function createRuntime (settings: RuntimeSettings, options: Runtime
     close: async () => {
       await queue.close().catch(() => {})
       redisConnections.close()
+      await sessions.close()
       await pool.end().catch(() => {})
     }
   }
