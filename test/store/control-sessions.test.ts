@@ -16,7 +16,8 @@ t.test('ControlSessions: the job gate\'s lock sessions, kept between jobs', asyn
   const nameOf = async (pid: number): Promise<string | undefined> =>
     (await pool.query<{ name: string }>('SELECT application_name AS name FROM pg_stat_activity WHERE pid = $1', [pid])).rows[0]?.name
   // A closed connection's backend leaves pg_stat_activity a moment after the socket closes.
-  const gone = async (pid: number, what: string): Promise<boolean> => await until(async () => await nameOf(pid) === undefined ? true : undefined, what, 10_000, 10)
+  const gone = async (pid: number, what: string): Promise<boolean> =>
+    await until(async () => await nameOf(pid) === undefined ? true : undefined, what, 10_000, 10)
 
   await t.test('a released session is reused, without the locks its job took', async (t) => {
     const sessions = new ControlSessions(pool, 2, 4242)

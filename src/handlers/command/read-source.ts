@@ -1,10 +1,11 @@
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { readdir, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { BadRequestError } from '../../errors/index.js'
 import { sha256Hex } from '../../lib/checksum.js'
 import { confineTo, type Confinement } from '../../lib/confined-path.js'
 import { compareNamesBytewise, readPrismaMigrations } from '../prisma/read-migrations.js'
 import type { MigrationFile } from '../types.js'
+import { readMigrationFile } from '../shared/read-migration-file.js'
 import type { ToolSpec } from './presets.js'
 
 const SCRIPT_FILE = /\.(js|cjs|mjs|ts|cts|mts)$/
@@ -36,12 +37,11 @@ export async function readToolSource (spec: ToolSpec, project: string, workspace
   if (spec.layout !== 'any-files') files = files.filter(({ name }) => SCRIPT_FILE.test(name) && !name.endsWith('.d.ts') && !name.endsWith('.map'))
   files.sort((a, b) => compareNamesBytewise(a.name, b.name))
   const appliedBy = { tool: spec.tool, transactional: spec.transactional }
-  return await Promise.all(files.map(async ({ name: file, real }) => {
-    const bytes = await readFile(real)
-    const sql = bytes.toString('utf8')
+  return files.map(({ name: file, real }) => {
+    const { sql, checksum } = readMigrationFile(real)
     const name = spec.layout === 'class-files' ? typeormNameOf(sql) ?? file.replace(SCRIPT_FILE, '') : file
-    return { name, sql, checksum: sha256Hex(bytes), appliedBy }
-  }))
+    return { name, sql, checksum, appliedBy }
+  })
 }
 
 /** The files of a folder inside the workspace, each with its real path (symlinks resolved inside it, or refused). */

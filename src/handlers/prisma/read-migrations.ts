@@ -1,10 +1,9 @@
 import { readdirSync, statSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { BadRequestError } from '../../errors/index.js'
-import { sha256Hex } from '../../lib/checksum.js'
 import { confineTo, type Confinement } from '../../lib/confined-path.js'
 import type { MigrationFile } from '../types.js'
+import { readMigrationFile } from '../shared/read-migration-file.js'
 
 /**
  * A migration folder's name: digits (the timestamp), `_`, a name (Prisma allows spaces and any
@@ -135,8 +134,8 @@ export async function checkPrismaMigrations (directory: string, workspaceRoot?: 
  * outside `workspaceRoot` (default: the directory itself) is read, whatever the symlinks say.
  */
 export async function readPrismaMigrations (directory: string, workspaceRoot?: string): Promise<MigrationFile[]> {
-  return await Promise.all(listPrismaMigrations(directory, confineTo(workspaceRoot ?? directory)).map(async ({ name, file }) => {
-    const bytes = await readFile(file)
-    return { name, sql: bytes.toString('utf8'), checksum: sha256Hex(bytes) }
-  }))
+  return listPrismaMigrations(directory, confineTo(workspaceRoot ?? directory)).map(({ name, file }) => {
+    const { sql, checksum } = readMigrationFile(file)
+    return { name, sql, checksum }
+  })
 }

@@ -1,9 +1,9 @@
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { readdir, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { BadRequestError } from '../../errors/index.js'
-import { sha256Hex } from '../../lib/checksum.js'
 import { confineTo, type Confinement } from '../../lib/confined-path.js'
 import type { MigrationFile } from '../types.js'
+import { readMigrationFile } from '../shared/read-migration-file.js'
 import { orderByVersion } from './naming.js'
 
 /** Where a project keeps its SQL files, tried in order: the first folder holding a `.sql` file wins. */
@@ -56,10 +56,10 @@ export async function readSqlMigrations (directory: string, workspaceRoot?: stri
     const folder = path.join(directory, candidate)
     const found = await sqlFilesIn(confinement, folder)
     if (found.length === 0) continue
-    const files = await Promise.all(found.map(async ({ file, real }) => {
-      const bytes = await readFile(real)
-      return { name: file.slice(0, -'.sql'.length), sql: bytes.toString('utf8'), checksum: sha256Hex(bytes) }
-    }))
+    const files = found.map(({ file, real }) => {
+      const { sql, checksum } = readMigrationFile(real)
+      return { name: file.slice(0, -'.sql'.length), sql, checksum }
+    })
     return orderByVersion(files, path.relative(path.dirname(directory), folder) || path.basename(folder))
   }
   throw new BadRequestError(`no SQL migrations found in ${path.basename(directory)}: expected migrations/V<version>__<name>.sql or migrations/<digits>_<name>.sql`, undefined, 'NO_MIGRATIONS_FOUND')
