@@ -12,7 +12,8 @@
 # Output: raw TAP (complete, with diffs) when stdout is not a terminal (CI); tap's "base"
 # reporter on a terminal. RUN_TESTS_REPORTER=tap|base|terse|... or a -R/--reporter argument
 # overrides. RUN_TESTS_JOBS=N runs N files at a time (default 2; --jobs=N as an argument also
-# works); several files are run in balanced lanes (see "Lanes" below). Configuration (test file glob, TypeScript loader, timeout, coverage) is in .taprc.
+# works); several files are run in balanced lanes (see "Lanes" below). Configuration (test file
+# glob, TypeScript loader, timeout, coverage) is in .taprc.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)

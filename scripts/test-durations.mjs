@@ -8,6 +8,7 @@
 // logs do not mention keep their old entry; entries for files that no longer exist are dropped.
 import fs from 'node:fs'
 import path from 'node:path'
+import { readDurationTable } from './file-durations.mjs'
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const table = path.join(root, 'test', 'file-durations.tsv')
@@ -17,13 +18,7 @@ if (!logs.length) {
   process.exit(2)
 }
 
-const seconds = new Map()
-try {
-  for (const line of fs.readFileSync(table, 'utf8').split('\n')) {
-    const [sec, file] = line.split('\t')
-    if (file && Number.isFinite(Number(sec))) seconds.set(file.trim(), Number(sec))
-  }
-} catch { }
+const seconds = readDurationTable(table)
 
 const RESULT = /^(?:not )?ok \d+ - (test\/\S+\.test\.ts)\b.*# time=([\d.]+)(ms|s)\b/
 let found = 0

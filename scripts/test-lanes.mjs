@@ -14,6 +14,7 @@
 // tap exited 0.
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
+import { readDurationTable } from './file-durations.mjs'
 
 const args = process.argv.slice(2)
 const sep = args.indexOf('--')
@@ -26,13 +27,7 @@ const echoAll = own.echo !== 'files'
 
 /** Seconds per file from the durations table; files not in it get the median (a new file is usually ordinary). */
 function readDurations (path) {
-  const known = new Map()
-  let text = ''
-  try { text = fs.readFileSync(path, 'utf8') } catch { }
-  for (const line of text.split('\n')) {
-    const [sec, file] = line.split('\t')
-    if (file && Number.isFinite(Number(sec))) known.set(file.trim(), Number(sec))
-  }
+  const known = readDurationTable(path)
   const sorted = [...known.values()].sort((a, b) => a - b)
   const median = sorted.length ? sorted[Math.floor(sorted.length / 2)] : 10
   return file => known.get(file) ?? median

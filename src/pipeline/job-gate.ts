@@ -1,7 +1,7 @@
 import type { EnvironmentConfig } from '../config/load.js'
 import type { PipelineContext } from './pipeline-context.js'
 import { applyQueueHead, countAhead, getTurnState, type DeploymentTurnState } from '../store/apply-queue.js'
-import { LOCK_NAMESPACES, openControlSession, tryAdvisoryLock } from '../store/control-locks.js'
+import { LOCK_NAMESPACES, tryAdvisoryLock } from '../store/control-locks.js'
 import type { Phase } from '../domain/index.js'
 import { appendEvent, hasPhaseEvent } from '../store/events.js'
 import type { Queryable } from '../store/pool.js'
@@ -53,11 +53,10 @@ export async function enterDeploymentJob (ctx: PipelineContext, deploymentId: st
   const waiting = peek === undefined ? undefined : await notFirstInLine(ctx, peek, phase)
   if (waiting !== undefined) return waiting
 
-  // The pid in the name tells operators (pg_stat_activity) which worker process runs what.
-  const sessions = ctx.sessions
-  const session = sessions === undefined ? await openControlSession(ctx.pool, `migration-deployer job pid ${process.pid}`) : await sessions.acquire()
+  // Named with the worker's pid, so operators (pg_stat_activity) see which worker process runs what.
+  const session = await ctx.sessions.acquire()
   // Releasing the session releases its locks (parked after pg_advisory_unlock_all, or closed).
-  const close = async (): Promise<void> => { await (sessions === undefined ? session.end() : sessions.release(session)).catch(() => {}) }
+  const close = async (): Promise<void> => { await ctx.sessions.release(session) }
   try {
     if (!await tryAdvisoryLock(session, LOCK_NAMESPACES.deploymentLease, deploymentId)) {
       await close()

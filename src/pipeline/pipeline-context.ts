@@ -12,8 +12,8 @@ export interface PipelineContext {
   logger: Logger
   /** Where target URLs are read from (the variables each environment names). */
   env: NodeJS.ProcessEnv
-  /** The job gate's lock sessions, kept between jobs; without it each job opens (and closes) its own. */
-  sessions?: ControlSessions
+  /** The job gate's lock sessions, kept between jobs. */
+  sessions: ControlSessions
   /** Fires when the worker begins a graceful shutdown: applies stop before their next migration. */
   shutdown?: AbortSignal
   /** The time, in ms since the epoch, for decisions by the calendar (deployment windows); tests set a fake one. Default Date.now. */
