@@ -7,10 +7,15 @@ import { countStatements } from './statement-count.js'
 /** What the analysis thread answers: the analysis, or how many statements it stopped counting at. */
 export type ThreadAnalysis = { analysis: SqlAnalysis } | { tooManyStatements: number, counted: 'lexically' | 'parsed' }
 
-/** One analysis task; `started` hears when this thread begins it (the parse timeout counts from then). */
-export interface AnalyzeTask {
+/** One migration to analyse, and the most statements it may hold. */
+export interface AnalyzeItem {
   sql: string
   maxStatements?: number | undefined
+}
+
+/** One analysis task: several migrations, in order; `started` hears each one's index as this thread begins it (its parse timeout counts from then). */
+export interface AnalyzeTask {
+  items: AnalyzeItem[]
   started?: MessagePort
 }
 
@@ -19,14 +24,21 @@ await loadPgParser()
 
 /**
  * Runs in a worker thread of the analysis pool (see analysis-pool.ts), never on the event loop:
- * the whole analysis of one migration, whatever `analyzeMigrationSql` does. A file with more than
+ * the whole analysis of each migration, whatever `analyzeMigrationSql` does. A file with more than
  * `maxStatements` statements is refused before the parse when a cheap count already says so (a
  * 200,000-statement file costs the parser about 20 s), and after it otherwise.
  */
-export async function analyze (task: AnalyzeTask): Promise<ThreadAnalysis> {
-  task.started?.postMessage('started')
+export async function analyze (task: AnalyzeTask): Promise<ThreadAnalysis[]> {
+  const results: ThreadAnalysis[] = []
+  for (const [index, item] of task.items.entries()) {
+    task.started?.postMessage(index)
+    results.push(await analyzeOne(item))
+  }
   task.started?.close()
-  const { sql, maxStatements } = task
+  return results
+}
+
+async function analyzeOne ({ sql, maxStatements }: AnalyzeItem): Promise<ThreadAnalysis> {
   if (maxStatements !== undefined) {
     const counted = countStatements(sql, maxStatements)
     if (counted > maxStatements) return { tooManyStatements: counted, counted: 'lexically' }

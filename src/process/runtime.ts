@@ -9,6 +9,7 @@ import { createRedisConnections, type RedisClient, type RedisConnections } from 
 import { migrateControlDatabase } from './migrate-control-database.js'
 import { createControlPool, currentControlUrl } from '../store/pool.js'
 import { ControlSessions } from '../store/control-sessions.js'
+import { KeptTargetSessions } from '../pipeline/steps/kept-target-sessions.js'
 import type { PipelineContext } from '../pipeline/pipeline-context.js'
 
 /** The shared parts of an API or worker process, built once at start. */
@@ -51,7 +52,8 @@ export async function createRuntime (settings: RuntimeSettings, options: Runtime
   queue.on('error', (error) => logger.warn({ err: { message: safeErrorMessage(error) } }, 'queue connection error'))
   const redis = redisConnections.client()
   const sessions = new ControlSessions(pool, settings.workerConcurrency)
-  const pipeline: PipelineContext = { config, pool, queue, logger, env: options.env ?? process.env, sessions }
+  const targetSessions = new KeptTargetSessions(settings.workerConcurrency)
+  const pipeline: PipelineContext = { config, pool, queue, logger, env: options.env ?? process.env, sessions, targetSessions }
   return {
     settings,
     config,
@@ -65,6 +67,7 @@ export async function createRuntime (settings: RuntimeSettings, options: Runtime
       await queue.close().catch(() => {})
       redisConnections.close()
       await sessions.close()
+      await targetSessions.close()
       await pool.end().catch(() => {})
     }
   }

@@ -53,6 +53,18 @@ t.test('parsing for longer than the timeout: ParseTimeoutError, and the pool goe
   t.equal((await analyzeOffThread('SELECT 1; SELECT 2;')).statements.length, 2, 'the next analysis runs on a fresh thread')
 })
 
+t.test('analyses asked for together share thread tasks, and the one past the timeout fails alone', async (t) => {
+  const quick = Array.from({ length: 40 }, (_unused, i) => `CREATE TABLE "q${i}" (id int);`)
+  // About 20 s of parsing against 3 s allowed; the quick files need a few ms each, on a new thread too.
+  const files = [...quick.slice(0, 20), statements(200_000), ...quick.slice(20)]
+  const results = await Promise.allSettled(files.map(async (sql) => await analyzeOffThread(sql, { timeoutMs: 3000 })))
+  const failed = results.flatMap((result, index) => (result.status === 'rejected' ? [index] : []))
+  t.same(failed, [20], 'only the slow file fails')
+  t.type((results[20] as PromiseRejectedResult).reason, ParseTimeoutError)
+  t.same((results[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof analyzeOffThread>>>).value, await analyzeMigrationSql(files[0] as string), 'the others get their analyses')
+  t.equal((results[40] as PromiseFulfilledResult<Awaited<ReturnType<typeof analyzeOffThread>>>).value.statements[0]?.sql, 'CREATE TABLE "q39" (id int);')
+})
+
 t.test('lint on a thread gives what lint in process gives', async (t) => {
   const files = [{ name: '20250101000000_drop', sql: 'ALTER TABLE "User" DROP COLUMN "email";' }, { name: '20250101000001_fine', sql: 'SELECT 1;' }]
   t.same(await lintOffThread(files, { assumeInTransaction: true }), await lintMigrations(files, { assumeInTransaction: true }))

@@ -54,6 +54,8 @@ export async function runHealthCheckStep (run: DeploymentRun, check: HealthCheck
     environment,
     handler: check.handler,
     source: check.source,
+    sessions: run.ctx.targetSessions,
+    reuse: check.when === 'before',
     ...(check.allowDrift === undefined ? {} : { allowDrift: check.allowDrift }),
     ...(check.inspectRole === undefined ? {} : { inspectRole: check.inspectRole })
   })

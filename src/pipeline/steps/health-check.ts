@@ -3,6 +3,7 @@ import type { EnvironmentConfig } from '../../config/load.js'
 import { connectTarget } from '../../lib/target-connection.js'
 import type { MigrationHandler, MigrationIdentity, MigrationStatus } from '../../handlers/types.js'
 import { maskSecrets, safeErrorMessage } from '../../lib/mask-secrets.js'
+import type { KeptTargetSessions } from './kept-target-sessions.js'
 import { inspectTargetRole } from './target-role.js'
 
 export interface HealthCheckDetail {
@@ -28,6 +29,10 @@ export interface HealthCheckInput {
   allowDrift?: boolean
   /** Look at the target role's powers (`target_role`; the pre-deployment check, SPEC §15). */
   inspectRole?: boolean
+  /** Connections kept between checks: the check keeps its own when it can, and runs on a kept one when it answers and `reuse` allows. */
+  sessions?: KeptTargetSessions
+  /** Run on a kept connection (default true). A check after migrations opens a new one: they may change what a new session sees (role settings). */
+  reuse?: boolean
 }
 
 async function withTimeout<T> (ms: number, what: string, promise: Promise<T>): Promise<T> {
@@ -40,6 +45,23 @@ async function withTimeout<T> (ms: number, what: string, promise: Promise<T>): P
 }
 
 /**
+ * The connection kept from an earlier check of the same target, when it still answers within the
+ * timeout; its statement_timeout is set for this check in the same round trip.
+ */
+async function keptConnection (input: HealthCheckInput, timeoutMs: number): Promise<{ client: pg.Client, idleMs: number } | undefined> {
+  const kept = input.reuse === false ? undefined : input.sessions?.take(input.databaseUrl)
+  if (kept === undefined) return undefined
+  try {
+    await withTimeout(timeoutMs, 'the database', kept.client.query(`SET statement_timeout = ${Math.max(1, Math.trunc(timeoutMs))}; SELECT 1`))
+    return kept
+  } catch {
+    // Gone while kept (a server restart, idle_session_timeout): a new connection, as if none was kept.
+    await kept.client.end().catch(() => {})
+    return undefined
+  }
+}
+
+/**
  * `connectivity` and the custom `sql` checks, on one connection bounded by the configured timeout;
  * the connection is handed back, open, for the history checks (undefined when it failed).
  */
@@ -47,19 +69,29 @@ async function runConnectionChecks (input: HealthCheckInput, details: HealthChec
   const { environment } = input
   const timeoutMs = environment.health_check.timeout
   const started = performance.now()
-  let client
-  try {
-    client = await withTimeout(timeoutMs, 'the database', connectTarget(input.databaseUrl, { applicationName: 'migration-deployer health', connectTimeoutMs: timeoutMs }))
-    await client.query(`SET statement_timeout = ${Math.max(1, Math.trunc(timeoutMs))}`)
-    await client.query('SELECT 1')
-  } catch (error) {
-    await client?.end().catch(() => {})
-    details.push({ check: 'connectivity', passed: false, message: safeErrorMessage(error) })
-    return undefined
+  const kept = await keptConnection(input, timeoutMs)
+  let client = kept?.client
+  if (client === undefined) {
+    try {
+      client = await withTimeout(timeoutMs, 'the database', connectTarget(input.databaseUrl, { applicationName: 'migration-deployer health', connectTimeoutMs: timeoutMs }))
+      await client.query(`SET statement_timeout = ${Math.max(1, Math.trunc(timeoutMs))}`)
+      await client.query('SELECT 1')
+    } catch (error) {
+      await client?.end().catch(() => {})
+      details.push({ check: 'connectivity', passed: false, message: safeErrorMessage(error) })
+      return undefined
+    }
   }
   try {
     if (environment.health_check.checks.includes('connectivity')) {
-      details.push({ check: 'connectivity', passed: true, message: `connected and ran SELECT 1 in ${Math.round(performance.now() - started)} ms` })
+      const elapsed = Math.round(performance.now() - started)
+      details.push({
+        check: 'connectivity',
+        passed: true,
+        message: kept === undefined
+          ? `connected and ran SELECT 1 in ${elapsed} ms`
+          : `ran SELECT 1 in ${elapsed} ms on the connection of the check ${(kept.idleMs / 1000).toFixed(1)} s before`
+      })
     }
     for (const check of environment.health_check.sql) {
       try {
@@ -119,10 +151,15 @@ export async function runHealthChecks (input: HealthCheckInput): Promise<HealthC
   const client = await runConnectionChecks(input, details)
   if (client === undefined) return { passed: false, details }
   let status
+  let reusable = false
   try {
     status = await runHistoryChecks(input, details, client)
+    // Kept only as a new connection would be: no custom SQL ran on it (it may change the session),
+    // and nothing failed (a read past its timeout may still be running on it).
+    reusable = input.environment.health_check.sql.length === 0 && details.every((d) => d.passed)
   } finally {
-    await client.end().catch(() => {})
+    if (reusable && input.sessions !== undefined) input.sessions.keep(input.databaseUrl, client)
+    else await client.end().catch(() => {})
   }
   return { passed: details.every((d) => d.passed), details, ...(status === undefined ? {} : { status }) }
 }
