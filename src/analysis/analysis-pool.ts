@@ -19,7 +19,7 @@ export const DEFAULT_PARSE_TIMEOUT_MS = 30_000
 
 // A build runs the compiled thread; running from source (tsx) goes through a shim that loads tsx.
 const compiledThread = new URL('./analysis-thread.js', import.meta.url)
-let threadFile = existsSync(compiledThread) ? compiledThread.href : new URL('./analysis-thread-tsx.mjs', import.meta.url).href
+const threadFile = existsSync(compiledThread) ? compiledThread.href : new URL('./analysis-thread-tsx.mjs', import.meta.url).href
 
 /** ANALYSIS_THREADS, else all cores but one (at least one, at most four): the event loop keeps a core. */
 function threadCount (): number {
@@ -89,16 +89,6 @@ export async function analyzeOffThread (sql: string, limits: AnalysisLimits = {}
 export async function lintOffThread (files: Array<{ name: string, sql: string }>, options: LintOptions = {}): Promise<Map<string, LintWarning[]>> {
   if (files.length === 0) return new Map()
   return await threads().run({ files: files.map(({ name, sql }) => ({ name, sql })), options }, { name: 'lint' }) as Map<string, LintWarning[]>
-}
-
-/**
- * Runs the pool's threads from `url`, a compiled analysis-thread.js of this same source, instead of
- * the tsx shim (whose loader costs each new thread about 1 s of CPU): the tests' harness points it
- * at their build of the current source (test/helpers/built-source.ts). Applies to the next pool:
- * call it before the first analysis.
- */
-export function useAnalysisThreadFile (url: string): void {
-  threadFile = url
 }
 
 /**

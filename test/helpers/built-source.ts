@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 import { buildSync, version as esbuildVersion } from 'esbuild'
 
 // PROJECT_ROOT without importing harness.ts (cli.ts and processes.ts import this file).
@@ -102,14 +102,4 @@ function removeStaleBuilds (keep: string): void {
 export function cliArgs (args: string[]): string[] {
   if (process.env.MD_TEST_FROM_SOURCE === '1') return ['--import', 'tsx', path.join(SRC, 'cli', 'main.ts'), ...args]
   return [path.join(builtSourceDir(), 'cli', 'main.js'), ...args]
-}
-
-/**
- * The in-process analysis threads (analysis-pool.ts) run the compiled analysis-thread.js of the
- * current source rather than the tsx shim (about 1 s of CPU less per thread start); with
- * MD_TEST_FROM_SOURCE=1 the shim stays. test/analysis/analysis-pool.test.ts keeps the shim either way.
- */
-export function builtAnalysisThread (): string | undefined {
-  if (process.env.MD_TEST_FROM_SOURCE === '1') return undefined
-  return pathToFileURL(path.join(builtSourceDir(), 'analysis', 'analysis-thread.js')).href
 }

@@ -14,8 +14,6 @@ import type { DeploymentResource } from '../../src/schemas/deployment.js'
 import { buildServer } from '../../src/server.js'
 import { createDeploymentWorker } from '../../src/worker.js'
 import type { DeploymentJobData, JobPhase } from '../../src/queue/deployment-jobs.js'
-import { useAnalysisThreadFile } from '../../src/analysis/analysis-pool.js'
-import { builtAnalysisThread } from './built-source.js'
 import { createControlDatabase, createEmptyDatabase, databaseUrl, dropDatabase } from './databases.js'
 import { until } from './until.js'
 
@@ -108,8 +106,6 @@ export function withoutDefaultRehearsal (environment: Record<string, unknown>): 
  * a fresh target database per environment, its own BullMQ queue, the API (for `inject`) and a worker.
  */
 export async function startHarness (options: HarnessOptions = {}): Promise<Harness> {
-  const thread = builtAnalysisThread()
-  if (thread !== undefined) useAnalysisThreadFile(thread)
   const suffix = randomBytes(4).toString('hex')
   const controlDb = options.controlDatabaseUrl === undefined ? await createControlDatabase() : undefined
   const environments = options.environments ?? DEFAULT_ENVIRONMENTS
