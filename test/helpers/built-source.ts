@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { buildSync, version as esbuildVersion } from 'esbuild'
@@ -78,6 +78,10 @@ export function builtSourceDir (): string {
       rmSync(scratch, { recursive: true, force: true })
     }
     removeStaleBuilds(dir)
+  } else {
+    // Used now: not stale for removeStaleBuilds.
+    const now = new Date()
+    try { utimesSync(dir, now, now) } catch {}
   }
   built = dir
   return dir
