@@ -6,7 +6,7 @@ import globals from 'globals'
 export default [
   ...neostandard({
     ts: true,
-    ignores: ['dist/**', 'coverage/**', '.data/**', '.tap/**', 'openapi/**', 'migrations-fixtures/**', 'test/artifacts/**']
+    ignores: ['dist/**', '.test-build-*/**', 'coverage/**', '.data/**', '.tap/**', 'openapi/**', 'migrations-fixtures/**', 'test/artifacts/**']
   }),
   {
     files: ['ui/**/*.js'],

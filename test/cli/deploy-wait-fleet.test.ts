@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
+import { cliArgs } from '../helpers/built-source.js'
 import { runCli } from '../helpers/cli.js'
 import { databaseUrl, dropDatabase, queryDatabase } from '../helpers/databases.js'
 import { ALL, createCatalog, fleetEnvironment } from '../helpers/fleet-fixtures.js'
@@ -68,7 +69,7 @@ t.test('in a CI log (stdout not a terminal): one progress line per change, the f
 
 t.test('on a terminal: one progress line, redrawn in place, and the summary under it', async (t) => {
   // script(1) gives the CLI a pseudo-terminal as stdout, as a person's shell would.
-  const cli = [process.execPath, '--import', 'tsx', path.join(PROJECT_ROOT, 'src/cli/main.ts'), 'deploy', '--env', 'cli', '--dir', path.join(dir, 'migrations'), '--wait']
+  const cli = [process.execPath, ...cliArgs(['deploy', '--env', 'cli', '--dir', path.join(dir, 'migrations'), '--wait'])]
   const { stdout } = await promisify(execFile)('script', ['-qec', cli.join(' '), '/dev/null'], {
     cwd: PROJECT_ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_NO_WARNINGS: '1', TERM: 'dumb', ...asCi }

@@ -5,6 +5,7 @@ import path from 'node:path'
 import { execa } from 'execa'
 import pg from 'pg'
 import t from 'tap'
+import { cliArgs } from '../helpers/built-source.js'
 import { runCli, spawnCli } from '../helpers/cli.js'
 import { createControlDatabase, databaseUrl, dropDatabase, queryDatabase } from '../helpers/databases.js'
 import { FIXTURES, PROJECT_ROOT, startHarness, tokenOf } from '../helpers/harness.js'
@@ -37,7 +38,6 @@ const h = await startHarness({
 t.teardown(h.close)
 const server = await listenOnLoopback(h)
 const asCi = { DEPLOYER_URL: server, DEPLOYER_TOKEN: tokenOf('ci-bot') }
-const TSX_LOADER = path.join(PROJECT_ROOT, 'node_modules/tsx/dist/loader.mjs')
 
 t.test('every command answers --help without side effects; --version and -v print the version', async (t) => {
   const { version } = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }
@@ -88,7 +88,7 @@ t.test('a start that cannot listen exits 1 at once with one line, and warns once
     // STAGING_DATABASE_URL and PROD_DATABASE_URL unset.
   }
   const started = performance.now()
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/cli/main.ts'), 'start'], {
+  const child = spawn(process.execPath, cliArgs(['start']), {
     cwd: PROJECT_ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_NO_WARNINGS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
@@ -162,13 +162,13 @@ t.test('env-status after an inline deploy says the last deployment was an inline
 t.test('status piped into head -3 ends quietly (no EPIPE stack trace)', async (t) => {
   const list = (await h.request('GET', '/deployments?limit=1')).json() as { deployments: Array<{ id: string }> }
   const id = list.deployments[0]?.id as string
-  const main = path.join(PROJECT_ROOT, 'src/cli/main.ts')
+  const status = ['node', ...cliArgs(['status', id])].join(' ')
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_NO_WARNINGS: '1', ...asCi }
-  const head = await execa('bash', ['-c', `set -o pipefail; node --import tsx ${main} status ${id} | head -3`], { env, extendEnv: false, reject: false })
+  const head = await execa('bash', ['-c', `set -o pipefail; ${status} | head -3`], { env, extendEnv: false, reject: false })
   t.equal(head.stdout.split('\n').length, 3, 'head printed three lines')
   t.notMatch(head.stderr, /EPIPE|Error|at /, 'nothing on stderr')
   // A reader that closes at once: every write fails with EPIPE.
-  const script = `node --import tsx ${main} status ${id} | true; echo "exit \${PIPESTATUS[0]}"`
+  const script = `${status} | true; echo "exit \${PIPESTATUS[0]}"`
   const closed = await execa('bash', ['-c', script], { env, extendEnv: false, reject: false })
   t.equal(closed.stdout.trim(), 'exit 0')
   t.equal(closed.stderr, '', 'no stack trace')
@@ -179,7 +179,7 @@ t.test('dev-db create makes a database with an owner role of its own and prints 
   const name = `first_hour_${process.pid}`
   // From a folder holding .data/, with nothing else: no URL in the environment.
   const devDb = async (...args: string[]): Promise<{ exitCode: number, stdout: string, stderr: string }> => {
-    const argv = ['--import', TSX_LOADER, path.join(PROJECT_ROOT, 'src/cli/main.ts'), 'dev-db', 'create', ...args]
+    const argv = cliArgs(['dev-db', 'create', ...args])
     const run = await execa(process.execPath, argv, { cwd, env: { PATH: process.env.PATH ?? '' }, extendEnv: false, reject: false })
     return { exitCode: run.exitCode ?? -1, stdout: run.stdout, stderr: run.stderr }
   }

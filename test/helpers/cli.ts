@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import path from 'node:path'
+import { cliArgs } from './built-source.js'
 import { PROJECT_ROOT } from './harness.js'
 
 export interface CliRun {
@@ -14,9 +14,9 @@ export interface CliProcess {
   done: Promise<CliRun>
 }
 
-/** Spawns the real CLI (src/cli/main.ts through tsx), as CI would run the installed bin. */
+/** Spawns the real CLI (the current src/, compiled: see built-source.ts), as CI would run the installed bin. */
 export function spawnCli (args: string[], env: Record<string, string | undefined> = {}): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/cli/main.ts'), ...args], {
+  const child = spawn(process.execPath, cliArgs(args), {
     cwd: PROJECT_ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_NO_WARNINGS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe']

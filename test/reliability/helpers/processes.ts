@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createHash } from 'node:crypto'
 import { stringify } from 'yaml'
-import { FIXTURES, PROJECT_ROOT, startHarness, TOKENS, withSuperuserTargets, type Harness } from '../../helpers/harness.js'
+import { cliArgs } from '../../helpers/built-source.js'
+import { FIXTURES, PROJECT_ROOT, startHarness, TOKENS, withoutDefaultRehearsal, withSuperuserTargets, type Harness } from '../../helpers/harness.js'
 
 /** A real `migration-deployer <role>` process, as operators run it. */
 export interface ServiceProcess {
@@ -61,7 +62,9 @@ export function slowMigrations (count: number, sleepSeconds = 0.05): Array<{ nam
 /**
  * Writes the harness's service as a YAML config for child processes: the same environments
  * (their URL variables point at the harness's target databases) and the same test tokens, plus
- * any `extra` top-level settings (`limits`, `notifications`).
+ * any `extra` top-level settings (`limits`, `notifications`). As in the harness's own config, a
+ * protected environment rehearses only when the test says so (withoutDefaultRehearsal): a
+ * rehearsal (dump, restore, drop) took 3.6 s of each approved round of crash-resume.
  */
 export function writeServiceConfig (
   h: Harness,
@@ -71,7 +74,7 @@ export function writeServiceConfig (
   const dir = mkdtempSync(path.join(tmpdir(), 'md-reliability-'))
   const configured: Record<string, Record<string, unknown>> = {}
   for (const [name, environment] of Object.entries(environments)) {
-    configured[name] = { ...withSuperuserTargets(environment), database_url_env: h.config.environments[name]?.database_url_env }
+    configured[name] = { ...withoutDefaultRehearsal(withSuperuserTargets(environment)), database_url_env: h.config.environments[name]?.database_url_env }
   }
   const document = {
     workspace_root: FIXTURES,
@@ -109,14 +112,14 @@ export function serviceEnv (h: Harness, configFile: string, extra: Record<string
 }
 
 /**
- * Starts `node --import tsx src/cli/main.ts <role>` (one process, so SIGKILL kills the real
- * thing, not a wrapper), or `node <from.main> <role>` in `from.cwd` (a built tree). Every
- * process started here is killed by `killAll`.
+ * Starts `migration-deployer <role>` from the current src/ compiled (built-source.ts; one node
+ * process, so SIGKILL kills the real thing, not a wrapper), or `node <from.main> <role>` in
+ * `from.cwd` (a built tree). Every process started here is killed by `killAll`.
  */
 export function spawnService (
   role: ServiceProcess['role'], env: NodeJS.ProcessEnv, registry: ServiceProcess[], from?: { cwd: string, main: string }
 ): ServiceProcess {
-  const args = from === undefined ? ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/cli/main.ts'), role] : [from.main, role]
+  const args = from === undefined ? cliArgs([role]) : [from.main, role]
   const child = spawn(process.execPath, args, { cwd: from?.cwd ?? PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: string[] = []
   let onReady: (() => void) | undefined
