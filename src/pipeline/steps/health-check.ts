@@ -44,15 +44,17 @@ async function withTimeout<T> (ms: number, what: string, promise: Promise<T>): P
   }
 }
 
-/**
- * The connection kept from an earlier check of the same target, when it still answers within the
- * timeout; its statement_timeout is set for this check in the same round trip.
- */
+/** Bounds the check's statements by its timeout and proves the session answers: one round trip. */
+async function startCheck (client: pg.Client, timeoutMs: number): Promise<void> {
+  await client.query(`SET statement_timeout = ${Math.max(1, Math.trunc(timeoutMs))}; SELECT 1`)
+}
+
+/** The connection kept from an earlier check of the same target, when it still answers within the timeout. */
 async function keptConnection (input: HealthCheckInput, timeoutMs: number): Promise<{ client: pg.Client, idleMs: number } | undefined> {
   const kept = input.reuse === false ? undefined : input.sessions?.take(input.databaseUrl)
   if (kept === undefined) return undefined
   try {
-    await withTimeout(timeoutMs, 'the database', kept.client.query(`SET statement_timeout = ${Math.max(1, Math.trunc(timeoutMs))}; SELECT 1`))
+    await withTimeout(timeoutMs, 'the database', startCheck(kept.client, timeoutMs))
     return kept
   } catch {
     // Gone while kept (a server restart, idle_session_timeout): a new connection, as if none was kept.
@@ -74,8 +76,7 @@ async function runConnectionChecks (input: HealthCheckInput, details: HealthChec
   if (client === undefined) {
     try {
       client = await withTimeout(timeoutMs, 'the database', connectTarget(input.databaseUrl, { applicationName: 'migration-deployer health', connectTimeoutMs: timeoutMs }))
-      await client.query(`SET statement_timeout = ${Math.max(1, Math.trunc(timeoutMs))}`)
-      await client.query('SELECT 1')
+      await startCheck(client, timeoutMs)
     } catch (error) {
       await client?.end().catch(() => {})
       details.push({ check: 'connectivity', passed: false, message: safeErrorMessage(error) })
