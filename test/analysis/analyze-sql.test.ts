@@ -4,6 +4,7 @@ import { loadModule, parseSync } from 'libpg-query'
 import t from 'tap'
 import { readPrismaMigrations } from '../../src/handlers/prisma/read-migrations.js'
 import { analyzeMigrationSql, type SqlAnalysis } from '../../src/analysis/analyze-sql.js'
+import { splitStatements } from '../../src/analysis/split-statements.js'
 import { documensoSkip, DOCUMENSO } from '../helpers/corpus.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -55,6 +56,23 @@ t.test('statements keep their exact text, with comments attached sensibly', asyn
   t.equal(analysis.transactional, true)
   t.equal(analysis.managesOwnTransaction, false)
   t.equal(analysis.parseError, undefined)
+})
+
+t.test('a parser whose statement offsets include the comments before them gets the same cut (the whole-file scan)', async (t) => {
+  const sql = '-- CreateTable\nCREATE TABLE "a" (id int); -- note\n/* b */ -- CreateIndex\nCREATE INDEX "a_id_idx" ON "a"("id");\nSELECT 1 -- no semicolon\n'
+  const parsed = parseSync(sql).stmts ?? []
+  const expected = splitStatements(sql, parsed).map(({ sql, line }) => ({ sql, line }))
+  t.same(expected.map((s) => s.sql), ['-- CreateTable\nCREATE TABLE "a" (id int); -- note', '/* b */ -- CreateIndex\nCREATE INDEX "a_id_idx" ON "a"("id");', 'SELECT 1 -- no semicolon'])
+  // Older libpg_query releases started each statement right after the previous `;`.
+  const firstEnd = sql.indexOf(';') + 1
+  const secondEnd = sql.indexOf(';', firstEnd) + 1
+  const oldStyle = parsed.map((raw, i) => {
+    if (i === 0) return raw
+    const location = i === 1 ? firstEnd : secondEnd
+    const end = (raw.stmt_location ?? 0) + (raw.stmt_len ?? 0)
+    return { ...raw, stmt_location: location, stmt_len: raw.stmt_len === undefined || raw.stmt_len === 0 ? raw.stmt_len : end - location }
+  })
+  t.same(splitStatements(sql, oldStyle).map(({ sql, line }) => ({ sql, line })), expected)
 })
 
 t.test('CRLF line endings are kept byte for byte', async (t) => {
