@@ -4,8 +4,6 @@ import type { Logger } from 'pino'
 import type { Config } from '../config/load.js'
 import type { DeploymentWebhookEvent, EnvironmentWebhookEvent, WebhookEvent } from '../config/schema.js'
 import { approvalWait, deploymentsFinished, fleetTargetsFinished, migrationDuration, pipelineDuration } from '../metrics/process-metrics.js'
-import { migrationsAppliedBy } from '../store/applied-migrations.js'
-import { fleetSummary } from '../store/fleet-targets.js'
 import {
   markNotificationsDispatched, takeUndispatchedEnvironmentNotifications, takeUndispatchedNotifications, type EnvironmentNotificationRow, type NotificationRow
 } from '../store/notifications.js'
@@ -27,6 +25,9 @@ type Notification = NotificationRow & { kind: DeploymentWebhookEvent }
 /** An environment's outbox row (the drift watch's moments). */
 type EnvironmentNotification = EnvironmentNotificationRow & { kind: EnvironmentWebhookEvent }
 
+/** Outbox rows taken per transaction, of each kind (a deployment's moments, an environment's). */
+export const DISPATCH_BATCH_SIZE = 50
+
 const seconds = (from: Date | string, to: Date | string): number => (new Date(to).getTime() - new Date(from).getTime()) / 1000
 
 /**
@@ -35,7 +36,7 @@ const seconds = (from: Date | string, to: Date | string): number => (new Date(to
  * job id, marks the rows dispatched, and then records the deployments' metrics. Returns the
  * number of rows handled; a Redis failure rolls the batch back for the next sweep.
  */
-export async function dispatchNotifications (ctx: DispatchContext, batchSize = 50): Promise<number> {
+export async function dispatchNotifications (ctx: DispatchContext, batchSize = DISPATCH_BATCH_SIZE): Promise<number> {
   const observations: Array<() => void> = []
   const count = await withTransaction(ctx.pool, async (db) => {
     const rows = await takeUndispatchedNotifications(db, batchSize) as Notification[]
@@ -58,7 +59,7 @@ export async function dispatchNotifications (ctx: DispatchContext, batchSize = 5
           opts: delivery(deliveryId)
         })
       })
-      observations.push(...await metricsOf(db, row))
+      observations.push(...metricsOf(row))
     }
     for (const row of environmentRows) {
       ctx.config.notifications.webhooks.forEach((webhook, index) => {
@@ -78,7 +79,7 @@ export async function dispatchNotifications (ctx: DispatchContext, batchSize = 5
   return count
 }
 
-async function metricsOf (db: pg.PoolClient, row: Notification): Promise<Array<() => void>> {
+function metricsOf (row: Notification): Array<() => void> {
   // Only final statuses count as finished deployments.
   if (row.kind === 'pending_approval' || row.kind === 'waiting_for_window' || row.kind === 'window.overridden') return []
   const environment = row.environment
@@ -92,16 +93,14 @@ async function metricsOf (db: pg.PoolClient, row: Notification): Promise<Array<(
   if ((row.kind === 'succeeded' || row.kind === 'failed') && row.started_at !== null && row.finished_at !== null) {
     const ran = Math.max(0, seconds(row.started_at, row.finished_at) - waited)
     observations.push(() => pipelineDuration.observe({ environment, status: row.kind }, ran))
-    for (const migration of await migrationsAppliedBy(db, row.id)) {
-      observations.push(() => migrationDuration.observe({ environment }, migration.durationMs / 1000))
+    for (const durationMs of row.applied_durations_ms) {
+      observations.push(() => migrationDuration.observe({ environment }, durationMs / 1000))
     }
   }
   // A fleet's targets by how they ended (its migrations are counted above, one per target applied to).
-  const targets = await fleetSummary(db, row.id)
-  if (targets !== undefined) {
-    for (const status of ['succeeded', 'failed', 'skipped'] as const) {
-      if (targets[status] > 0) observations.push(() => fleetTargetsFinished.inc({ environment, status }, targets[status]))
-    }
+  for (const status of ['succeeded', 'failed', 'skipped'] as const) {
+    const count = row.fleet_target_counts[status] ?? 0
+    if (count > 0) observations.push(() => fleetTargetsFinished.inc({ environment, status }, count))
   }
   return observations
 }

@@ -7,7 +7,7 @@ import type { WebhookEvent } from '../config/schema.js'
 import { safeErrorMessage } from '../lib/mask-secrets.js'
 import { PgListener } from '../store/pg-listener.js'
 import { deliverWebhook } from './deliver-webhook.js'
-import { dispatchNotifications } from './dispatcher.js'
+import { DISPATCH_BATCH_SIZE, dispatchNotifications } from './dispatcher.js'
 import { startOutboxPruning } from './prune-outbox.js'
 import { createWebhookQueue, webhookQueueName, type WebhookJobData, type WebhookQueue } from './webhook-queue.js'
 
@@ -66,7 +66,9 @@ export async function startNotifications (options: NotificationsOptions): Promis
       do {
         again = false
         try {
-          while (await dispatchNotifications({ pool, config, queue, logger }) > 0) { /* next batch */ }
+          // Again only after a full batch: a smaller one took all there was, and rows written
+          // since then send their own NOTIFY (which sets `again`), or wait for the sweep.
+          while (await dispatchNotifications({ pool, config, queue, logger }) >= DISPATCH_BATCH_SIZE) { /* next batch */ }
         } catch (error) {
           logger.warn({ err: { message: safeErrorMessage(error) } }, 'dispatching notifications failed; the next sweep retries')
         }

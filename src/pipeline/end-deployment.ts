@@ -115,7 +115,10 @@ export async function endDeployment (target: EndingTarget, from: readonly Deploy
   const status: TerminalStatus = ending.status
   const ended = await transitionDeployment(db, deployment.id, from, { status, report: written.report, steps: recorder.steps })
   if (ended === undefined) return undefined
-  await recorder.event(written.event.type, written.event.data, written.event.actor)
-  await recorder.log(written.banner, 'banner')
+  // The audit event and the closing banner in one write.
+  await recorder.together(async () => {
+    await recorder.event(written.event.type, written.event.data, written.event.actor)
+    await recorder.log(written.banner, 'banner')
+  })
   return ended
 }

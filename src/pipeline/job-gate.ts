@@ -1,6 +1,6 @@
 import type { EnvironmentConfig } from '../config/load.js'
 import type { PipelineContext } from './pipeline-context.js'
-import { applyQueueHead, countAhead, getTurnState, type DeploymentTurnState } from '../store/apply-queue.js'
+import { applyQueueHead, countAhead, getTurnWithHead, type DeploymentTurn, type DeploymentTurnState } from '../store/apply-queue.js'
 import { LOCK_NAMESPACES, tryAdvisoryLock } from '../store/control-locks.js'
 import type { Phase } from '../domain/index.js'
 import { appendEvent, hasPhaseEvent } from '../store/events.js'
@@ -49,7 +49,8 @@ function appliesInPhase (environment: EnvironmentConfig | undefined, row: Deploy
  */
 export async function enterDeploymentJob (ctx: PipelineContext, deploymentId: string, phase: Phase): Promise<JobGate> {
   // A cheap look first, on the pool: jobs that are not first in line leave without a session.
-  const peek = await getTurnState(ctx.pool, deploymentId)
+  const planAppliesIn = environmentsWherePlansApply(ctx)
+  const peek = await getTurnWithHead(ctx.pool, deploymentId, planAppliesIn)
   const waiting = peek === undefined ? undefined : await notFirstInLine(ctx, peek, phase)
   if (waiting !== undefined) return waiting
 
@@ -62,14 +63,14 @@ export async function enterDeploymentJob (ctx: PipelineContext, deploymentId: st
       await close()
       return { kind: 'wait', retryInMs: GATE_RETRY_MS.leaseBusy, reason: 'another worker is running this deployment' }
     }
-    const row = await getTurnState(session, deploymentId)
+    const row = await getTurnWithHead(session, deploymentId, planAppliesIn)
     if (row === undefined || !runnable(row, phase)) {
       // Nothing to run: the phase will say so and return.
       return { kind: 'run', environment: row?.environment, holdsTurn: false, resumed: false, close }
     }
     const resumed = row.status === 'running'
     if (!appliesInPhase(ctx.config.environments[row.environment], row)) return { kind: 'run', environment: row.environment, holdsTurn: false, resumed, close }
-    // Under the lease, look again: the line may have moved since the peek.
+    // The line as read under the lease: it may have moved since the peek.
     const stillWaiting = await notFirstInLine(ctx, row, phase)
     if (stillWaiting !== undefined) {
       await close()
@@ -90,16 +91,19 @@ function runnable (row: DeploymentTurnState, phase: Phase): boolean {
   return (row.status === 'queued' || row.status === 'running') && row.phase === phase
 }
 
-/** A wait when this deployment's phase applies and another deployment is first in its environment's line. */
-async function notFirstInLine (ctx: PipelineContext, row: DeploymentTurnState, phase: Phase): Promise<JobGate | undefined> {
+/** The environments whose plan phase applies: the line's rule for `plan`-phase deployments (see applyQueueHead). */
+function environmentsWherePlansApply (ctx: PipelineContext): string[] {
+  return Object.entries(ctx.config.environments).filter(([, environment]) => planPhaseApplies(environment)).map(([name]) => name)
+}
+
+/** A wait when this deployment's phase applies and another deployment is first in its environment's line (`row.head_id`, read with the row). */
+async function notFirstInLine (ctx: PipelineContext, row: DeploymentTurn, phase: Phase): Promise<JobGate | undefined> {
   const environment = ctx.config.environments[row.environment]
   if (!runnable(row, phase) || !appliesInPhase(environment, row)) return undefined
-  const planApplies = planPhaseApplies(environment)
-  const head = await applyQueueHead(ctx.pool, row.environment, planApplies)
-  if (head === undefined || head.id === row.id) return undefined
-  const ahead = Math.max(1, await countAhead(ctx.pool, row.environment, planApplies, row.apply_ticket))
-  await noteWaiting(ctx.pool, row, ahead, head.id)
-  return { kind: 'wait', retryInMs: Math.min(GATE_RETRY_MS.perDeploymentAhead * ahead, GATE_RETRY_MS.notYourTurnMax), reason: `${ahead} ahead in ${row.environment}, ${head.id} first` }
+  if (row.head_id === null || row.head_id === row.id) return undefined
+  const ahead = Math.max(1, await countAhead(ctx.pool, row.environment, planPhaseApplies(environment), row.apply_ticket))
+  await noteWaiting(ctx.pool, row, ahead, row.head_id)
+  return { kind: 'wait', retryInMs: Math.min(GATE_RETRY_MS.perDeploymentAhead * ahead, GATE_RETRY_MS.notYourTurnMax), reason: `${ahead} ahead in ${row.environment}, ${row.head_id} first` }
 }
 
 /** One line in the deployment's log the first time it waits for its turn in a phase. */

@@ -48,10 +48,13 @@ export async function planMigrations (run: DeploymentRun): Promise<PlanOutcome> 
   const gate = await checkPromotionGate(ctx.pool, environment, analyzed)
   let plan = await assessRisk(gate === undefined ? analyzed : { ...analyzed, promotion_gate: gate }, status.pending, environment)
   await run.save({ plan, source_snapshot: source.map((file) => ({ name: file.name, checksum: file.checksum })) })
-  await recorder.log(`✓ Pending migrations: ${plan.pending_migrations} found`)
-  for (const line of plan.risk === undefined ? [] : describeRisk(plan.risk)) await recorder.log(line, 'risk', { level: plan.risk?.level })
-  await enforcePromotionGate(run, plan, gate)
-  await recorder.finishStep('check_pending', 'passed', `${plan.pending_migrations} pending of ${source.length}`)
+  // The step's closing lines in one write (a refused promotion gate writes them up to its refusal).
+  await recorder.together(async () => {
+    await recorder.log(`✓ Pending migrations: ${plan.pending_migrations} found`)
+    for (const line of plan.risk === undefined ? [] : describeRisk(plan.risk)) await recorder.log(line, 'risk', { level: plan.risk?.level })
+    await enforcePromotionGate(run, plan, gate)
+    await recorder.finishStep('check_pending', 'passed', `${plan.pending_migrations} pending of ${source.length}`)
+  })
   // Preflight and rehearsal (SPEC §12): before a dry run's preview and before the approval gate.
   const reviewed = await reviewPlan(run, plan, status.pending, handler)
   if (reviewed !== plan) await run.save({ plan: plan = reviewed })

@@ -12,6 +12,34 @@ export async function getTurnState (db: Queryable, deploymentId: string): Promis
   return rows[0]
 }
 
+/** A deployment's turn state and, in the same snapshot, the id of the first in its environment's line (null when the line is empty). */
+export type DeploymentTurn = DeploymentTurnState & { head_id: string | null }
+
+/**
+ * Which unfinished deployments of environment `<alias>.environment` are in its line to apply:
+ * `$planAppliesParam` is a boolean (applyQueueHead, countAhead) or a text[] of the environments
+ * whose plans apply (getTurnWithHead), so every reader of the line uses the same rule.
+ */
+function inLine (alias: string, environment: string, planApplies: string): string {
+  return `${alias}.environment = ${environment} AND ${alias}.status IN ('queued', 'running') AND NOT ${alias}.dry_run AND (${alias}.phase = 'apply' OR ${planApplies})`
+}
+
+/**
+ * The job gate's look at a deployment: its turn state and the head of its environment's line
+ * (applyQueueHead) in one statement. `planAppliesIn` names the environments whose plan phase
+ * applies (`planPhaseApplies`).
+ */
+export async function getTurnWithHead (db: Queryable, deploymentId: string, planAppliesIn: string[]): Promise<DeploymentTurn | undefined> {
+  const { rows } = await db.query<DeploymentTurn>(
+    `SELECT d.id, d.status, d.phase, d.environment, d.dry_run, d.apply_ticket,
+            (SELECT h.id FROM deployments h WHERE ${inLine('h', 'd.environment', 'd.environment = ANY($2::text[])')}
+              ORDER BY h.apply_ticket, h.id LIMIT 1) AS head_id
+       FROM deployments d WHERE d.id = $1`,
+    [deploymentId, planAppliesIn]
+  )
+  return rows[0]
+}
+
 /**
  * The deployment whose turn it is to apply to `environment`: the lowest ticket among the
  * unfinished ones that will apply in their current phase. A deployment in its `apply` phase
@@ -20,9 +48,8 @@ export async function getTurnState (db: Queryable, deploymentId: string): Promis
  */
 export async function applyQueueHead (db: Queryable, environment: string, planPhaseApplies: boolean): Promise<QueuedApply | undefined> {
   const { rows } = await db.query<QueuedApply>(
-    `SELECT id, phase, status, apply_ticket FROM deployments
-      WHERE environment = $1 AND status IN ('queued', 'running') AND NOT dry_run
-        AND (phase = 'apply' OR $2::boolean)
+    `SELECT id, phase, status, apply_ticket FROM deployments d
+      WHERE ${inLine('d', '$1', '$2::boolean')}
       ORDER BY apply_ticket, id
       LIMIT 1`,
     [environment, planPhaseApplies]
@@ -33,9 +60,8 @@ export async function applyQueueHead (db: Queryable, environment: string, planPh
 /** How many deployments are ahead of `ticket` in the environment's queue. */
 export async function countAhead (db: Queryable, environment: string, planPhaseApplies: boolean, ticket: number): Promise<number> {
   const { rows } = await db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM deployments
-      WHERE environment = $1 AND status IN ('queued', 'running') AND NOT dry_run
-        AND (phase = 'apply' OR $2::boolean) AND apply_ticket < $3`,
+    `SELECT count(*)::int AS n FROM deployments d
+      WHERE ${inLine('d', '$1', '$2::boolean')} AND apply_ticket < $3`,
     [environment, planPhaseApplies, ticket]
   )
   return rows[0]?.n ?? 0

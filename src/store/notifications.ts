@@ -1,4 +1,5 @@
 import type { DeploymentRow } from '../domain/index.js'
+import type { FleetTargetStatus } from './fleet-targets.js'
 import type { Queryable } from './pool.js'
 
 /** A row of the notification outbox with the deployment it is about. */
@@ -7,15 +8,23 @@ export type NotificationRow = DeploymentRow & {
   /** The moment: `pending_approval` or the final status (`succeeded`, `failed`, …). */
   kind: string
   occurred_at: Date
+  /** What the metrics need, read with the row: the durations of the migrations the deployment applied (every target's). */
+  applied_durations_ms: number[]
+  /** A fleet deployment's targets by status (`{ "succeeded": 3 }`); empty when it has none. */
+  fleet_target_counts: Partial<Record<FleetTargetStatus, number>>
 }
 
 /**
  * Takes up to `limit` undispatched rows of the notification outbox, oldest first, locking them
  * (SKIP LOCKED: many workers share the work, each row goes to one). Call inside a transaction.
+ * The metrics' inputs come in the same statement: two queries less per finished deployment.
  */
 export async function takeUndispatchedNotifications (db: Queryable, limit: number): Promise<NotificationRow[]> {
   const { rows } = await db.query<NotificationRow>(
-    `SELECT n.event_id, n.kind, n.created_at AS occurred_at, d.*
+    `SELECT n.event_id, n.kind, n.created_at AS occurred_at, d.*,
+            ARRAY(SELECT a.duration_ms FROM applied_migrations a WHERE a.deployment_id = d.id) AS applied_durations_ms,
+            (SELECT coalesce(jsonb_object_agg(f.status, f.n), '{}'::jsonb)
+               FROM (SELECT status, count(*)::int AS n FROM fleet_targets WHERE deployment_id = d.id GROUP BY status) f) AS fleet_target_counts
        FROM deployment_notifications n JOIN deployments d ON d.id = n.deployment_id
       WHERE n.dispatched_at IS NULL
       ORDER BY n.event_id
