@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
-import { MessageChannel } from 'node:worker_threads'
 import { Piscina } from 'piscina'
 import { MigrationTooLargeError, ParseTimeoutError } from '../errors/index.js'
 import type { SqlAnalysis } from './analyze-sql.js'
 import type { AnalyzeItem, AnalyzeTask, ThreadAnalysis } from './analysis-thread.js'
 import { batched } from '../lib/batched.js'
 import type { LintOptions, LintWarning } from './lint.js'
+import { beganAt, newTaskProgress, now } from './task-progress.js'
 
 /** What one analysis may cost; both optional (no statement cap, the default parse timeout). */
 export interface AnalysisLimits {
@@ -78,23 +78,31 @@ interface ParseRequest extends AnalyzeItem {
  * of its files again alone, so only the slow file gets the ParseTimeoutError.
  */
 async function analyzeOnThread (requests: readonly ParseRequest[]): Promise<ThreadAnalysis[]> {
-  const { port1: started, port2: startedInThread } = new MessageChannel()
+  const progress = newTaskProgress()
   const abort = new AbortController()
   let timer: NodeJS.Timeout | undefined
-  started.on('message', (index: number) => {
-    clearTimeout(timer)
-    timer = setTimeout(() => { abort.abort() }, requests[index]?.timeoutMs)
-  })
-  const task: AnalyzeTask = { items: requests.map(({ sql, maxStatements }) => ({ sql, maxStatements })), started: startedInThread }
+  // The timer looks at the file the thread is on when it fires, and stops the task only when that
+  // file has had its whole timeout; otherwise it looks again when it would have.
+  const check = (): void => {
+    const begun = beganAt(progress)
+    if (begun === undefined) {
+      timer = setTimeout(check, requests[0]?.timeoutMs)
+      return
+    }
+    const left = (requests[begun.index]?.timeoutMs ?? DEFAULT_PARSE_TIMEOUT_MS) - (now() - begun.at)
+    if (left <= 0) abort.abort()
+    else timer = setTimeout(check, left)
+  }
+  timer = setTimeout(check, Math.min(...requests.map((request) => request.timeoutMs)))
+  const task: AnalyzeTask = { items: requests.map(({ sql, maxStatements }) => ({ sql, maxStatements })), progress }
   try {
-    return await parseThreads().run(task, { name: 'analyze', signal: abort.signal, transferList: [startedInThread] }) as ThreadAnalysis[]
+    return await parseThreads().run(task, { name: 'analyze', signal: abort.signal }) as ThreadAnalysis[]
   } catch (error) {
     if ((error as Error).name !== 'AbortError' || requests.length > 1) throw error
     const timeoutMs = requests[0]?.timeoutMs ?? DEFAULT_PARSE_TIMEOUT_MS
     throw new ParseTimeoutError(`parsing took longer than ${timeoutMs / 1000}s and was stopped`, { timeout_ms: timeoutMs })
   } finally {
     clearTimeout(timer)
-    started.close()
   }
 }
 

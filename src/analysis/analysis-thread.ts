@@ -1,8 +1,8 @@
-import type { MessagePort } from 'node:worker_threads'
 import { analyzeMigrationSql, type SqlAnalysis } from './analyze-sql.js'
 import type { LintOptions, LintWarning } from './lint.js'
 import { loadPgParser } from './pg-parser.js'
 import { countStatements } from './statement-count.js'
+import { markBegun, type TaskProgress } from './task-progress.js'
 
 /** What the analysis thread answers: the analysis, or how many statements it stopped counting at. */
 export type ThreadAnalysis = { analysis: SqlAnalysis } | { tooManyStatements: number, counted: 'lexically' | 'parsed' }
@@ -13,10 +13,10 @@ export interface AnalyzeItem {
   maxStatements?: number | undefined
 }
 
-/** One analysis task: several migrations, in order; `started` hears each one's index as this thread begins it (its parse timeout counts from then). */
+/** One analysis task: several migrations, in order; `progress` is marked as this thread begins each one (its parse timeout counts from then). */
 export interface AnalyzeTask {
   items: AnalyzeItem[]
-  started?: MessagePort
+  progress?: TaskProgress
 }
 
 // The parser (WebAssembly) loads while the thread starts, not in its first task's parse time.
@@ -31,10 +31,9 @@ await loadPgParser()
 export async function analyze (task: AnalyzeTask): Promise<ThreadAnalysis[]> {
   const results: ThreadAnalysis[] = []
   for (const [index, item] of task.items.entries()) {
-    task.started?.postMessage(index)
+    if (task.progress !== undefined) markBegun(task.progress, index)
     results.push(await analyzeOne(item))
   }
-  task.started?.close()
   return results
 }
 
